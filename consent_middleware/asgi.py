@@ -1,0 +1,149 @@
+"""Pure ASGI consent middleware."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from .context import SCOPE_KEY
+from .engine import MAX_FORM_BYTES, ConsentEngine
+from .http import RequestInfo, with_cookies
+from .policy import ConsentPolicy
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["ConsentMiddleware"]
+
+
+class ConsentMiddleware:
+    """Puts a :class:`PersonalisationContext` in ``scope["consent"]`` and serves the consent
+    endpoints (under ``prefix``, and ``/.well-known/gpc.json``).
+
+    ``secret_keys`` sign the consent cookie: newest first, every key verifies, the first
+    signs; keep them out of source control and rotate by putting a new key first. The cookie
+    is ``Secure`` and ``__Host-`` prefixed unless ``secure=False`` (local development over
+    plain HTTP only). A missing, tampered, expired or outdated cookie gives mode
+    ``non_personalised``: this middleware never fails a request because of consent.
+
+    Works with any ASGI app; in Starlette or FastAPI use
+    ``app.add_middleware(ConsentMiddleware, secret_keys=[...])``. Lifespan and websocket
+    scopes pass through untouched.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        policy: ConsentPolicy | None = None,
+        secret_keys: Sequence[str | bytes],
+        secure: bool = True,
+        prefix: str = "/consent",
+        cookie_name: str = "consent",
+        # Domains third-party tags set their cookies on (".example.com"), so that
+        # withdrawing a purpose deletes them there too.
+        cookie_domains: Iterable[str] = (),
+        # Public origins accepted on consent forms when a proxy rewrites the Host header.
+        trusted_origins: Iterable[str] = (),
+        gpc_json: bool = True,
+    ) -> None:
+        self.app = app
+        self.engine = ConsentEngine(
+            policy=policy,
+            secret_keys=secret_keys,
+            secure=secure,
+            prefix=prefix,
+            cookie_name=cookie_name,
+            cookie_domains=cookie_domains,
+            trusted_origins=trusted_origins,
+            gpc_json=gpc_json,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookie_header = ""
+        gpc_values = []
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                # HTTP/2 may split the Cookie header into several.
+                text = value.decode("latin-1")
+                cookie_header = f"{cookie_header}; {text}" if cookie_header else text
+            elif name == b"sec-gpc":
+                gpc_values.append(value.decode("latin-1"))
+        engine = self.engine
+        ctx = engine.read(cookie_header, gpc_values)
+        scope[SCOPE_KEY] = ctx
+
+        path = scope["path"]
+        root_path = scope.get("root_path", "")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        endpoint = engine.route(path)
+        if endpoint is not None:
+            request = RequestInfo(
+                method=scope["method"],
+                path=path,
+                root_path=root_path,
+                query_string=scope.get("query_string", b"").decode("latin-1"),
+            )
+            for name, value in scope["headers"]:
+                request.headers.setdefault(name.decode("latin-1"), []).append(
+                    value.decode("latin-1")
+                )
+            if engine.wants_body(endpoint, request.method) and not await _read_body(
+                receive, request
+            ):
+                return
+            reply = engine.handle(endpoint, request, ctx, cookie_header)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": reply.status,
+                    "headers": [
+                        *(
+                            (k.lower().encode("latin-1"), v.encode("latin-1"))
+                            for k, v in reply.headers
+                        ),
+                        (b"content-length", str(len(reply.body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": reply.body})
+            return
+
+        async def send_with_cookies(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookies = engine.response_cookies(ctx, cookie_header)
+                if cookies:
+                    headers = [
+                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
+                    ]
+                    message["headers"] = [
+                        (k.lower().encode("latin-1"), v.encode("latin-1"))
+                        for k, v in with_cookies(headers, cookies)
+                    ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookies)
+
+
+async def _read_body(receive: Receive, request: RequestInfo) -> bool:
+    """Read the body into ``request``, stopping past the form limit; ``False`` if the client
+    went away."""
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            request.body_too_large = True
+            return True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            request.body = b"".join(chunks)
+            return True

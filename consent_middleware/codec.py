@@ -1,0 +1,133 @@
+"""The consent cookie: a compact signed record of one visitor's decision."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+from itsdangerous import BadSignature
+from itsdangerous.encoding import base64_decode, base64_encode
+
+from .policy import ConsentPolicy
+from .signing import check_secret_keys, make_signer
+
+__all__ = ["ConsentCookieCodec", "ConsentState", "CookieProblem", "new_consent_id"]
+
+_FORMAT = "1"
+#: Larger values are refused unread; a valid one is about 100 bytes.
+MAX_VALUE_BYTES = 1024
+# A decision dated this far in the future is refused (clocks of several servers may differ).
+_CLOCK_SKEW = 300
+_PAYLOAD = (
+    r"1\.(?P<fp>[0-9a-f]{{10}})\.(?P<bits>[0-9a-f]{{1,{digits}}})\.(?P<at>[0-9a-f]{{1,12}})"
+    r"\.(?P<id>[A-Za-z0-9_-]{{16,64}})\Z"
+)
+
+
+def new_consent_id() -> str:
+    """A random pseudonymous id for one browser's consent record."""
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentState:
+    """A decision as the cookie records it.
+
+    ``granted`` holds the purposes granted (required ones included); ``decided_at`` is the
+    decision time in Unix seconds; ``consent_id`` links the decision to the ledger.
+    """
+
+    consent_id: str
+    granted: frozenset[str]
+    decided_at: int
+
+
+class CookieProblem(StrEnum):
+    """Why a consent cookie was not accepted (for logs; the value itself is never logged)."""
+
+    MALFORMED = "malformed"
+    OVERSIZED = "oversized"
+    BAD_SIGNATURE = "bad_signature"
+    OUTDATED = "outdated"
+    EXPIRED = "expired"
+    DUPLICATE = "duplicate"
+
+
+class ConsentCookieCodec:
+    """Signs and verifies consent cookie values for one policy.
+
+    ``secret_keys`` are newest first: every key verifies, the first signs. Verified values
+    are cached, so a returning visitor costs a dictionary lookup, not an HMAC.
+    """
+
+    def __init__(
+        self,
+        policy: ConsentPolicy,
+        secret_keys: Sequence[str | bytes],
+        *,
+        cache_size: int = 4096,
+    ) -> None:
+        self.policy = policy
+        self._signer = make_signer(check_secret_keys(secret_keys), "consent_middleware.consent")
+        self._optional = tuple(p.id for p in policy.optional)
+        self._lifetime = int(policy.consent_lifetime.total_seconds())
+        self._payload = re.compile(_PAYLOAD.format(digits=max(1, -(-len(self._optional) // 4))))
+        self._verify = lru_cache(maxsize=cache_size)(self._verify_uncached)
+
+    def encode(self, state: ConsentState) -> str:
+        """The signed cookie value for ``state``."""
+        bits = 0
+        for position, purpose_id in enumerate(self._optional):
+            if purpose_id in state.granted:
+                bits |= 1 << position
+        payload = (
+            f"{_FORMAT}.{self.policy.fingerprint}.{bits:x}.{state.decided_at:x}.{state.consent_id}"
+        )
+        return self._signer.sign(payload).decode("ascii")
+
+    def decode(self, value: str, now: float) -> ConsentState | CookieProblem:
+        """The state in ``value``, or why it is not valid at ``now`` (Unix seconds)."""
+        if len(value) > MAX_VALUE_BYTES:
+            return CookieProblem.OVERSIZED
+        result = self._verify(value)
+        if isinstance(result, ConsentState):
+            age = now - result.decided_at
+            if age > self._lifetime or age < -_CLOCK_SKEW:
+                return CookieProblem.EXPIRED
+        return result
+
+    def _verify_uncached(self, value: str) -> ConsentState | CookieProblem:
+        if not value.isascii():
+            return CookieProblem.MALFORMED
+        try:
+            payload = self._signer.unsign(value).decode("ascii")
+        except BadSignature:
+            return CookieProblem.BAD_SIGNATURE
+        # Base64 leaves spare bits in the last character: insist on the one canonical
+        # spelling so that no altered cookie verifies.
+        signature = value.rpartition(".")[2].encode("ascii")
+        if base64_encode(base64_decode(signature)) != signature:
+            return CookieProblem.BAD_SIGNATURE
+        match = self._payload.match(payload)
+        if match is None:
+            return CookieProblem.MALFORMED
+        if match["fp"] != self.policy.fingerprint:
+            return CookieProblem.OUTDATED
+        bits = int(match["bits"], 16)
+        if bits >> len(self._optional):
+            return CookieProblem.MALFORMED
+        granted = {pid for position, pid in enumerate(self._optional) if bits >> position & 1}
+        return ConsentState(
+            consent_id=match["id"],
+            granted=frozenset(granted) | self.policy.required_ids,
+            decided_at=int(match["at"], 16),
+        )
+
+    def max_value_length(self) -> int:
+        """The length of the longest value this codec writes."""
+        state = ConsentState("x" * 22, frozenset(self._optional), 2**40)
+        return len(self.encode(state))

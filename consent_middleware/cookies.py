@@ -1,0 +1,70 @@
+"""Reading the ``Cookie`` header and writing ``Set-Cookie`` lines (RFC 6265)."""
+
+from __future__ import annotations
+
+__all__ = ["cookie_names", "delete_cookie", "find_cookies", "set_cookie"]
+
+_EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+# Parsers in the standard library and the frameworks keep one value per name; a consent
+# decision must see every copy the browser sent, so this scan keeps duplicates.
+def find_cookies(header: str, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Every value sent for each of ``names``, in the order the browser sent them."""
+    found: dict[str, list[str]] = {}
+    if not header:
+        return found
+    for part in header.split(";"):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if sep and key in names:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            found.setdefault(key, []).append(value)
+    return found
+
+
+def cookie_names(header: str) -> set[str]:
+    """The names of the cookies in a ``Cookie`` header."""
+    names = set()
+    for part in header.split(";"):
+        key, sep, _ = part.partition("=")
+        if sep and key.strip():
+            names.add(key.strip())
+    return names
+
+
+def set_cookie(
+    name: str,
+    value: str,
+    *,
+    max_age: int | None,
+    secure: bool,
+    http_only: bool = True,
+    same_site: str = "Lax",
+    domain: str | None = None,
+) -> str:
+    """A ``Set-Cookie`` value with ``Path=/``; ``max_age=None`` makes a session cookie."""
+    parts = [f"{name}={value}", "Path=/"]
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    if domain:
+        parts.append(f"Domain={domain}")
+    if http_only:
+        parts.append("HttpOnly")
+    parts.append(f"SameSite={same_site}")
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def delete_cookie(name: str, *, secure: bool, domain: str | None = None) -> str:
+    """A ``Set-Cookie`` value that removes a cookie set with ``Path=/`` (and ``domain``)."""
+    parts = [f"{name}=", "Path=/", "Max-Age=0", f"Expires={_EPOCH}"]
+    if domain:
+        parts.append(f"Domain={domain}")
+    if secure:
+        # __Host- and __Secure- cookies can only be overwritten by a Secure cookie.
+        parts.append("Secure")
+    return "; ".join(parts)

@@ -1,0 +1,77 @@
+"""Cross-site request forgery protection for the consent forms.
+
+Two independent checks guard every consent ``POST``: the browser's own ``Origin`` and
+``Sec-Fetch-Site`` headers must not name another site, and the form must carry a token
+signed by the server for the nonce in this browser's CSRF cookie (signed double submit).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterable
+
+from itsdangerous import BadSignature
+
+from .signing import make_signer
+
+__all__ = ["CsrfGuard", "origin_allowed"]
+
+
+class CsrfGuard:
+    """Issues and checks form tokens bound to a per-browser random nonce."""
+
+    def __init__(self, keys: list[bytes]) -> None:
+        self._signer = make_signer(keys, "consent_middleware.csrf")
+
+    @staticmethod
+    def new_nonce() -> str:
+        """A fresh random nonce for the CSRF cookie."""
+        return secrets.token_urlsafe(16)
+
+    def token_for(self, nonce: str) -> str:
+        """The form token that matches ``nonce``."""
+        return self._signer.sign(nonce).decode("ascii")
+
+    def check(self, token: str | None, nonce: str | None) -> bool:
+        """Whether ``token`` was issued by this server for ``nonce``."""
+        if not token or not nonce or len(token) > 256:
+            return False
+        try:
+            signed = self._signer.unsign(token)
+        except (BadSignature, UnicodeEncodeError):
+            return False
+        return hmac.compare_digest(signed, nonce.encode())
+
+
+def _strip_default_port(netloc: str) -> str:
+    netloc = netloc.lower()
+    for port in (":443", ":80"):
+        if netloc.endswith(port):
+            return netloc[: -len(port)]
+    return netloc
+
+
+def origin_allowed(
+    origin: str | None,
+    fetch_site: str | None,
+    host: str | None,
+    trusted_origins: Iterable[str] = (),
+) -> bool:
+    """Whether a ``POST`` may come from where its headers say it comes from.
+
+    ``Sec-Fetch-Site`` must be ``same-origin`` or ``none`` when sent; ``Origin``, when sent,
+    must be this host or one of ``trusted_origins`` (for proxies that rewrite ``Host``).
+    Browsers that send neither header are left to the token check.
+    """
+    if fetch_site is not None and fetch_site.strip().lower() not in ("same-origin", "none"):
+        return False
+    if origin is None:
+        return True
+    origin = origin.strip().lower()
+    if origin in trusted_origins:
+        return True
+    scheme, sep, netloc = origin.partition("://")
+    if not sep or scheme not in ("http", "https") or not netloc or "/" in netloc:
+        return False
+    return host is not None and _strip_default_port(netloc) == _strip_default_port(host.strip())

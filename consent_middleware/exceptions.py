@@ -1,0 +1,30 @@
+"""The library's exceptions: one base, specific subclasses that carry what callers need."""
+
+from __future__ import annotations
+
+
+class ConsentError(Exception):
+    """Base class of every error raised by consent_middleware."""
+
+
+class ConfigurationError(ConsentError, ValueError):
+    """The policy or middleware configuration is invalid.
+
+    Raised at construction, never while serving a request. The message names the field and
+    the fix.
+    """
+
+
+class ConsentRequired(ConsentError):
+    """Personal data was asked for without the consent it needs.
+
+    ``purpose`` is the purpose that would have to be granted.
+    """
+
+    def __init__(self, message: str, *, purpose: str) -> None:
+        super().__init__(message)
+        self.purpose = purpose
+
+
+class MiddlewareNotInstalled(ConsentError, LookupError):
+    """A request carries no consent context: the middleware does not wrap this app."""

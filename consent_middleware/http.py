@@ -1,0 +1,87 @@
+"""Framework-free request and response records shared by the adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Reply", "RequestInfo", "private_cache_control", "vary_cookie", "with_cookies"]
+
+
+@dataclass(slots=True)
+class RequestInfo:
+    """What the consent endpoints need to know of a request; header names are lower case."""
+
+    method: str
+    path: str
+    root_path: str = ""
+    query_string: str = ""
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    body: bytes = b""
+    #: The body was longer than the adapter was willing to read.
+    body_too_large: bool = False
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (lower case), or ``None``."""
+        values = self.headers.get(name)
+        return values[0] if values else None
+
+
+@dataclass(slots=True)
+class Reply:
+    """A response produced by the middleware itself."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+
+
+def private_cache_control(existing: str | None) -> str:
+    """``Cache-Control`` that keeps shared caches from storing a response.
+
+    Keeps the app's own directives, turning ``public`` into ``private`` and dropping
+    ``s-maxage`` (which only shared caches read).
+    """
+    if not existing:
+        return "private"
+    directives = []
+    for directive in existing.split(","):
+        directive = directive.strip()
+        name = directive.partition("=")[0].strip().lower()
+        if name == "public":
+            continue
+        if name in ("s-maxage", "proxy-revalidate"):
+            continue
+        if directive:
+            directives.append(directive)
+    lowered = {d.partition("=")[0].strip().lower() for d in directives}
+    if "private" not in lowered and "no-store" not in lowered:
+        directives.insert(0, "private")
+    return ", ".join(directives)
+
+
+def vary_cookie(existing: str | None) -> str:
+    """``Vary`` with ``Cookie`` added to what the app already varies on."""
+    if not existing:
+        return "Cookie"
+    names = {item.strip().lower() for item in existing.split(",")}
+    if "cookie" in names or "*" in names:
+        return existing
+    return f"{existing}, Cookie"
+
+
+def with_cookies(headers: list[tuple[str, str]], cookies: list[str]) -> list[tuple[str, str]]:
+    """The app's headers plus ``Set-Cookie`` lines, made private for shared caches.
+
+    The app's own headers are kept in order; only ``Cache-Control`` is rewritten, so that
+    no shared cache stores a response that sets a visitor's cookie.
+    """
+    result = []
+    cache_control = None
+    for name, value in headers:
+        if name.lower() == "cache-control":
+            cache_control = value if cache_control is None else f"{cache_control}, {value}"
+        else:
+            result.append((name, value))
+    result.append(("Cache-Control", private_cache_control(cache_control)))
+    result.extend(("Set-Cookie", cookie) for cookie in cookies)
+    return result

@@ -1,0 +1,49 @@
+"""Secret keys and the itsdangerous signers built from them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from itsdangerous import Signer
+
+from .exceptions import ConfigurationError
+
+MIN_KEY_BYTES = 32
+
+
+def check_secret_keys(secret_keys: Sequence[str | bytes]) -> list[bytes]:
+    """Validate ``secret_keys`` (newest first) and return them as bytes, newest first."""
+    if isinstance(secret_keys, str | bytes) or not isinstance(secret_keys, Sequence):
+        raise ConfigurationError(
+            "secret_keys must be a list of keys, newest first, e.g. secret_keys=[key]"
+        )
+    if not secret_keys:
+        raise ConfigurationError(
+            "secret_keys is empty: give at least one random key of 32 bytes or more "
+            "(`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )
+    keys = []
+    for position, key in enumerate(secret_keys):
+        if isinstance(key, str):
+            key = key.encode()
+        if not isinstance(key, bytes):
+            raise ConfigurationError(f"secret_keys[{position}] must be str or bytes")
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigurationError(
+                f"secret_keys[{position}] is {len(key)} bytes: keys need {MIN_KEY_BYTES} bytes "
+                "or more (`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        keys.append(key)
+    return keys
+
+
+def make_signer(keys: list[bytes], salt: str) -> Signer:
+    """A SHA-256 signer in which every key verifies and the first (newest) signs."""
+    # itsdangerous lists keys oldest first and signs with the last one.
+    return Signer(
+        list(reversed(keys)),
+        salt=salt,
+        key_derivation="hmac",
+        digest_method=hashlib.sha256,
+    )

@@ -1,0 +1,106 @@
+"""WSGI consent middleware."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from .context import ENVIRON_KEY
+from .engine import MAX_FORM_BYTES, ConsentEngine
+from .http import RequestInfo, with_cookies
+from .policy import ConsentPolicy
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["ConsentWSGIMiddleware"]
+
+
+class ConsentWSGIMiddleware:
+    """Puts a :class:`PersonalisationContext` in ``environ["consent_middleware.context"]``
+    and serves the consent endpoints (under ``prefix``, and ``/.well-known/gpc.json``).
+
+    Takes the same options as :class:`ConsentMiddleware`; see its security notes. Wrap the
+    WSGI callable, e.g. ``app.wsgi_app = ConsentWSGIMiddleware(app.wsgi_app, ...)`` in
+    Flask.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        policy: ConsentPolicy | None = None,
+        secret_keys: Sequence[str | bytes],
+        secure: bool = True,
+        prefix: str = "/consent",
+        cookie_name: str = "consent",
+        cookie_domains: Iterable[str] = (),
+        trusted_origins: Iterable[str] = (),
+        gpc_json: bool = True,
+    ) -> None:
+        self.app = app
+        self.engine = ConsentEngine(
+            policy=policy,
+            secret_keys=secret_keys,
+            secure=secure,
+            prefix=prefix,
+            cookie_name=cookie_name,
+            cookie_domains=cookie_domains,
+            trusted_origins=trusted_origins,
+            gpc_json=gpc_json,
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        engine = self.engine
+        cookie_header = environ.get("HTTP_COOKIE", "")
+        # Servers join repeated headers with commas; the GPC check reads each item.
+        gpc = environ.get("HTTP_SEC_GPC")
+        ctx = engine.read(cookie_header, [gpc] if gpc is not None else [])
+        environ[ENVIRON_KEY] = ctx
+
+        endpoint = engine.route(environ.get("PATH_INFO", ""))
+        if endpoint is not None:
+            request = _request_info(environ)
+            if engine.wants_body(endpoint, request.method):
+                _read_body(environ, request)
+            reply = engine.handle(endpoint, request, ctx, cookie_header)
+            status = f"{reply.status} {HTTPStatus(reply.status).phrase}"
+            start_response(status, [*reply.headers, ("Content-Length", str(len(reply.body)))])
+            return [reply.body]
+
+        def start_with_cookies(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            cookies = engine.response_cookies(ctx, cookie_header)
+            if cookies:
+                headers = with_cookies(headers, cookies)
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start_with_cookies)
+
+
+def _request_info(environ: WSGIEnvironment) -> RequestInfo:
+    request = RequestInfo(
+        method=environ.get("REQUEST_METHOD", "GET"),
+        path=environ.get("PATH_INFO", ""),
+        root_path=environ.get("SCRIPT_NAME", ""),
+        query_string=environ.get("QUERY_STRING", ""),
+    )
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            request.headers[key[5:].replace("_", "-").lower()] = [value]
+    if environ.get("CONTENT_TYPE"):
+        request.headers["content-type"] = [environ["CONTENT_TYPE"]]
+    return request
+
+
+def _read_body(environ: WSGIEnvironment, request: RequestInfo) -> None:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_FORM_BYTES:
+        request.body_too_large = True
+    elif length > 0:
+        request.body = environ["wsgi.input"].read(length)
