@@ -12,6 +12,7 @@ from functools import lru_cache
 from itsdangerous import BadSignature
 from itsdangerous.encoding import base64_decode, base64_encode
 
+from .exceptions import ConfigurationError
 from .policy import ConsentPolicy
 from .signing import check_secret_keys, make_signer
 
@@ -20,11 +21,12 @@ __all__ = ["ConsentCookieCodec", "ConsentState", "CookieProblem", "new_consent_i
 _FORMAT = "1"
 #: Larger values are refused unread; a valid one is about 100 bytes.
 MAX_VALUE_BYTES = 1024
+MAX_OPTIONAL_PURPOSES = 256
 # A decision dated this far in the future is refused (clocks of several servers may differ).
 _CLOCK_SKEW = 300
-_PAYLOAD = (
-    r"1\.(?P<fp>[0-9a-f]{{10}})\.(?P<bits>[0-9a-f]{{1,{digits}}})\.(?P<at>[0-9a-f]{{1,12}})"
-    r"\.(?P<id>[A-Za-z0-9_-]{{16,64}})\Z"
+_PAYLOAD = re.compile(
+    r"1\.(?P<fp>[0-9a-f]{10})\.(?P<bits>[0-9a-f]{1,64})\.(?P<at>[0-9a-f]{1,12})"
+    r"\.(?P<id>[A-Za-z0-9_-]{16,64})\Z"
 )
 
 
@@ -74,8 +76,12 @@ class ConsentCookieCodec:
         self.policy = policy
         self._signer = make_signer(check_secret_keys(secret_keys), "consent_middleware.consent")
         self._optional = tuple(p.id for p in policy.optional)
+        if len(self._optional) > MAX_OPTIONAL_PURPOSES:
+            raise ConfigurationError(
+                f"the policy has {len(self._optional)} optional purposes; at most "
+                f"{MAX_OPTIONAL_PURPOSES} fit in the consent cookie"
+            )
         self._lifetime = int(policy.consent_lifetime.total_seconds())
-        self._payload = re.compile(_PAYLOAD.format(digits=max(1, -(-len(self._optional) // 4))))
         self._verify = lru_cache(maxsize=cache_size)(self._verify_uncached)
 
     def encode(self, state: ConsentState) -> str:
@@ -112,7 +118,7 @@ class ConsentCookieCodec:
         signature = value.rpartition(".")[2].encode("ascii")
         if base64_encode(base64_decode(signature)) != signature:
             return CookieProblem.BAD_SIGNATURE
-        match = self._payload.match(payload)
+        match = _PAYLOAD.match(payload)
         if match is None:
             return CookieProblem.MALFORMED
         if match["fp"] != self.policy.fingerprint:

@@ -1,0 +1,159 @@
+"""What only the ASGI middleware has: scopes other than HTTP, mounting, streaming bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from consent_middleware import ConsentMiddleware, get_context
+from consent_middleware.engine import MAX_FORM_BYTES
+
+from .conftest import KEY
+
+Message = dict[str, Any]
+
+
+def run_raw(app: Any, scope: dict[str, Any], messages: list[Message]) -> list[Message]:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def test_non_http_scopes_pass_through_untouched() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(dict(scope))
+
+    app = ConsentMiddleware(inner, secret_keys=[KEY])
+    for scope in ({"type": "lifespan"}, {"type": "websocket", "path": "/", "headers": []}):
+        run_raw(app, dict(scope), [])
+    assert seen == [{"type": "lifespan"}, {"type": "websocket", "path": "/", "headers": []}]
+
+
+def test_lifespan_and_websocket_work_under_starlette() -> None:
+    started: list[bool] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        started.append(True)
+        yield
+
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("consent" in websocket.scope and "yes" or "no")
+        await websocket.close()
+
+    app = Starlette(routes=[WebSocketRoute("/ws", echo)], lifespan=lifespan)
+    app.add_middleware(ConsentMiddleware, secret_keys=[KEY])
+    sent = run_raw(
+        app,
+        {"type": "lifespan", "state": {}},
+        [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}],
+    )
+    assert [m["type"] for m in sent] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+    assert started == [True]
+    ws_scope = {
+        "type": "websocket",
+        "path": "/ws",
+        "root_path": "",
+        "headers": [],
+        "query_string": b"",
+    }
+    sent = run_raw(app, ws_scope, [{"type": "websocket.connect"}])
+    assert sent[0]["type"] == "websocket.accept"
+    assert sent[1]["type"] == "websocket.send"
+    assert sent[1]["text"] == "no"
+
+
+def test_add_middleware_and_mounted_app() -> None:
+    async def home(request: Request) -> JSONResponse:
+        ctx = get_context(request)
+        return JSONResponse({"mode": ctx.mode, "root": request.scope.get("root_path")})
+
+    shop = Starlette(routes=[Route("/", home)])
+    shop.add_middleware(ConsentMiddleware, secret_keys=[KEY])
+    outer = Starlette(routes=[Mount("/shop", app=shop)])
+
+    async def go() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=outer)
+        async with httpx.AsyncClient(transport=transport, base_url="https://shop.test") as client:
+            return await client.get("/shop/"), await client.get("/shop/consent")
+
+    home_response, page = asyncio.run(go())
+    assert home_response.json() == {"mode": "non_personalised", "root": "/shop"}
+    assert page.status_code == 200
+    assert 'action="/shop/consent"' in page.text
+
+
+def _post_scope() -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": "/consent",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/x-www-form-urlencoded")],
+    }
+
+
+def test_client_that_goes_away_gets_no_response() -> None:
+    app = ConsentMiddleware(Starlette(), secret_keys=[KEY])
+    sent = run_raw(app, _post_scope(), [{"type": "http.request", "body": b"a", "more_body": True}])
+    assert sent == []
+
+
+def test_streamed_body_over_the_limit_is_413() -> None:
+    app = ConsentMiddleware(Starlette(), secret_keys=[KEY])
+    chunk = b"x" * 4096
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": True}
+        for _ in range(MAX_FORM_BYTES // len(chunk) + 2)
+    ]
+    sent = run_raw(app, _post_scope(), messages)
+    assert sent[0]["status"] == 413
+
+
+def test_streamed_body_in_chunks_is_read_whole() -> None:
+    app = ConsentMiddleware(Starlette(), secret_keys=[KEY])
+    messages = [
+        {"type": "http.request", "body": b"action=", "more_body": True},
+        {"type": "http.request", "body": b"accept_all", "more_body": False},
+    ]
+    sent = run_raw(app, _post_scope(), messages)
+    # No CSRF cookie: the form is read, then refused for its missing token.
+    assert sent[0]["status"] == 403
+    assert b"expired or was not sent" in sent[1]["body"]
+
+
+def test_context_is_in_the_scope_under_its_contract_key() -> None:
+    captured: list[Any] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        captured.append(scope["consent"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": []}
+    sent = run_raw(ConsentMiddleware(inner, secret_keys=[KEY]), scope, [])
+    assert sent[0]["status"] == 204
+    assert json.dumps(captured[0].mode) == '"non_personalised"'

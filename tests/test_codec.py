@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import string
+import time
+
+import pytest
+
+from consent_middleware import ConfigurationError, ConsentPolicy, Purpose
+from consent_middleware.codec import (
+    ConsentCookieCodec,
+    ConsentState,
+    CookieProblem,
+    new_consent_id,
+)
+
+from .conftest import KEY, OLD_KEY, make_cookie
+
+NOW = 1_800_000_000
+DAY = 86_400
+POLICY = ConsentPolicy.default()
+
+
+def codec(*keys: str, policy: ConsentPolicy = POLICY) -> ConsentCookieCodec:
+    return ConsentCookieCodec(policy, list(keys) or [KEY])
+
+
+def state(*granted: str, at: int = NOW) -> ConsentState:
+    return ConsentState(new_consent_id(), POLICY.grant(granted), at)
+
+
+def test_round_trip_keeps_every_field() -> None:
+    original = state("personalisation", "analytics")
+    decoded = codec().decode(codec().encode(original), NOW + 10)
+    assert decoded == original
+    assert isinstance(decoded, ConsentState)
+    assert decoded.granted == {
+        "necessary",
+        "personalisation",
+        "session_personalisation",
+        "analytics",
+    }
+
+
+def test_value_is_compact_and_cookie_safe() -> None:
+    value = codec().encode(state("personalisation", "analytics", "marketing"))
+    assert len(value) < 120
+    assert set(value) <= set(string.ascii_letters + string.digits + "-_.")
+
+
+def test_every_single_character_change_is_refused() -> None:
+    value = codec().encode(state("analytics"))
+    alphabet = string.ascii_letters + string.digits + "-_."
+    for position, original in enumerate(value):
+        for replacement in alphabet:
+            if replacement == original:
+                continue
+            tampered = value[:position] + replacement + value[position + 1 :]
+            result = codec().decode(tampered, NOW)
+            assert isinstance(result, CookieProblem), (position, replacement)
+
+
+def test_truncated_and_extended_values_are_refused() -> None:
+    value = codec().encode(state("analytics"))
+    for cut in range(len(value)):
+        assert isinstance(codec().decode(value[:cut], NOW), CookieProblem)
+    assert isinstance(codec().decode(value + "A", NOW), CookieProblem)
+    assert isinstance(codec().decode(value + ".x", NOW), CookieProblem)
+
+
+def test_wrong_key_is_refused() -> None:
+    value = codec("w" * 40).encode(state("analytics"))
+    assert codec().decode(value, NOW) is CookieProblem.BAD_SIGNATURE
+
+
+def test_rotated_key_still_verifies_and_newest_signs() -> None:
+    old_value = codec(OLD_KEY).encode(state("analytics"))
+    rotated = codec(KEY, OLD_KEY)
+    assert isinstance(rotated.decode(old_value, NOW), ConsentState)
+    new_value = rotated.encode(state("analytics"))
+    assert isinstance(codec(KEY).decode(new_value, NOW), ConsentState)
+    assert codec(OLD_KEY).decode(new_value, NOW) is CookieProblem.BAD_SIGNATURE
+
+
+@pytest.mark.parametrize(
+    ("age", "expected"),
+    [
+        pytest.param(0, None, id="fresh"),
+        pytest.param(180 * DAY, None, id="last-second"),
+        pytest.param(180 * DAY + 1, CookieProblem.EXPIRED, id="expired"),
+        pytest.param(-60, None, id="small-clock-skew"),
+        pytest.param(-3600, CookieProblem.EXPIRED, id="from-the-future"),
+    ],
+)
+def test_expiry(age: int, expected: CookieProblem | None) -> None:
+    value = codec().encode(state("analytics", at=NOW - age))
+    result = codec().decode(value, NOW)
+    if expected is None:
+        assert isinstance(result, ConsentState)
+    else:
+        assert result is expected
+
+
+def test_other_policy_version_is_outdated() -> None:
+    value = make_cookie(("analytics",), decided_at=NOW, policy=ConsentPolicy.default(version="0"))
+    assert codec().decode(value, NOW) is CookieProblem.OUTDATED
+
+
+def test_changed_purposes_under_same_version_are_outdated() -> None:
+    extended = ConsentPolicy(
+        [*POLICY.purposes, Purpose("surveys", "Surveys")], version=POLICY.version
+    )
+    value = codec(policy=extended).encode(ConsentState("a" * 22, extended.grant(["surveys"]), NOW))
+    assert codec().decode(value, NOW) is CookieProblem.OUTDATED
+
+
+def test_oversized_value_is_refused_unread() -> None:
+    assert codec().decode("A" * 5000, NOW) is CookieProblem.OVERSIZED
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("garbage", id="garbage"),
+        pytest.param("1.2.3.4.5.6", id="dots"),
+        pytest.param("é" * 10, id="non-ascii"),
+        pytest.param("\x00\x01", id="control"),
+    ],
+)
+def test_malformed_values_are_refused(value: str) -> None:
+    assert isinstance(codec().decode(value, NOW), CookieProblem)
+
+
+def test_signed_but_malformed_payload_is_refused() -> None:
+    signer = codec()._signer
+    bad = signer.sign(f"1.{POLICY.fingerprint}.zz.0.{'a' * 22}").decode()
+    assert codec().decode(bad, NOW) is CookieProblem.MALFORMED
+    too_many_bits = signer.sign(f"1.{POLICY.fingerprint}.ff.0.{'a' * 22}").decode()
+    assert codec().decode(too_many_bits, NOW) is CookieProblem.MALFORMED
+
+
+def test_sixty_four_purposes_fit_well_under_the_cookie_limit() -> None:
+    purposes = [Purpose("necessary", "N", required=True)]
+    purposes += [Purpose(f"purpose_with_a_long_name_{i:02d}", f"P{i}") for i in range(64)]
+    policy = ConsentPolicy(purposes, version="1")
+    big = codec(policy=policy)
+    assert big.max_value_length() < 200
+    all_granted = ConsentState("b" * 22, policy.grant(p.id for p in purposes), NOW)
+    assert big.decode(big.encode(all_granted), NOW) == all_granted
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        pytest.param([], "secret_keys is empty", id="empty"),
+        pytest.param(["short"], r"secret_keys\[0\] is 5 bytes", id="short"),
+        pytest.param([KEY, "x" * 31], r"secret_keys\[1\] is 31 bytes", id="short-old-key"),
+        pytest.param(KEY, "must be a list of keys", id="bare-string"),
+        pytest.param([12345678], r"secret_keys\[0\] must be str or bytes", id="not-text"),
+    ],
+)
+def test_bad_keys_fail_at_construction(keys: object, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        ConsentCookieCodec(POLICY, keys)  # type: ignore[arg-type]
+
+
+def test_consent_ids_are_random() -> None:
+    ids = {new_consent_id() for _ in range(100)}
+    assert len(ids) == 100
+    assert all(len(i) >= 22 for i in ids)
+
+
+def test_cache_does_not_outlive_expiry() -> None:
+    c = codec()
+    value = c.encode(state("analytics", at=int(time.time())))
+    assert isinstance(c.decode(value, time.time()), ConsentState)
+    assert c.decode(value, time.time() + 181 * DAY) is CookieProblem.EXPIRED

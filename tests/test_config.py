@@ -1,0 +1,80 @@
+"""Configuration mistakes fail when the middleware is built, with a message naming the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+
+from consent_middleware import (
+    ConfigurationError,
+    ConsentMiddleware,
+    ConsentPolicy,
+    ConsentWSGIMiddleware,
+    Purpose,
+)
+
+from .apps import wsgi_app
+from .conftest import KEY
+
+DEFAULT = ConsentPolicy.default()
+
+
+def _claiming(cookie: str) -> ConsentPolicy:
+    return ConsentPolicy(
+        [*DEFAULT.purposes, Purpose("greedy", "Greedy", cookies=(cookie,))], version="1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param({"secret_keys": []}, "secret_keys is empty", id="no-keys"),
+        pytest.param({"secret_keys": ["short"]}, "keys need 32 bytes", id="short-key"),
+        pytest.param({"policy": "default"}, "policy must be a ConsentPolicy", id="policy-type"),
+        pytest.param({"prefix": "consent"}, "prefix 'consent' is invalid", id="relative-prefix"),
+        pytest.param({"prefix": "/consent/"}, "no trailing '/'", id="trailing-slash"),
+        pytest.param({"prefix": "/"}, "is invalid", id="root-prefix"),
+        pytest.param({"prefix": "/c?x=1"}, "is invalid", id="query-prefix"),
+        pytest.param({"cookie_name": "my consent"}, "not a valid cookie name", id="cookie-name"),
+        pytest.param({"cookie_name": "__Host-c"}, "must not carry a __Host-", id="host-prefix"),
+        pytest.param({"secure": "yes"}, "secure must be True or False", id="secure-type"),
+        pytest.param({"cookie_domains": ".shop.test"}, "not one string", id="domains-str"),
+        pytest.param({"cookie_domains": ["shop test"]}, "is not a domain", id="bad-domain"),
+        pytest.param(
+            {"trusted_origins": ["shop.test"]}, "is not an origin", id="origin-without-scheme"
+        ),
+        pytest.param(
+            {"policy": _claiming("__Host-consent")}, "which keeps the consent", id="claims-cookie"
+        ),
+        pytest.param(
+            {"policy": _claiming("__Host-*")}, "which keeps the consent", id="claims-prefix"
+        ),
+    ],
+)
+@pytest.mark.parametrize("middleware", ["asgi", "wsgi"])
+def test_configuration_mistakes_fail_at_start_up(
+    middleware: str, options: dict[str, Any], message: str
+) -> None:
+    options.setdefault("secret_keys", [KEY])
+    with pytest.raises(ConfigurationError, match=message):
+        if middleware == "asgi":
+            ConsentMiddleware(Starlette(), **options)
+        else:
+            ConsentWSGIMiddleware(wsgi_app, **options)
+
+
+def test_defaults_are_safe() -> None:
+    engine = ConsentMiddleware(Starlette(), secret_keys=[KEY]).engine
+    assert engine.secure is True
+    assert engine.cookie_name == "__Host-consent"
+    assert engine.prefix == "/consent"
+    assert engine.policy.version == DEFAULT.version
+
+
+def test_trusted_origins_are_normalised() -> None:
+    engine = ConsentMiddleware(
+        Starlette(), secret_keys=[KEY], trusted_origins=["HTTPS://Shop.Example/"]
+    ).engine
+    assert engine.trusted_origins == {"https://shop.example"}

@@ -1,0 +1,82 @@
+"""What only the WSGI middleware has: environ handling and bodies without a length."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from consent_middleware import ConsentWSGIMiddleware, get_context
+
+from .apps import wsgi_app
+from .conftest import KEY
+
+
+def call(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    captured: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured[:] = [status, headers]
+        return lambda data: None
+
+    body = b"".join(app(environ, start_response))
+    return captured[0], captured[1], body
+
+
+def base_environ(**extra: Any) -> dict[str, Any]:
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/",
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "shop.test",
+        "SERVER_PORT": "443",
+        "HTTP_HOST": "shop.test",
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(b""),
+    }
+    environ.update(extra)
+    return environ
+
+
+def test_context_is_in_the_environ_under_its_contract_key() -> None:
+    environ = base_environ()
+    status, _, _ = call(ConsentWSGIMiddleware(wsgi_app, secret_keys=[KEY]), environ)
+    assert status == "200 OK"
+    assert get_context(environ) is environ["consent_middleware.context"]
+
+
+def test_mounted_under_script_name() -> None:
+    app = ConsentWSGIMiddleware(wsgi_app, secret_keys=[KEY])
+    status, _, body = call(app, base_environ(SCRIPT_NAME="/shop", PATH_INFO="/consent"))
+    assert status == "200 OK"
+    assert b'action="/shop/consent"' in body
+
+
+def test_bad_content_length_reads_no_body() -> None:
+    app = ConsentWSGIMiddleware(wsgi_app, secret_keys=[KEY])
+    environ = base_environ(
+        REQUEST_METHOD="POST",
+        PATH_INFO="/consent",
+        CONTENT_TYPE="application/x-www-form-urlencoded",
+        CONTENT_LENGTH="many",
+        **{"wsgi.input": io.BytesIO(b"action=accept_all")},
+    )
+    status, headers, _ = call(app, environ)
+    # Read as an empty form, which carries no CSRF token.
+    assert status == "403 Forbidden"
+    assert not [h for h in headers if h[0] == "Set-Cookie"]
+
+
+def test_declared_length_over_the_limit_is_413_unread() -> None:
+    app = ConsentWSGIMiddleware(wsgi_app, secret_keys=[KEY])
+    stream = io.BytesIO(b"x" * 10)
+    environ = base_environ(
+        REQUEST_METHOD="POST",
+        PATH_INFO="/consent",
+        CONTENT_TYPE="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=str(10**9),
+        **{"wsgi.input": stream},
+    )
+    status, _, _ = call(app, environ)
+    assert status == "413 Request Entity Too Large"
+    assert stream.tell() == 0
