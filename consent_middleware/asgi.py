@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .context import SCOPE_KEY
-from .engine import MAX_FORM_BYTES, ConsentEngine
+from .engine import GPC_PATH, MAX_FORM_BYTES, ConsentEngine
 from .http import RequestInfo, with_cookies
 from .policy import ConsentPolicy
 
@@ -58,6 +58,7 @@ class ConsentMiddleware:
             trusted_origins=trusted_origins,
             gpc_json=gpc_json,
         )
+        self._endpoint_prefixes = (prefix, GPC_PATH)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,48 +74,21 @@ class ConsentMiddleware:
             elif name == b"sec-gpc":
                 gpc_values.append(value.decode("latin-1"))
         engine = self.engine
-        ctx = engine.read(cookie_header, gpc_values)
-        scope[SCOPE_KEY] = ctx
+        ctx = scope[SCOPE_KEY] = engine.read(cookie_header, gpc_values)
 
         path = scope["path"]
-        root_path = scope.get("root_path", "")
+        root_path = scope.get("root_path")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
-        endpoint = engine.route(path)
-        if endpoint is not None:
-            request = RequestInfo(
-                method=scope["method"],
-                path=path,
-                root_path=root_path,
-                query_string=scope.get("query_string", b"").decode("latin-1"),
-            )
-            for name, value in scope["headers"]:
-                request.headers.setdefault(name.decode("latin-1"), []).append(
-                    value.decode("latin-1")
-                )
-            if engine.wants_body(endpoint, request.method) and not await _read_body(
-                receive, request
-            ):
+        if path.startswith(self._endpoint_prefixes):
+            endpoint = engine.route(path)
+            if endpoint is not None:
+                await self._serve(endpoint, scope, receive, send, path, cookie_header)
                 return
-            reply = engine.handle(endpoint, request, ctx, cookie_header)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": reply.status,
-                    "headers": [
-                        *(
-                            (k.lower().encode("latin-1"), v.encode("latin-1"))
-                            for k, v in reply.headers
-                        ),
-                        (b"content-length", str(len(reply.body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": reply.body})
-            return
 
         async def send_with_cookies(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            # The cheap test first: most responses get no cookie.
+            if (ctx.new_csrf_nonce or ctx.gpc) and message["type"] == "http.response.start":
                 cookies = engine.response_cookies(ctx, cookie_header)
                 if cookies:
                     headers = [
@@ -127,6 +101,33 @@ class ConsentMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)
+
+    async def _serve(
+        self,
+        endpoint: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        path: str,
+        cookie_header: str,
+    ) -> None:
+        request = RequestInfo(
+            method=scope["method"],
+            path=path,
+            root_path=scope.get("root_path", ""),
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+        )
+        for name, value in scope["headers"]:
+            request.headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
+        if self.engine.wants_body(endpoint, request.method) and not await _read_body(
+            receive, request
+        ):
+            return
+        reply = self.engine.handle(endpoint, request, scope[SCOPE_KEY], cookie_header)
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
+        headers.append((b"content-length", str(len(reply.body)).encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": reply.body})
 
 
 async def _read_body(receive: Receive, request: RequestInfo) -> bool:

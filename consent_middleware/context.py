@@ -40,8 +40,9 @@ class PersonalisationContext:
     """
 
     __slots__ = (
+        "_cookie_header",
         "_csrf",
-        "csrf_nonce",
+        "_csrf_nonce",
         "gpc",
         "granted",
         "mode",
@@ -54,10 +55,9 @@ class PersonalisationContext:
         self,
         policy: ConsentPolicy,
         state: ConsentState | None = None,
-        *,
         gpc: bool = False,
         csrf: CsrfGuard | None = None,
-        csrf_nonce: str | None = None,
+        cookie_header: str = "",
     ) -> None:
         self.policy = policy
         #: The verified decision from the cookie, or ``None`` when there is none valid.
@@ -69,6 +69,7 @@ class PersonalisationContext:
             granted = granted - policy.gpc_opt_out_ids
         #: The purposes this request may use (required ones included).
         self.granted: frozenset[str] = granted
+        #: How far this request may be personalised.
         self.mode = (
             Mode.PERSONALISED
             if PERSONALISATION in granted
@@ -77,7 +78,9 @@ class PersonalisationContext:
             else Mode.NON_PERSONALISED
         )
         self._csrf = csrf
-        self.csrf_nonce = csrf_nonce
+        self._cookie_header = cookie_header
+        self._csrf_nonce: str | None = None
+        #: The response must set the CSRF cookie (a token was made for a new nonce).
         self.new_csrf_nonce = False
 
     @property
@@ -104,14 +107,22 @@ class PersonalisationContext:
         return False
 
     @property
+    def csrf_nonce(self) -> str | None:
+        """This browser's CSRF nonce: from its cookie, or made for this response."""
+        if self._csrf_nonce is None and self._csrf is not None:
+            self._csrf_nonce = self._csrf.nonce_from(self._cookie_header)
+        return self._csrf_nonce
+
+    @property
     def csrf_token(self) -> str:
         """A token for the consent forms; using it makes the response set its cookie."""
         if self._csrf is None:
             raise ConsentError("this context was built without CSRF protection")
-        if self.csrf_nonce is None:
-            self.csrf_nonce = self._csrf.new_nonce()
+        nonce = self.csrf_nonce
+        if nonce is None:
+            nonce = self._csrf_nonce = self._csrf.new_nonce()
             self.new_csrf_nonce = True
-        return self._csrf.token_for(self.csrf_nonce)
+        return self._csrf.token_for(nonce)
 
     def __repr__(self) -> str:
         return (

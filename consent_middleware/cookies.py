@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["cookie_names", "delete_cookie", "find_cookies", "set_cookie"]
+__all__ = ["cookie_names", "cookie_values", "delete_cookie", "find_cookies", "set_cookie"]
 
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -18,11 +18,22 @@ def find_cookies(header: str, names: tuple[str, ...]) -> dict[str, list[str]]:
         key, sep, value = part.partition("=")
         key = key.strip()
         if sep and key in names:
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] == '"':
-                value = value[1:-1]
-            found.setdefault(key, []).append(value)
+            found.setdefault(key, []).append(value.strip())
     return found
+
+
+def cookie_values(header: str, key: str) -> list[str]:
+    """Every value sent for the cookie whose ``key`` is its name followed by ``=``.
+
+    Fast when the cookie appears once, as it usually does; values are returned as sent
+    (a quoted or padded value simply fails verification later).
+    """
+    before, found, after = header.partition(key)
+    if not found:
+        return []
+    if key not in after and (not before or before.endswith(("; ", ";"))):
+        return [after.partition(";")[0]]
+    return find_cookies(header, (key[:-1],)).get(key[:-1], [])
 
 
 def cookie_names(header: str) -> set[str]:

@@ -8,21 +8,35 @@ signed by the server for the nonce in this browser's CSRF cookie (signed double 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Iterable
 
 from itsdangerous import BadSignature
 
+from .cookies import cookie_values
 from .signing import make_signer
 
 __all__ = ["CsrfGuard", "origin_allowed"]
 
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
+
 
 class CsrfGuard:
-    """Issues and checks form tokens bound to a per-browser random nonce."""
+    """Issues and checks form tokens bound to a per-browser random nonce, kept in the
+    cookie ``cookie_name``."""
 
-    def __init__(self, keys: list[bytes]) -> None:
+    def __init__(self, keys: list[bytes], cookie_name: str) -> None:
         self._signer = make_signer(keys, "consent_middleware.csrf")
+        self.cookie_name = cookie_name
+        self._cookie_key = cookie_name + "="
+
+    def nonce_from(self, cookie_header: str) -> str | None:
+        """The nonce in a ``Cookie`` header, if it holds exactly one well-formed one."""
+        values = cookie_values(cookie_header, self._cookie_key)
+        if len(values) == 1 and _NONCE.match(values[0]):
+            return values[0]
+        return None
 
     @staticmethod
     def new_nonce() -> str:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from .codec import ConsentCookieCodec, ConsentState, CookieProblem, new_consent_id
 from .context import PersonalisationContext
-from .cookies import cookie_names, delete_cookie, find_cookies, set_cookie
+from .cookies import cookie_names, cookie_values, delete_cookie, set_cookie
 from .csrf import CsrfGuard, origin_allowed
 from .exceptions import ConfigurationError
 from .gpc import gpc_enabled
@@ -36,7 +36,6 @@ GPC_PATH = "/.well-known/gpc.json"
 MAX_FORM_BYTES = 16 * 1024
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\Z")
-_NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
 
 PREFERENCES = "preferences"
 STATE = "state"
@@ -98,19 +97,20 @@ class ConsentEngine:
         # __Host- keeps the cookie to this host: no subdomain can set or shadow it.
         host_prefix = "__Host-" if secure else ""
         self.cookie_name = host_prefix + cookie_name
+        self._cookie_key = self.cookie_name + "="
         self.csrf_cookie_name = f"{host_prefix}{cookie_name}_csrf"
-        self._names = (self.cookie_name, self.csrf_cookie_name)
         for purpose in policy.purposes:
-            for name in self._names:
+            for name in (self.cookie_name, self.csrf_cookie_name):
                 if purpose.owns_cookie(name) and not purpose.required:
                     raise ConfigurationError(
                         f"purpose {purpose.id!r} claims cookie {name!r}, which keeps the "
                         "consent itself: remove it from that purpose's cookies"
                     )
         self.codec = ConsentCookieCodec(policy, keys)
-        self.csrf = CsrfGuard(keys)
+        self.csrf = CsrfGuard(keys, self.csrf_cookie_name)
         self.pages = Pages()
         self._lifetime = int(policy.consent_lifetime.total_seconds())
+        self._prefix_length = len(prefix)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -123,33 +123,31 @@ class ConsentEngine:
         gpc = False
         try:
             gpc = bool(gpc_values) and gpc_enabled(gpc_values)
-            found = find_cookies(cookie_header, self._names)
-            state = self._state(found.get(self.cookie_name))
-            nonces = found.get(self.csrf_cookie_name)
-            nonce = nonces[0] if nonces and len(nonces) == 1 and _NONCE.match(nonces[0]) else None
-            return PersonalisationContext(
-                self.policy, state, gpc=gpc, csrf=self.csrf, csrf_nonce=nonce
-            )
+            state = None
+            values = cookie_values(cookie_header, self._cookie_key) if cookie_header else None
+            if values:
+                # Two different consent cookies (one shadowing the other) prove nothing.
+                result = (
+                    self.codec.decode(values[0], time.time())
+                    if len(values) == 1 or len(set(values)) == 1
+                    else CookieProblem.DUPLICATE
+                )
+                if isinstance(result, ConsentState):
+                    state = result
+                else:
+                    logger.debug("consent cookie refused: %s", result.value)
+            return PersonalisationContext(self.policy, state, gpc, self.csrf, cookie_header)
         except Exception:
             logger.exception("consent could not be read; treating the request as undecided")
-            return PersonalisationContext(self.policy, None, gpc=gpc, csrf=self.csrf)
-
-    def _state(self, values: list[str] | None) -> ConsentState | None:
-        if not values:
-            return None
-        if len(values) > 1 and len(set(values)) > 1:
-            result: ConsentState | CookieProblem = CookieProblem.DUPLICATE
-        else:
-            result = self.codec.decode(values[0], time.time())
-        if isinstance(result, CookieProblem):
-            logger.debug("consent cookie refused: %s", result.value)
-            return None
-        return result
+            return PersonalisationContext(self.policy, None, gpc, self.csrf)
 
     # -- writing ---------------------------------------------------------------------------
 
     def response_cookies(self, ctx: PersonalisationContext, cookie_header: str) -> list[str]:
-        """``Set-Cookie`` values an app's response must carry for this context."""
+        """``Set-Cookie`` values an app's response must carry for this context.
+
+        Empty unless ``ctx.new_csrf_nonce`` or ``ctx.gpc``: adapters test those first.
+        """
         cookies = []
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
             cookies.append(self._csrf_cookie(ctx.csrf_nonce))
@@ -190,7 +188,7 @@ class ConsentEngine:
     def route(self, path: str) -> str | None:
         """The endpoint served at ``path``, or ``None`` to pass the request to the app."""
         if path.startswith(self.prefix):
-            rest = path[len(self.prefix) :]
+            rest = path[self._prefix_length :]
             if rest in ("", "/"):
                 return PREFERENCES
             if rest == "/state":

@@ -72,9 +72,10 @@ class ConsentWSGIMiddleware:
         def start_with_cookies(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
-            cookies = engine.response_cookies(ctx, cookie_header)
-            if cookies:
-                headers = with_cookies(headers, cookies)
+            if ctx.new_csrf_nonce or ctx.gpc:
+                cookies = engine.response_cookies(ctx, cookie_header)
+                if cookies:
+                    headers = with_cookies(headers, cookies)
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_cookies)

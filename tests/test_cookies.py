@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from consent_middleware.cookies import cookie_names, delete_cookie, find_cookies, set_cookie
+from consent_middleware.cookies import (
+    cookie_names,
+    cookie_values,
+    delete_cookie,
+    find_cookies,
+    set_cookie,
+)
 
 
 @pytest.mark.parametrize(
@@ -12,7 +18,7 @@ from consent_middleware.cookies import cookie_names, delete_cookie, find_cookies
         pytest.param("a=1", {"a": ["1"]}, id="one"),
         pytest.param("a=1; b=2", {"a": ["1"], "b": ["2"]}, id="two"),
         pytest.param("a=1; a=2", {"a": ["1", "2"]}, id="duplicate-kept"),
-        pytest.param('a="quoted"', {"a": ["quoted"]}, id="quoted"),
+        pytest.param('a="quoted"', {"a": ['"quoted"']}, id="quoted-kept-as-sent"),
         pytest.param("  a = 1 ;b=2;", {"a": ["1"], "b": ["2"]}, id="spaces"),
         pytest.param("aa=1; xa=2", {}, id="name-inside-other-names"),
         pytest.param("a", {}, id="no-equals"),
@@ -22,6 +28,26 @@ from consent_middleware.cookies import cookie_names, delete_cookie, find_cookies
 )
 def test_find_cookies(header: str, expected: dict[str, list[str]]) -> None:
     assert find_cookies(header, ("a", "b")) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        pytest.param("", [], id="empty"),
+        pytest.param("c=1", ["1"], id="only"),
+        pytest.param("a=1; c=2; b=3", ["2"], id="middle"),
+        pytest.param("a=1;c=2", ["2"], id="no-space"),
+        pytest.param("a=1;  c=2", ["2"], id="two-spaces"),
+        pytest.param("xc=1", [], id="suffix-of-other-name"),
+        pytest.param("xc=1; c=2", ["2"], id="after-suffix-of-other-name"),
+        pytest.param("c=1; c=2", ["1", "2"], id="duplicate"),
+        pytest.param("a=c=1", [], id="inside-a-value"),
+        pytest.param("c_csrf=1", [], id="longer-name"),
+        pytest.param("c=", [""], id="empty-value"),
+    ],
+)
+def test_cookie_values(header: str, expected: list[str]) -> None:
+    assert cookie_values(header, "c=") == expected
 
 
 def test_cookie_names() -> None:

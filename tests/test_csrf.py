@@ -8,7 +8,7 @@ KEYS = [b"k" * 32]
 
 
 def test_token_matches_only_its_nonce() -> None:
-    guard = CsrfGuard(KEYS)
+    guard = CsrfGuard(KEYS, "csrf")
     nonce = guard.new_nonce()
     token = guard.token_for(nonce)
     assert guard.check(token, nonce)
@@ -18,7 +18,7 @@ def test_token_matches_only_its_nonce() -> None:
     assert not guard.check(token + "x", nonce)
     assert not guard.check(nonce, nonce)
     assert not guard.check("é" + token, nonce)
-    assert not CsrfGuard([b"z" * 32]).check(token, nonce)
+    assert not CsrfGuard([b"z" * 32], "csrf").check(token, nonce)
 
 
 @pytest.mark.parametrize(
