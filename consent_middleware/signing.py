@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 from itsdangerous import Signer
+from itsdangerous.encoding import want_bytes
 
 from .exceptions import ConfigurationError
 
@@ -38,10 +40,25 @@ def check_secret_keys(secret_keys: Sequence[str | bytes]) -> list[bytes]:
     return keys
 
 
+class _KeyCachingSigner(Signer):
+    # itsdangerous derives the signing key from the secret and salt on every call; the
+    # result never changes, so it is worked out once per key.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._derived: dict[bytes, bytes] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        cache_key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        derived = self._derived.get(cache_key)
+        if derived is None:
+            derived = self._derived[cache_key] = super().derive_key(cache_key)
+        return derived
+
+
 def make_signer(keys: list[bytes], salt: str) -> Signer:
     """A SHA-256 signer in which every key verifies and the first (newest) signs."""
     # itsdangerous lists keys oldest first and signs with the last one.
-    return Signer(
+    return _KeyCachingSigner(
         list(reversed(keys)),
         salt=salt,
         key_derivation="hmac",
