@@ -1,0 +1,1 @@
+"""Runnable examples; start them from the repository root with ``python -m examples.NAME``."""

@@ -1,0 +1,102 @@
+"""The examples and the benchmark work as their documentation says."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import webtest
+
+ROOT = Path(__file__).parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def minimal_shop() -> Iterator[str]:
+    """``python -m examples.minimal`` as the README starts it: a real uvicorn server."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "examples.minimal", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(base + "/consent/state", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(process.stderr.read().decode() if process.stderr else "")
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stderr:
+            process.stderr.close()
+
+
+def test_minimal_shop_over_real_http(minimal_shop: str) -> None:
+    with httpx.Client(base_url=minimal_shop) as client:
+        assert "<strong>non_personalised</strong>" in client.get("/").text
+        page = client.get("/consent?next=/")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        chosen = client.post(
+            "/consent",
+            data={"action": "save", "purpose": "personalisation", "csrf_token": token.group(1)},
+            headers={"Origin": minimal_shop},
+        )
+        assert chosen.status_code == 303
+        assert chosen.headers["location"] == "/"
+        home = client.get("/").text
+        assert "<strong>personalised</strong>" in home
+        assert "saved preferences" in home
+        assert "Analytics would load here" not in home
+        state = client.get("/consent/state").json()
+        assert state["purposes"]["personalisation"] is True
+        # Another site's form is refused and changes nothing.
+        forged = client.post(
+            "/consent",
+            data={"action": "accept_all", "csrf_token": token.group(1)},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert forged.status_code == 403
+        assert client.get("/consent/state").json()["purposes"]["analytics"] is False
+
+
+def test_flask_example() -> None:
+    from examples.flask_minimal import app
+
+    client = webtest.TestApp(app)
+    assert "Mode: non_personalised" in client.get("/").text
+    assert client.get("/consent").status_int == 200
+
+
+def test_overhead_benchmark_runs_and_prints_its_ratios() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/overhead.py", "--requests", "20", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    ratios = re.findall(r"^ratio .* = (\d+\.\d+)$", result.stdout, re.MULTILINE)
+    assert len(ratios) == 4, result.stdout
