@@ -1,6 +1,6 @@
 """An ordinary Flask app wrapped with the WSGI consent middleware.
 
-    flask --app examples.flask_minimal run
+flask --app examples.flask_minimal run
 """
 
 from __future__ import annotations

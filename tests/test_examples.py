@@ -40,9 +40,10 @@ def minimal_shop() -> Iterator[str]:
             try:
                 httpx.get(base + "/consent/state", timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx.TransportError as error:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stderr.read().decode() if process.stderr else "")
+                    output = process.stderr.read().decode() if process.stderr else ""
+                    raise RuntimeError(f"the example did not start: {output}") from error
                 time.sleep(0.1)
         yield base
     finally:
