@@ -125,7 +125,6 @@ class ConsentMiddleware:
             return
         reply = self.engine.handle(endpoint, request, scope[SCOPE_KEY], cookie_header)
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
-        headers.append((b"content-length", str(len(reply.body)).encode()))
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
 

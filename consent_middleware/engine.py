@@ -221,6 +221,7 @@ class ConsentEngine:
             reply = self._record_choice(request, ctx, cookie_header)
         else:
             reply = self._preferences_page(request, ctx)
+        reply.headers.append(("Content-Length", str(len(reply.body))))
         if request.method == "HEAD":
             reply.body = b""
         return reply

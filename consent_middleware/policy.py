@@ -280,7 +280,7 @@ class ConsentPolicy:
                     PERSONALISATION,
                     "Remember my preferences",
                     "Use the preferences you tell us and what you viewed on earlier visits "
-                    "to suggest products across visits.",
+                    "to suggest products across visits. Includes tailoring this visit.",
                     implies=(SESSION_PERSONALISATION,),
                 ),
                 Purpose(

@@ -66,7 +66,7 @@ class ConsentWSGIMiddleware:
                 _read_body(environ, request)
             reply = engine.handle(endpoint, request, ctx, cookie_header)
             status = f"{reply.status} {HTTPStatus(reply.status).phrase}"
-            start_response(status, [*reply.headers, ("Content-Length", str(len(reply.body)))])
+            start_response(status, reply.headers)
             return [reply.body]
 
         def start_with_cookies(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,3 +81,22 @@ def test_trusted_origins_are_normalised() -> None:
         Starlette(), secret_keys=[KEY], trusted_origins=["HTTPS://Shop.Example/"]
     ).engine
     assert engine.trusted_origins == {"https://shop.example"}
+
+
+def test_server_refuses_to_start_with_a_bad_option(tmp_path: Path) -> None:
+    (tmp_path / "bad_shop.py").write_text(
+        "from starlette.applications import Starlette\n"
+        "from consent_middleware import ConsentMiddleware\n"
+        "app = Starlette()\n"
+        "app.add_middleware(ConsentMiddleware, secret_keys=['short'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "bad_shop:app", "--app-dir", str(tmp_path)]
+        + ["--port", "0", "--lifespan", "on"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "secret_keys[0] is 5 bytes: keys need 32 bytes or more" in result.stderr
+    assert "Application startup failed" in result.stderr

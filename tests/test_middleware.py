@@ -430,6 +430,8 @@ def test_head_preference_page(driver: Driver) -> None:
     result = driver.request("HEAD", "/consent")
     assert result.status == 200
     assert result.text == ""
+    full = driver.get("/consent")
+    assert result.header("content-length") == str(len(full.text.encode()))
 
 
 def test_state_json(driver: Driver) -> None:
