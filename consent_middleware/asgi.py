@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from starlette.types import ASGIApp
+
+from .base import MiddlewareBase
 from .context import SCOPE_KEY
-from .engine import GPC_PATH, MAX_FORM_BYTES, ConsentEngine
+from .engine import MAX_FORM_BYTES
 from .http import RequestInfo, with_cookies
-from .policy import ConsentPolicy
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+    from starlette.types import Message, Receive, Scope, Send
 
 __all__ = ["ConsentMiddleware"]
 
 
-class ConsentMiddleware:
+class ConsentMiddleware(MiddlewareBase[ASGIApp]):
     """Puts a :class:`PersonalisationContext` in ``scope["consent"]`` and serves the consent
     endpoints (under ``prefix``, and ``/.well-known/gpc.json``).
 
@@ -29,36 +30,12 @@ class ConsentMiddleware:
     Works with any ASGI app; in Starlette or FastAPI use
     ``app.add_middleware(ConsentMiddleware, secret_keys=[...])``. Lifespan and websocket
     scopes pass through untouched.
-    """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        policy: ConsentPolicy | None = None,
-        secret_keys: Sequence[str | bytes],
-        secure: bool = True,
-        prefix: str = "/consent",
-        cookie_name: str = "consent",
-        # Domains third-party tags set their cookies on (".example.com"), so that
-        # withdrawing a purpose deletes them there too.
-        cookie_domains: Iterable[str] = (),
-        # Public origins accepted on consent forms when a proxy rewrites the Host header.
-        trusted_origins: Iterable[str] = (),
-        gpc_json: bool = True,
-    ) -> None:
-        self.app = app
-        self.engine = ConsentEngine(
-            policy=policy,
-            secret_keys=secret_keys,
-            secure=secure,
-            prefix=prefix,
-            cookie_name=cookie_name,
-            cookie_domains=cookie_domains,
-            trusted_origins=trusted_origins,
-            gpc_json=gpc_json,
-        )
-        self._endpoint_prefixes = (prefix, GPC_PATH)
+    Options: ``policy`` (default :meth:`ConsentPolicy.default`), ``secret_keys``, ``secure``,
+    ``prefix`` (``"/consent"``), ``cookie_name`` (``"consent"``), ``cookie_domains``,
+    ``trusted_origins`` and ``gpc_json``; every mistake raises :class:`ConfigurationError`
+    here, when the middleware is built.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,7 +57,7 @@ class ConsentMiddleware:
         root_path = scope.get("root_path")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
-        if path.startswith(self._endpoint_prefixes):
+        if path.startswith(engine.endpoint_prefixes):
             endpoint = engine.route(path)
             if endpoint is not None:
                 await self._serve(endpoint, scope, receive, send, path, cookie_header)

@@ -111,6 +111,8 @@ class ConsentEngine:
         self.pages = Pages()
         self._lifetime = int(policy.consent_lifetime.total_seconds())
         self._prefix_length = len(prefix)
+        #: A path starting with none of these is never an endpoint.
+        self.endpoint_prefixes = (prefix, GPC_PATH) if self.gpc_json else (prefix,)
 
     # -- reading ---------------------------------------------------------------------------
 

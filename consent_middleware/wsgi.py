@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from .base import MiddlewareBase
 from .context import ENVIRON_KEY
-from .engine import MAX_FORM_BYTES, ConsentEngine
+from .engine import MAX_FORM_BYTES
 from .http import RequestInfo, with_cookies
-from .policy import ConsentPolicy
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+else:
+    WSGIApplication = Any  # the typeshed protocol exists only for type checkers
 
 __all__ = ["ConsentWSGIMiddleware"]
 
 
-class ConsentWSGIMiddleware:
+class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
     """Puts a :class:`PersonalisationContext` in ``environ["consent_middleware.context"]``
     and serves the consent endpoints (under ``prefix``, and ``/.well-known/gpc.json``).
 
@@ -25,31 +27,6 @@ class ConsentWSGIMiddleware:
     WSGI callable, e.g. ``app.wsgi_app = ConsentWSGIMiddleware(app.wsgi_app, ...)`` in
     Flask.
     """
-
-    def __init__(
-        self,
-        app: WSGIApplication,
-        *,
-        policy: ConsentPolicy | None = None,
-        secret_keys: Sequence[str | bytes],
-        secure: bool = True,
-        prefix: str = "/consent",
-        cookie_name: str = "consent",
-        cookie_domains: Iterable[str] = (),
-        trusted_origins: Iterable[str] = (),
-        gpc_json: bool = True,
-    ) -> None:
-        self.app = app
-        self.engine = ConsentEngine(
-            policy=policy,
-            secret_keys=secret_keys,
-            secure=secure,
-            prefix=prefix,
-            cookie_name=cookie_name,
-            cookie_domains=cookie_domains,
-            trusted_origins=trusted_origins,
-            gpc_json=gpc_json,
-        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         engine = self.engine

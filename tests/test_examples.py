@@ -99,5 +99,5 @@ def test_overhead_benchmark_runs_and_prints_its_ratios() -> None:
         timeout=120,
         check=True,
     )
-    ratios = re.findall(r"^ratio .* = (\d+\.\d+)$", result.stdout, re.MULTILINE)
+    ratios = re.findall(r"^ratio .* = (-?\d+\.\d+)$", result.stdout, re.MULTILINE)
     assert len(ratios) == 4, result.stdout
