@@ -1,15 +1,15 @@
-"""Loading a :class:`ConsentPolicy` from TOML (stdlib ``tomllib``)."""
+"""Reading a policy's declarations from TOML (stdlib ``tomllib``) or plain data."""
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from os import PathLike
 from typing import Any
 
 from .exceptions import ConfigurationError
-from .policy import DEFAULT_CONSENT_LIFETIME, ConsentPolicy, Purpose, Signal
+from .inventory import Purpose, Signal
 
 _POLICY_KEYS = {"version", "consent_lifetime_days", "last_updated", "purposes", "signals"}
 _PURPOSE_KEYS = {
@@ -33,21 +33,17 @@ _SIGNAL_KEYS = {
 }
 
 
-def load_policy(path: str | PathLike[str]) -> ConsentPolicy:
-    """Read and validate a policy file; every problem is a :class:`ConfigurationError`."""
+def read_toml(path: str | PathLike[str]) -> dict[str, Any]:
+    """The data in a policy file; a missing or invalid file is a :class:`ConfigurationError`."""
     try:
         with open(path, "rb") as file:
-            data = tomllib.load(file)
+            return tomllib.load(file)
     except FileNotFoundError:
         raise ConfigurationError(f"policy file {str(path)!r} does not exist") from None
     except OSError as e:
         raise ConfigurationError(f"policy file {str(path)!r} cannot be read: {e}") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigurationError(f"policy file {str(path)!r} is not valid TOML: {e}") from e
-    try:
-        return policy_from_mapping(data)
-    except ConfigurationError as e:
-        raise ConfigurationError(f"policy file {str(path)!r}: {e}") from e
 
 
 def _check_keys(where: str, table: object, allowed: set[str]) -> Mapping[str, Any]:
@@ -118,20 +114,23 @@ def _signal(index: int, table: object) -> Signal:
     )
 
 
-def policy_from_mapping(data: Mapping[str, Any]) -> ConsentPolicy:
-    """Build a policy from data shaped like the TOML file."""
+def policy_arguments(data: Mapping[str, Any]) -> tuple[list[Purpose], dict[str, Any]]:
+    """The purposes and the keyword arguments of ``ConsentPolicy`` that ``data`` declares."""
     _check_keys("policy", data, _POLICY_KEYS)
     if "version" not in data:
         raise ConfigurationError("policy needs a version (change it whenever the purposes change)")
     last_updated = data.get("last_updated")
     if last_updated is not None and (
-        not isinstance(last_updated, date) or hasattr(last_updated, "hour")
+        not isinstance(last_updated, date) or isinstance(last_updated, datetime)
     ):
         raise ConfigurationError("policy last_updated must be a date such as 2026-11-29")
-    return ConsentPolicy(
-        [_purpose(i, table) for i, table in enumerate(_entries(data, "purposes"))],
-        version=data["version"],
-        signals=[_signal(i, table) for i, table in enumerate(_entries(data, "signals"))],
-        consent_lifetime=_days("policy", data, "consent_lifetime_days") or DEFAULT_CONSENT_LIFETIME,
-        last_updated=last_updated,
-    )
+    arguments: dict[str, Any] = {
+        "version": data["version"],
+        "signals": [_signal(i, table) for i, table in enumerate(_entries(data, "signals"))],
+        "last_updated": last_updated,
+    }
+    lifetime = _days("policy", data, "consent_lifetime_days")
+    if lifetime is not None:
+        arguments["consent_lifetime"] = lifetime
+    purposes = [_purpose(i, table) for i, table in enumerate(_entries(data, "purposes"))]
+    return purposes, arguments

@@ -1,0 +1,142 @@
+"""The declared inventory: purposes a visitor can grant and the signals that use them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from .exceptions import ConfigurationError
+
+__all__ = ["Purpose", "Scope", "Signal"]
+
+_ID = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+# RFC 6265 cookie-name token characters; a trailing "*" marks a prefix.
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\*?\Z")
+
+
+def _check_id(kind: str, value: object) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ConfigurationError(
+            f"{kind} id {value!r} is invalid: use 1-64 characters of a-z, 0-9 and '_', "
+            "starting with a letter"
+        )
+    return value
+
+
+def _check_text(where: str, name: str, value: object, *, required: bool = True) -> str:
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ConfigurationError(f"{where}: {name} must be a non-empty string")
+    return value
+
+
+def _as_tuple(where: str, name: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ConfigurationError(f"{where}: {name} must be a list of strings, not {value!r}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigurationError(f"{where}: {name} must hold strings, not {item!r}")
+    return items
+
+
+class Scope(StrEnum):
+    """How long a signal lives: this visit only, or across visits."""
+
+    SESSION = "session"
+    PERSISTENT = "persistent"
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose:
+    """A reason for using data that a visitor grants or refuses on its own.
+
+    ``cookies`` lists the cookies that belong to the purpose (exact names, or prefixes ending
+    in ``*``); they are deleted in the response that withdraws the purpose. A ``required``
+    purpose is always granted and cannot be refused, so it cannot be switched off by GPC.
+    ``sensitive`` marks a purpose that exists only for special-category data (health,
+    finances, ...): signals flagged sensitive must use such a purpose.
+    """
+
+    id: str
+    label: str
+    description: str = ""
+    required: bool = False
+    implies: tuple[str, ...] = ()
+    cookies: tuple[str, ...] = ()
+    gpc_opt_out: bool = False
+    sensitive: bool = False
+
+    def __post_init__(self) -> None:
+        _check_id("purpose", self.id)
+        where = f"purpose {self.id!r}"
+        _check_text(where, "label", self.label)
+        _check_text(where, "description", self.description, required=False)
+        object.__setattr__(self, "implies", _as_tuple(where, "implies", self.implies))
+        object.__setattr__(self, "cookies", _as_tuple(where, "cookies", self.cookies))
+        for name in self.cookies:
+            if not _COOKIE_NAME.match(name):
+                raise ConfigurationError(
+                    f"{where}: cookie {name!r} is not a valid cookie name "
+                    "(a name, or a prefix ending in '*')"
+                )
+        if self.required and self.gpc_opt_out:
+            raise ConfigurationError(
+                f"{where} is required, so it cannot be refused: drop gpc_opt_out or make it "
+                "optional"
+            )
+        if self.required and self.sensitive:
+            raise ConfigurationError(
+                f"{where} is sensitive, so it needs explicit consent: it cannot be required"
+            )
+
+    def owns_cookie(self, name: str) -> bool:
+        """Whether a cookie of this name belongs to the purpose."""
+        for pattern in self.cookies:
+            if pattern.endswith("*"):
+                if name.startswith(pattern[:-1]):
+                    return True
+            elif name == pattern:
+                return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A piece of data that personalisation may use, under one purpose.
+
+    ``scope`` is ``"session"`` (this visit only, forgotten when it ends) or ``"persistent"``
+    (kept across visits, for ``retention``). ``sensitive`` signals (health, finances, ...)
+    must belong to a purpose declared ``sensitive``, never to a general one.
+    """
+
+    id: str
+    label: str
+    purpose: str
+    scope: Scope = Scope.SESSION
+    retention: timedelta | None = None
+    sensitive: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _check_id("signal", self.id)
+        where = f"signal {self.id!r}"
+        _check_text(where, "label", self.label)
+        _check_text(where, "description", self.description, required=False)
+        _check_id("purpose", self.purpose)
+        try:
+            object.__setattr__(self, "scope", Scope(self.scope))
+        except ValueError:
+            raise ConfigurationError(
+                f"{where}: scope must be 'session' or 'persistent', not {self.scope!r}"
+            ) from None
+        if self.retention is not None and (
+            not isinstance(self.retention, timedelta) or self.retention <= timedelta(0)
+        ):
+            raise ConfigurationError(f"{where}: retention must be a positive timedelta")
+        if self.scope is Scope.PERSISTENT and self.retention is None:
+            raise ConfigurationError(
+                f"{where} is persistent, so it needs a retention (how long it is kept)"
+            )
