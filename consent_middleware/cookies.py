@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-__all__ = ["cookie_names", "cookie_values", "delete_cookie", "find_cookies", "set_cookie"]
+import re
+
+__all__ = [
+    "cookie_names",
+    "cookie_values",
+    "delete_cookie",
+    "find_cookies",
+    "is_cookie_name",
+    "set_cookie",
+]
+
+# The token characters RFC 6265 allows in a cookie name.
+_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def is_cookie_name(name: object) -> bool:
+    """Whether ``name`` is a valid cookie name."""
+    return isinstance(name, str) and _NAME.match(name) is not None
 
 
 # Parsers in the standard library and the frameworks keep one value per name; a consent

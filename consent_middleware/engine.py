@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from .codec import ConsentCookieCodec, ConsentState, CookieProblem, new_consent_id
 from .context import PersonalisationContext
-from .cookies import cookie_names, cookie_values, delete_cookie, set_cookie
+from .cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name, set_cookie
 from .csrf import CsrfGuard, origin_allowed
 from .exceptions import ConfigurationError
 from .gpc import gpc_enabled
@@ -34,7 +34,6 @@ logger = logging.getLogger("consent_middleware")
 GPC_PATH = "/.well-known/gpc.json"
 #: A consent form is a few hundred bytes; anything far larger is refused unread.
 MAX_FORM_BYTES = 16 * 1024
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\Z")
 
 PREFERENCES = "preferences"
@@ -76,7 +75,7 @@ class ConsentEngine:
                 f"prefix {prefix!r} is invalid: use a path such as '/consent' "
                 "(leading '/', no trailing '/', no query)"
             )
-        if not isinstance(cookie_name, str) or not _COOKIE_NAME.match(cookie_name):
+        if not is_cookie_name(cookie_name):
             raise ConfigurationError(f"cookie_name {cookie_name!r} is not a valid cookie name")
         if cookie_name.lower().startswith(("__host-", "__secure-")):
             raise ConfigurationError(

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from .cookies import is_cookie_name
 from .exceptions import ConfigurationError
 
 __all__ = ["Purpose", "Scope", "Signal"]
 
 _ID = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
-# RFC 6265 cookie-name token characters; a trailing "*" marks a prefix.
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\*?\Z")
 
 
 def _check_id(kind: str, value: object) -> str:
@@ -77,7 +76,7 @@ class Purpose:
         object.__setattr__(self, "implies", _as_tuple(where, "implies", self.implies))
         object.__setattr__(self, "cookies", _as_tuple(where, "cookies", self.cookies))
         for name in self.cookies:
-            if not _COOKIE_NAME.match(name):
+            if not is_cookie_name(name.removesuffix("*")):
                 raise ConfigurationError(
                     f"{where}: cookie {name!r} is not a valid cookie name "
                     "(a name, or a prefix ending in '*')"
