@@ -79,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the minimal consent-aware shop.")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
-    print(f"Minimal shop on http://127.0.0.1:{args.port}/  (Ctrl+C to stop)")
+    print(f"Minimal shop on http://127.0.0.1:{args.port}/  (Ctrl+C to stop)", flush=True)
     uvicorn.run(create_app(), host="127.0.0.1", port=args.port, log_level="warning")
 
 
