@@ -9,7 +9,7 @@ from starlette.types import ASGIApp
 from .base import MiddlewareBase
 from .context import SCOPE_KEY
 from .engine import MAX_FORM_BYTES
-from .http import RequestInfo, with_cookies
+from .http import RequestInfo, adjust_headers
 
 if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope, Send
@@ -51,12 +51,12 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
             elif name == b"sec-gpc":
                 gpc_values.append(value.decode("latin-1"))
         engine = self.engine
-        ctx = scope[SCOPE_KEY] = engine.read(cookie_header, gpc_values)
-
-        path = scope["path"]
-        root_path = scope.get("root_path")
+        full_path = path = scope["path"]
+        root_path = scope.get("root_path") or ""
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
+        ctx = scope[SCOPE_KEY] = engine.read(cookie_header, gpc_values, root_path, full_path)
+
         if path.startswith(engine.endpoint_prefixes):
             endpoint = engine.route(path)
             if endpoint is not None:
@@ -65,15 +65,15 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
 
         async def send_with_cookies(message: Message) -> None:
             # The cheap test first: most responses get no cookie.
-            if (ctx.new_csrf_nonce or ctx.gpc) and message["type"] == "http.response.start":
-                cookies = engine.response_cookies(ctx, cookie_header)
-                if cookies:
-                    headers = [
-                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
-                    ]
+            if (ctx.touched or ctx.gpc) and message["type"] == "http.response.start":
+                changes = engine.response_headers(ctx)
+                headers = [
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
+                ]
+                adjusted = adjust_headers(headers, changes)
+                if adjusted is not headers:
                     message["headers"] = [
-                        (k.lower().encode("latin-1"), v.encode("latin-1"))
-                        for k, v in with_cookies(headers, cookies)
+                        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in adjusted
                     ]
             await send(message)
 

@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 
 from .engine import ConsentEngine
 from .policy import ConsentPolicy
+from .stores import PreferenceBackend
 
 AppT = TypeVar("AppT")
 
@@ -30,6 +31,9 @@ class MiddlewareBase(Generic[AppT]):
         trusted_origins: Iterable[str] = (),
         # Serve /.well-known/gpc.json; turn off to serve your own.
         gpc_json: bool = True,
+        # Keep stated preferences server-side (keyed by the pseudonymous consent id)
+        # instead of in a signed cookie.
+        preference_backend: PreferenceBackend | None = None,
     ) -> None:
         self.app = app
         self.engine = ConsentEngine(
@@ -41,4 +45,5 @@ class MiddlewareBase(Generic[AppT]):
             cookie_domains=cookie_domains,
             trusted_origins=trusted_origins,
             gpc_json=gpc_json,
+            preference_backend=preference_backend,
         )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import ConsentError, MiddlewareNotInstalled
-from .policy import PERSONALISATION, SESSION_PERSONALISATION, ConsentPolicy
+from .inventory import Scope, Signal
+from .modes import Mode, mode_for
+from .policy import ConsentPolicy
+from .reasons import Reason, refusal
 
 if TYPE_CHECKING:
     from .codec import ConsentState
     from .csrf import CsrfGuard
+    from .stores import SignalStore
 
 __all__ = ["ENVIRON_KEY", "SCOPE_KEY", "Mode", "PersonalisationContext", "get_context"]
 
@@ -21,34 +24,39 @@ SCOPE_KEY = "consent"
 ENVIRON_KEY = "consent_middleware.context"
 
 
-class Mode(StrEnum):
-    """How far a request may be personalised."""
+class ContextHost(Protocol):
+    """What a context needs from the middleware that made it."""
 
-    #: ``personalisation`` granted: stated preferences and history across visits.
-    PERSONALISED = "personalised"
-    #: Guest mode: only ``session_personalisation`` granted; signals of this visit only.
-    SESSION = "session"
-    #: No personalisation purpose granted, no decision yet, or consent could not be read.
-    NON_PERSONALISED = "non_personalised"
+    csrf: CsrfGuard
+
+    def open_store(self, ctx: PersonalisationContext, scope: Scope) -> SignalStore: ...
 
 
 class PersonalisationContext:
     """What this request may use, from the visitor's consent and the request's GPC signal.
 
     Anything wrong with the consent cookie has already been turned into "no decision", so
-    every attribute here is safe to act on.
+    every attribute here is safe to act on. Reading the consent (``mode``, ``allows``, ...)
+    makes the response vary with the ``Cookie`` header; using a personal signal (a reason,
+    a stored value) also makes it ``Cache-Control: private``.
     """
 
     __slots__ = (
         "_cookie_header",
-        "_csrf",
         "_csrf_nonce",
+        "_granted",
+        "_host",
+        "_mode",
+        "_preferences",
+        "_used",
+        "_visit",
+        "consent_path",
         "gpc",
-        "granted",
-        "mode",
         "new_csrf_nonce",
+        "path",
         "policy",
         "state",
+        "touched",
     )
 
     def __init__(
@@ -56,8 +64,10 @@ class PersonalisationContext:
         policy: ConsentPolicy,
         state: ConsentState | None = None,
         gpc: bool = False,
-        csrf: CsrfGuard | None = None,
+        host: ContextHost | None = None,
         cookie_header: str = "",
+        consent_path: str = "/consent",
+        path: str = "/",
     ) -> None:
         self.policy = policy
         #: The verified decision from the cookie, or ``None`` when there is none valid.
@@ -67,25 +77,44 @@ class PersonalisationContext:
         granted = policy.required_ids if state is None else state.granted
         if gpc and not granted.isdisjoint(policy.gpc_opt_out_ids):
             granted = granted - policy.gpc_opt_out_ids
-        #: The purposes this request may use (required ones included).
-        self.granted: frozenset[str] = granted
-        #: How far this request may be personalised.
-        self.mode = (
-            Mode.PERSONALISED
-            if PERSONALISATION in granted
-            else Mode.SESSION
-            if SESSION_PERSONALISATION in granted
-            else Mode.NON_PERSONALISED
-        )
-        self._csrf = csrf
+        self._granted = granted
+        self._mode: Mode | None = None
+        self._host = host
         self._cookie_header = cookie_header
+        #: Where the consent endpoints are served for this request (mount point included).
+        self.consent_path = consent_path
+        #: This request's path and query, where consent forms send the shopper back.
+        self.path = path
         self._csrf_nonce: str | None = None
+        self._used: dict[str, Signal] | None = None
+        self._visit: SignalStore | None = None
+        self._preferences: SignalStore | None = None
+        #: The response needs the middleware's attention (headers, cookies).
+        self.touched = False
         #: The response must set the CSRF cookie (a token was made for a new nonce).
         self.new_csrf_nonce = False
+
+    # -- the decision ----------------------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode:
+        """How far this request may be personalised."""
+        self.touched = True
+        mode = self._mode
+        if mode is None:
+            mode = self._mode = mode_for(self._granted)
+        return mode
+
+    @property
+    def granted(self) -> frozenset[str]:
+        """The purposes this request may use (required ones included)."""
+        self.touched = True
+        return self._granted
 
     @property
     def decided(self) -> bool:
         """Whether the visitor has made a choice under the current policy version."""
+        self.touched = True
         return self.state is not None
 
     @property
@@ -99,35 +128,123 @@ class PersonalisationContext:
         An id the policy does not declare is a programming error and raises
         :class:`ConsentError`, so a typo cannot silently switch a feature off (or on).
         """
-        if purpose_id in self.granted:
+        self.touched = True
+        if purpose_id in self._granted:
             return True
         if purpose_id not in self.policy:
             declared = ", ".join(p.id for p in self.policy.purposes)
             raise ConsentError(f"unknown purpose {purpose_id!r}; the policy declares: {declared}")
         return False
 
+    # -- signals and reasons ---------------------------------------------------------------
+
+    def _signal(self, signal_id: str) -> Signal:
+        try:
+            return self.policy.signal(signal_id)
+        except KeyError:
+            declared = ", ".join(s.id for s in self.policy.signals) or "none"
+            raise ConsentError(
+                f"unknown signal {signal_id!r}; the policy declares: {declared}"
+            ) from None
+
+    def check(self, signal_id: str) -> Signal:
+        """The signal, if this request may use it; :class:`ConsentRequired` if not."""
+        signal = self._signal(signal_id)
+        self.touched = True
+        problem = refusal(signal, self._granted, self.mode)
+        if problem is not None:
+            raise problem
+        return signal
+
+    def may_use(self, signal_id: str) -> bool:
+        """Whether the signal may be used on this request (raises only for unknown ids)."""
+        signal = self._signal(signal_id)
+        self.touched = True
+        return refusal(signal, self._granted, self.mode) is None
+
+    def use(self, signal_id: str) -> Signal:
+        """Record that this response is built with the signal; refused like :meth:`check`."""
+        signal = self.check(signal_id)
+        if self._used is None:
+            self._used = {}
+        self._used[signal.id] = signal
+        return signal
+
+    @property
+    def used_signals(self) -> tuple[Signal, ...]:
+        """The personal signals this response was built with, in the order first used."""
+        return () if self._used is None else tuple(self._used.values())
+
+    def reason(self, *signal_ids: str, text: str | None = None) -> Reason:
+        """The reason for an item chosen with these signals.
+
+        Fails closed: a signal whose purpose is not granted, or whose scope the mode does
+        not admit, raises :class:`ConsentRequired`, so a page cannot personalise by
+        accident. ``text`` is the sentence the shopper reads ("Because you viewed ...").
+        """
+        if not signal_ids:
+            raise ConsentError("reason() needs at least one signal id; use general_reason()")
+        signals = tuple(self.use(signal_id) for signal_id in signal_ids)
+        purposes = tuple(dict.fromkeys(self.policy.purpose(s.purpose) for s in signals))
+        if text is None:
+            text = "Suggested from " + ", ".join(s.label.lower() for s in signals) + "."
+        return Reason(text, signals, purposes)
+
+    @staticmethod
+    def general_reason(text: str | None = None) -> Reason:
+        """The reason for an item chosen without personal data."""
+        return Reason.general(text)
+
+    # -- first-party data ------------------------------------------------------------------
+
+    @property
+    def visit(self) -> SignalStore:
+        """This visit's behaviour (signals of scope ``session``): a cookie that ends with
+        the visit and carries no identifier."""
+        if self._visit is None:
+            self._visit = self._require_host().open_store(self, Scope.SESSION)
+        return self._visit
+
+    @property
+    def preferences(self) -> SignalStore:
+        """Stated preferences (signals of scope ``persistent``), kept only under
+        ``personalisation``."""
+        if self._preferences is None:
+            self._preferences = self._require_host().open_store(self, Scope.PERSISTENT)
+        return self._preferences
+
+    def open_stores(self) -> list[SignalStore]:
+        """The stores this request has opened."""
+        return [store for store in (self._visit, self._preferences) if store is not None]
+
+    # -- forms -----------------------------------------------------------------------------
+
+    def _require_host(self) -> ContextHost:
+        if self._host is None:
+            raise MiddlewareNotInstalled("this context was not made by the consent middleware")
+        return self._host
+
     @property
     def csrf_nonce(self) -> str | None:
         """This browser's CSRF nonce: from its cookie, or made for this response."""
-        if self._csrf_nonce is None and self._csrf is not None:
-            self._csrf_nonce = self._csrf.nonce_from(self._cookie_header)
+        if self._csrf_nonce is None and self._host is not None:
+            self._csrf_nonce = self._host.csrf.nonce_from(self._cookie_header)
         return self._csrf_nonce
 
     @property
     def csrf_token(self) -> str:
         """A token for the consent forms; using it makes the response set its cookie."""
-        if self._csrf is None:
-            raise ConsentError("this context was built without CSRF protection")
+        csrf = self._require_host().csrf
         nonce = self.csrf_nonce
         if nonce is None:
-            nonce = self._csrf_nonce = self._csrf.new_nonce()
-            self.new_csrf_nonce = True
-        return self._csrf.token_for(nonce)
+            nonce = self._csrf_nonce = csrf.new_nonce()
+            self.new_csrf_nonce = self.touched = True
+        return csrf.token_for(nonce)
 
     def __repr__(self) -> str:
-        return (
-            f"<PersonalisationContext mode={self.mode.value} decided={self.decided} gpc={self.gpc}>"
-        )
+        mode = self._mode or mode_for(self._granted)
+        decided = self.state is not None
+        return f"<PersonalisationContext mode={mode.value} decided={decided} gpc={self.gpc}>"
 
 
 def _from_mapping(holder: Mapping[str, Any]) -> PersonalisationContext | None:

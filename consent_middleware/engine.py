@@ -21,11 +21,15 @@ from .cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name,
 from .csrf import CsrfGuard, origin_allowed
 from .exceptions import ConfigurationError
 from .gpc import gpc_enabled
-from .http import Reply, RequestInfo
+from .http import Reply, RequestInfo, ResponseChanges
+from .inventory import Scope
+from .modes import mode_for
 from .pages import Pages
-from .policy import ConsentPolicy
+from .policy import MAX_CONSENT_LIFETIME, ConsentPolicy
+from .reasons import refusal
 from .redirects import safe_next
 from .signing import check_secret_keys
+from .stores import PreferenceBackend, SignalStore, StoreCodec, StoredData, clean
 
 __all__ = ["ConsentEngine", "GPC_PATH"]
 
@@ -60,6 +64,7 @@ class ConsentEngine:
         cookie_domains: Iterable[str] = (),
         trusted_origins: Iterable[str] = (),
         gpc_json: bool = True,
+        preference_backend: PreferenceBackend | None = None,
     ) -> None:
         if policy is None:
             policy = ConsentPolicy.default()
@@ -98,8 +103,15 @@ class ConsentEngine:
         self.cookie_name = host_prefix + cookie_name
         self._cookie_key = self.cookie_name + "="
         self.csrf_cookie_name = f"{host_prefix}{cookie_name}_csrf"
+        self.visit_cookie_name = f"{host_prefix}{cookie_name}_visit"
+        self.preferences_cookie_name = f"{host_prefix}{cookie_name}_prefs"
         for purpose in policy.purposes:
-            for name in (self.cookie_name, self.csrf_cookie_name):
+            for name in (
+                self.cookie_name,
+                self.csrf_cookie_name,
+                self.visit_cookie_name,
+                self.preferences_cookie_name,
+            ):
                 if purpose.owns_cookie(name) and not purpose.required:
                     raise ConfigurationError(
                         f"purpose {purpose.id!r} claims cookie {name!r}, which keeps the "
@@ -107,6 +119,21 @@ class ConsentEngine:
                     )
         self.codec = ConsentCookieCodec(policy, keys)
         self.csrf = CsrfGuard(keys, self.csrf_cookie_name)
+        if preference_backend is not None and not all(
+            callable(getattr(preference_backend, m, None)) for m in ("load", "save", "delete")
+        ):
+            raise ConfigurationError(
+                "preference_backend needs load(), save() and delete() methods "
+                "(see consent_middleware.stores.PreferenceBackend)"
+            )
+        self.preference_backend = preference_backend
+        self._store_codecs = {
+            scope: StoreCodec(policy, keys, scope) for scope in (Scope.SESSION, Scope.PERSISTENT)
+        }
+        # Preferences last as long as the longest retention declared (395 days at most).
+        retentions = [s.retention for s in policy.signals if s.retention is not None]
+        longest = max(retentions, default=policy.consent_lifetime)
+        self._preferences_max_age = int(min(longest, MAX_CONSENT_LIFETIME).total_seconds())
         self.pages = Pages()
         self._lifetime = int(policy.consent_lifetime.total_seconds())
         self._prefix_length = len(prefix)
@@ -115,7 +142,9 @@ class ConsentEngine:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read(self, cookie_header: str, gpc_values: list[str]) -> PersonalisationContext:
+    def read(
+        self, cookie_header: str, gpc_values: list[str], root_path: str = "", path: str = "/"
+    ) -> PersonalisationContext:
         """The context for a request with these ``Cookie`` and ``Sec-GPC`` headers.
 
         Never raises: anything wrong with the cookie, or with reading it, gives a context
@@ -137,28 +166,83 @@ class ConsentEngine:
                     state = result
                 else:
                     logger.debug("consent cookie refused: %s", result.value)
-            return PersonalisationContext(self.policy, state, gpc, self.csrf, cookie_header)
+            return PersonalisationContext(
+                self.policy,
+                state,
+                gpc,
+                self,
+                cookie_header,
+                root_path + self.prefix if root_path else self.prefix,
+                path,
+            )
         except Exception:
             logger.exception("consent could not be read; treating the request as undecided")
-            return PersonalisationContext(self.policy, None, gpc, self.csrf)
+            return PersonalisationContext(self.policy, None, gpc, self)
+
+    def open_store(self, ctx: PersonalisationContext, scope: Scope) -> SignalStore:
+        """The visit or preference data of this request's visitor, as stored now."""
+        return SignalStore(ctx, scope, self._load(scope, ctx._cookie_header, ctx.consent_id))
+
+    def _load(self, scope: Scope, cookie_header: str, consent_id: str | None) -> StoredData:
+        if scope is Scope.PERSISTENT and self.preference_backend is not None:
+            if consent_id is None:
+                return {}
+            try:
+                raw = self.preference_backend.load(consent_id)
+            except Exception:
+                logger.exception("preferences could not be loaded; using none")
+                return {}
+            return clean(self.policy, scope, dict(raw))
+        name = self.visit_cookie_name if scope is Scope.SESSION else self.preferences_cookie_name
+        values = cookie_values(cookie_header, name + "=")
+        return self._store_codecs[scope].decode(values[0] if len(values) == 1 else None)
 
     # -- writing ---------------------------------------------------------------------------
 
-    def response_cookies(self, ctx: PersonalisationContext, cookie_header: str) -> list[str]:
-        """``Set-Cookie`` values an app's response must carry for this context.
+    def response_headers(self, ctx: PersonalisationContext) -> ResponseChanges:
+        """What an app's response must carry for this context.
 
-        Empty unless ``ctx.new_csrf_nonce`` or ``ctx.gpc``: adapters test those first.
+        Nothing unless ``ctx.touched`` or ``ctx.gpc``: adapters test those first.
         """
         cookies = []
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
             cookies.append(self._csrf_cookie(ctx.csrf_nonce))
         state = ctx.state
-        if state is not None and ctx.gpc and not state.granted <= ctx.granted:
+        if state is not None and ctx.gpc and not state.granted <= ctx._granted:
             # GPC overrides an earlier opt-in, and a later request without it is not an
             # opt-in again: the withdrawal is written into the cookie.
-            withdrawn = ConsentState(state.consent_id, ctx.granted, state.decided_at)
-            cookies.extend(self._decision_cookies(withdrawn, cookie_header))
-        return cookies
+            withdrawn = ConsentState(state.consent_id, ctx._granted, state.decided_at)
+            cookies.extend(self._decision_cookies(withdrawn, ctx._cookie_header))
+        else:
+            for store in ctx.open_stores():
+                if store.dirty:
+                    cookies.extend(self._write_store(store.scope, store.export(), ctx.consent_id))
+        return ResponseChanges(
+            cookies=cookies,
+            private=bool(cookies or ctx.used_signals),
+            vary_cookie=ctx.touched,
+        )
+
+    def _write_store(self, scope: Scope, data: StoredData, consent_id: str | None) -> list[str]:
+        """``Set-Cookie`` lines (or a backend write) that store ``data`` for a visitor."""
+        if scope is Scope.PERSISTENT and self.preference_backend is not None:
+            if consent_id is not None:
+                try:
+                    if data:
+                        self.preference_backend.save(consent_id, data)
+                    else:
+                        self.preference_backend.delete(consent_id)
+                except Exception:
+                    logger.exception("preferences could not be saved")
+            return []
+        if scope is Scope.SESSION:
+            name, max_age = self.visit_cookie_name, None
+        else:
+            name, max_age = self.preferences_cookie_name, self._preferences_max_age
+        if not data:
+            return [delete_cookie(name, secure=self.secure)]
+        value = self._store_codecs[scope].encode(data)
+        return [set_cookie(name, value, max_age=max_age, secure=self.secure)]
 
     def _csrf_cookie(self, nonce: str) -> str:
         return set_cookie(self.csrf_cookie_name, nonce, max_age=None, secure=self.secure)
@@ -178,6 +262,17 @@ class ConsentEngine:
                 cookies.append(delete_cookie(name, secure=self.secure))
                 for domain in self.cookie_domains:
                     cookies.append(delete_cookie(name, secure=self.secure, domain=domain))
+        # Stored signals the new choice no longer allows are removed with it.
+        mode = mode_for(state.granted)
+        for scope in (Scope.SESSION, Scope.PERSISTENT):
+            stored = self._load(scope, cookie_header, state.consent_id)
+            allowed = {
+                key: values
+                for key, values in stored.items()
+                if refusal(self.policy.signal(key), state.granted, mode) is None
+            }
+            if allowed != stored:
+                cookies.extend(self._write_store(scope, allowed, state.consent_id))
         return cookies
 
     def _withdrawn_cookie(self, name: str, granted: frozenset[str]) -> bool:
@@ -290,7 +385,7 @@ class ConsentEngine:
             )
         action = form.get("action")
         if action == "accept_all":
-            chosen = [p.id for p in self.policy.optional]
+            chosen = list(self.policy.accept_all_ids)
         elif action == "reject_all":
             chosen = []
         elif action != "save":

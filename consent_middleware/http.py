@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Reply", "RequestInfo", "private_cache_control", "vary_cookie", "with_cookies"]
+__all__ = [
+    "Reply",
+    "RequestInfo",
+    "ResponseChanges",
+    "adjust_headers",
+    "private_cache_control",
+    "vary_cookie",
+]
 
 
 @dataclass(slots=True)
@@ -69,19 +76,41 @@ def vary_cookie(existing: str | None) -> str:
     return f"{existing}, Cookie"
 
 
-def with_cookies(headers: list[tuple[str, str]], cookies: list[str]) -> list[tuple[str, str]]:
-    """The app's headers plus ``Set-Cookie`` lines, made private for shared caches.
+@dataclass(slots=True)
+class ResponseChanges:
+    """What the middleware adds to an app's response."""
 
-    The app's own headers are kept in order; only ``Cache-Control`` is rewritten, so that
-    no shared cache stores a response that sets a visitor's cookie.
+    cookies: list[str]
+    #: The response was built with personal data or sets a cookie: no shared cache.
+    private: bool
+    #: The response depends on the consent cookie.
+    vary_cookie: bool
+
+
+def adjust_headers(
+    headers: list[tuple[str, str]], changes: ResponseChanges
+) -> list[tuple[str, str]]:
+    """The app's headers with ``changes`` applied.
+
+    The app's own headers are kept in order; ``Cache-Control`` is only made private and
+    ``Vary`` only gains ``Cookie``, so the app's other caching rules still hold.
     """
+    varies = changes.vary_cookie or changes.private
+    if not (changes.cookies or varies):
+        return headers
     result = []
-    cache_control = None
+    cache_control = vary = None
     for name, value in headers:
-        if name.lower() == "cache-control":
+        lowered = name.lower()
+        if changes.private and lowered == "cache-control":
             cache_control = value if cache_control is None else f"{cache_control}, {value}"
+        elif varies and lowered == "vary":
+            vary = value if vary is None else f"{vary}, {value}"
         else:
             result.append((name, value))
-    result.append(("Cache-Control", private_cache_control(cache_control)))
-    result.extend(("Set-Cookie", cookie) for cookie in cookies)
+    if changes.private:
+        result.append(("Cache-Control", private_cache_control(cache_control)))
+    if varies:
+        result.append(("Vary", vary_cookie(vary)))
+    result.extend(("Set-Cookie", cookie) for cookie in changes.cookies)
     return result

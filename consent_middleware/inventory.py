@@ -108,7 +108,8 @@ class Signal:
 
     ``scope`` is ``"session"`` (this visit only, forgotten when it ends) or ``"persistent"``
     (kept across visits, for ``retention``). ``sensitive`` signals (health, finances, ...)
-    must belong to a purpose declared ``sensitive``, never to a general one.
+    must belong to a purpose declared ``sensitive``, never to a general one. Signals are
+    listed most influential first: that order is the one shoppers are shown.
     """
 
     id: str
@@ -118,6 +119,8 @@ class Signal:
     retention: timedelta | None = None
     sensitive: bool = False
     description: str = ""
+    #: Values a shopper may state for this signal in the preference centre.
+    choices: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_id("signal", self.id)
@@ -135,6 +138,12 @@ class Signal:
             not isinstance(self.retention, timedelta) or self.retention <= timedelta(0)
         ):
             raise ConfigurationError(f"{where}: retention must be a positive timedelta")
+        object.__setattr__(self, "choices", _as_tuple(where, "choices", self.choices))
+        if self.choices and self.scope is not Scope.PERSISTENT:
+            raise ConfigurationError(
+                f"{where} has choices, which shoppers state to be remembered: make it "
+                "persistent (with a retention)"
+            )
         if self.scope is Scope.PERSISTENT and self.retention is None:
             raise ConfigurationError(
                 f"{where} is persistent, so it needs a retention (how long it is kept)"

@@ -6,7 +6,7 @@ from typing import Any
 
 import jinja2
 
-from .context import Mode
+from .modes import Mode
 
 __all__ = ["Pages"]
 

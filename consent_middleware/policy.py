@@ -87,6 +87,8 @@ class ConsentPolicy:
 
         #: Purposes a visitor chooses, in declared order (the order of the cookie's bits).
         self.optional: tuple[Purpose, ...] = tuple(p for p in self.purposes if not p.required)
+        #: What "Accept all" grants: sensitive purposes need a choice of their own.
+        self.accept_all_ids: tuple[str, ...] = tuple(p.id for p in self.optional if not p.sensitive)
         self.required_ids: frozenset[str] = frozenset(p.id for p in self.purposes if p.required)
         self.gpc_opt_out_ids: frozenset[str] = frozenset(
             p.id for p in self.purposes if p.gpc_opt_out
@@ -107,6 +109,11 @@ class ConsentPolicy:
                     )
                 if implied == purpose.id:
                     raise ConfigurationError(f"purpose {purpose.id!r} implies itself")
+                if self._purposes[implied].sensitive:
+                    raise ConfigurationError(
+                        f"purpose {purpose.id!r} implies sensitive purpose {implied!r}: a "
+                        "sensitive purpose must be granted on its own"
+                    )
         for signal in self.signals:
             where = f"signal {signal.id!r}"
             owner = self._purposes.get(signal.purpose)
@@ -189,6 +196,10 @@ class ConsentPolicy:
         """Build a policy from plain data, in the shape of the TOML file."""
         purposes, arguments = policy_arguments(data)
         return cls(purposes, **arguments)
+
+    def signals_of(self, purpose_id: str) -> tuple[Signal, ...]:
+        """The signals that use ``purpose_id``, most influential first."""
+        return tuple(s for s in self.signals if s.purpose == purpose_id)
 
     def purpose(self, purpose_id: str) -> Purpose:
         """The declared purpose with this id; ``KeyError`` if there is none."""

@@ -30,6 +30,7 @@ _SIGNAL_KEYS = {
     "retention_days",
     "sensitive",
     "description",
+    "choices",
 }
 
 
@@ -111,6 +112,7 @@ def _signal(index: int, table: object) -> Signal:
         retention=_days(where, item, "retention_days"),
         sensitive=_bool(where, item, "sensitive"),
         description=item.get("description", ""),
+        choices=item.get("choices", ()),
     )
 
 

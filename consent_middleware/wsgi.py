@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .base import MiddlewareBase
 from .context import ENVIRON_KEY
 from .engine import MAX_FORM_BYTES
-from .http import RequestInfo, with_cookies
+from .http import RequestInfo, adjust_headers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -33,10 +33,14 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
         cookie_header = environ.get("HTTP_COOKIE", "")
         # Servers join repeated headers with commas; the GPC check reads each item.
         gpc = environ.get("HTTP_SEC_GPC")
-        ctx = engine.read(cookie_header, [gpc] if gpc is not None else [])
+        root_path = environ.get("SCRIPT_NAME", "")
+        path = environ.get("PATH_INFO", "")
+        ctx = engine.read(
+            cookie_header, [gpc] if gpc is not None else [], root_path, root_path + path
+        )
         environ[ENVIRON_KEY] = ctx
 
-        endpoint = engine.route(environ.get("PATH_INFO", ""))
+        endpoint = engine.route(path)
         if endpoint is not None:
             request = _request_info(environ)
             if engine.wants_body(endpoint, request.method):
@@ -49,10 +53,8 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
         def start_with_cookies(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
-            if ctx.new_csrf_nonce or ctx.gpc:
-                cookies = engine.response_cookies(ctx, cookie_header)
-                if cookies:
-                    headers = with_cookies(headers, cookies)
+            if ctx.touched or ctx.gpc:
+                headers = adjust_headers(headers, engine.response_headers(ctx))
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_cookies)

@@ -72,8 +72,8 @@ def test_unknown_purpose_is_a_programming_error() -> None:
         ctx_for("analytics").allows("analytic")
 
 
-def test_csrf_token_needs_a_guard() -> None:
-    with pytest.raises(ConsentError, match="without CSRF"):
+def test_csrf_token_needs_the_middleware() -> None:
+    with pytest.raises(MiddlewareNotInstalled, match="not made by the consent middleware"):
         _ = PersonalisationContext(POLICY).csrf_token
 
 

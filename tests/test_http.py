@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from consent_middleware.http import private_cache_control, vary_cookie, with_cookies
+from consent_middleware.http import (
+    ResponseChanges,
+    adjust_headers,
+    private_cache_control,
+    vary_cookie,
+)
 
 
 @pytest.mark.parametrize(
@@ -33,12 +38,35 @@ def test_vary_cookie(existing: str | None, expected: str) -> None:
     assert vary_cookie(existing) == expected
 
 
-def test_with_cookies_keeps_app_headers_and_order() -> None:
-    headers = [("X-A", "1"), ("Cache-Control", "public"), ("Set-Cookie", "cart=1"), ("X-B", "2")]
-    assert with_cookies(headers, ["consent=v"]) == [
+def test_adjust_headers_keeps_app_headers_and_order() -> None:
+    headers = [
+        ("X-A", "1"),
+        ("Cache-Control", "public"),
+        ("Vary", "Accept-Encoding"),
+        ("Set-Cookie", "cart=1"),
+        ("X-B", "2"),
+    ]
+    changes = ResponseChanges(cookies=["consent=v"], private=True, vary_cookie=True)
+    assert adjust_headers(headers, changes) == [
         ("X-A", "1"),
         ("Set-Cookie", "cart=1"),
         ("X-B", "2"),
         ("Cache-Control", "private"),
+        ("Vary", "Accept-Encoding, Cookie"),
         ("Set-Cookie", "consent=v"),
     ]
+
+
+def test_adjust_headers_vary_only() -> None:
+    headers = [("Cache-Control", "public, max-age=60")]
+    changes = ResponseChanges(cookies=[], private=False, vary_cookie=True)
+    assert adjust_headers(headers, changes) == [
+        ("Cache-Control", "public, max-age=60"),
+        ("Vary", "Cookie"),
+    ]
+
+
+def test_adjust_headers_nothing_to_do_returns_the_same_list() -> None:
+    headers = [("X-A", "1")]
+    changes = ResponseChanges(cookies=[], private=False, vary_cookie=False)
+    assert adjust_headers(headers, changes) is headers

@@ -1,0 +1,84 @@
+"""Why an item is shown: the reason a shopper reads and the rule that decides it may exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .exceptions import ConsentRequired
+from .inventory import Purpose, Scope, Signal
+from .modes import Mode
+from .policy import PERSONALISATION, SESSION_PERSONALISATION
+
+__all__ = ["GENERAL_REASON", "Reason", "refusal", "retention_text"]
+
+GENERAL_REASON = "Popular with all shoppers this week; none of your data was used."
+
+
+def retention_text(signal: Signal) -> str:
+    """How long a signal's data is kept, in words."""
+    if signal.scope is Scope.SESSION:
+        return "kept for this visit only"
+    retention = signal.retention or timedelta(0)
+    days = retention.days
+    if days >= 1:
+        return f"kept for {days} day{'s' if days != 1 else ''}"
+    hours = max(1, int(retention.total_seconds() // 3600))
+    return f"kept for {hours} hour{'s' if hours != 1 else ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why one item is shown to this shopper.
+
+    A personal reason names the ``signals`` it used and their ``purposes``; a general one
+    (:meth:`general`) uses no personal data. Build personal ones with
+    :meth:`PersonalisationContext.reason`, which refuses signals the shopper did not allow.
+    """
+
+    text: str
+    signals: tuple[Signal, ...] = ()
+    purposes: tuple[Purpose, ...] = ()
+
+    @classmethod
+    def general(cls, text: str | None = None) -> Reason:
+        """A reason for an item chosen without personal data (bestsellers, this page)."""
+        return cls(text or GENERAL_REASON)
+
+    @property
+    def personal(self) -> bool:
+        """Whether the item was chosen using the shopper's own data."""
+        return bool(self.signals)
+
+    @property
+    def retention(self) -> str:
+        """How long the data this reason used is kept, in words (empty when none was used)."""
+        return "; ".join(dict.fromkeys(f"{s.label}: {retention_text(s)}" for s in self.signals))
+
+
+def refusal(signal: Signal, granted: frozenset[str], mode: Mode) -> ConsentRequired | None:
+    """Why ``signal`` may not be used under ``granted`` purposes in ``mode``, or ``None``.
+
+    The signal's own purpose must be granted (for a sensitive signal that is its own
+    sensitive purpose), and the mode must admit its scope: guest mode admits signals of
+    this visit only, non-personalised mode admits none.
+    """
+    if signal.purpose not in granted:
+        return ConsentRequired(
+            f"signal {signal.id!r} needs purpose {signal.purpose!r}, which this shopper has "
+            "not granted",
+            purpose=signal.purpose,
+        )
+    if mode is Mode.NON_PERSONALISED:
+        needed = SESSION_PERSONALISATION if signal.scope is Scope.SESSION else PERSONALISATION
+        return ConsentRequired(
+            f"signal {signal.id!r} personalises, and this shopper browses without personalisation",
+            purpose=needed,
+        )
+    if signal.scope is Scope.PERSISTENT and mode is not Mode.PERSONALISED:
+        return ConsentRequired(
+            f"signal {signal.id!r} is kept across visits, and this shopper allowed "
+            "personalisation for this visit only",
+            purpose=PERSONALISATION,
+        )
+    return None
