@@ -1,19 +1,31 @@
-"""Small host apps, ASGI and WSGI, that report what the consent context says."""
+"""One small host app, served through Starlette, plain WSGI and Flask: each route reports
+what the consent context says or does something with the visitor's data."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
-from flask import Flask, jsonify
+from flask import Flask
+from flask import Response as FlaskResponse
+from flask import request as flask_request
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_middleware import get_context
+from consent_middleware import ConsentRequired, get_context
 from consent_middleware.context import PersonalisationContext
+
+CUSTOM_HEADERS = [
+    ("Cache-Control", "public, max-age=60"),
+    ("X-Shop", "kept"),
+    ("Set-Cookie", "cart=abc; Path=/"),
+]
+
+Answer = tuple[int, str, list[tuple[str, str]]]
 
 
 def describe(ctx: PersonalisationContext) -> dict[str, Any]:
@@ -25,89 +37,97 @@ def describe(ctx: PersonalisationContext) -> dict[str, Any]:
     }
 
 
-CUSTOM_HEADERS = [
-    ("Cache-Control", "public, max-age=60"),
-    ("X-Shop", "kept"),
-    ("Set-Cookie", "cart=abc; Path=/"),
-]
+def _json(data: object, status: int = 200) -> Answer:
+    return status, json.dumps(data), [("Content-Type", "application/json")]
+
+
+def shop(ctx: PersonalisationContext, method: str, path: str, query: str) -> Answer:
+    """The routes, whatever the framework."""
+    args = parse_qs(query)
+    text = [("Content-Type", "text/plain; charset=utf-8")]
+    try:
+        if path == "/":
+            return _json(describe(ctx))
+        if path == "/token":
+            return 200, ctx.csrf_token, text
+        if path == "/custom":
+            return 200, "custom", text + CUSTOM_HEADERS
+        if path in ("/consent/other", "/consentment"):
+            return 200, f"app saw {method} {path}", text
+        if path == "/plain":
+            return 200, "no consent consulted", [*text, ("Cache-Control", "public, max-age=60")]
+        if path.startswith("/view/"):
+            ctx.visit.add("viewed_products", path.removeprefix("/view/"))
+            return _json({"stored": True})
+        if path == "/visit":
+            return _json(ctx.visit.get("viewed_products"))
+        if path == "/prefs/set":
+            ctx.preferences.set("favourite_categories", args.get("c", []))
+            return _json({"stored": True})
+        if path == "/prefs":
+            return _json(ctx.preferences.get("favourite_categories"))
+        if path == "/recommend":
+            if ctx.may_use("favourite_categories"):
+                favourites = ctx.preferences.get("favourite_categories")
+                reason = ctx.reason("favourite_categories", text=f"You like {favourites}")
+            else:
+                reason = ctx.general_reason()
+            headers = [("Cache-Control", "public, max-age=60"), ("Vary", "Accept-Encoding")]
+            body = json.dumps({"text": reason.text, "personal": reason.personal})
+            return 200, body, [("Content-Type", "application/json"), *headers]
+    except ConsentRequired as refused:
+        return _json({"refused": refused.purpose}, 403)
+    return 404, "not found", text
 
 
 def starlette_app() -> Starlette:
-    async def home(request: Request) -> Response:
-        return JSONResponse(describe(get_context(request)))
-
-    async def token(request: Request) -> Response:
-        return PlainTextResponse(get_context(request).csrf_token)
-
-    async def custom(request: Request) -> Response:
-        response = PlainTextResponse("custom")
-        for name, value in CUSTOM_HEADERS:
-            response.headers.append(name, value)
+    async def endpoint(request: Request) -> Response:
+        status, body, headers = shop(
+            get_context(request), request.method, request.url.path, request.url.query
+        )
+        response = Response(body, status_code=status)
+        for name, value in headers:
+            if name == "Content-Type":
+                response.headers["content-type"] = value
+            else:
+                response.headers.append(name, value)
         return response
 
-    async def passthrough(request: Request) -> Response:
-        return PlainTextResponse(f"app saw {request.method} {request.url.path}")
-
-    return Starlette(
-        routes=[
-            Route("/", home),
-            Route("/token", token),
-            Route("/custom", custom),
-            Route("/consent/other", passthrough, methods=["GET", "POST"]),
-            Route("/consentment", passthrough),
-        ]
-    )
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=["GET", "POST"])])
 
 
 def wsgi_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-    """A plain WSGI app with the same routes as the Starlette one."""
-    path = environ["PATH_INFO"]
-    ctx = get_context(environ)
-    headers = [("Content-Type", "text/plain; charset=utf-8")]
-    if path == "/":
-        body = json.dumps(describe(ctx)).encode()
-        headers = [("Content-Type", "application/json")]
-    elif path == "/token":
-        body = ctx.csrf_token.encode()
-    elif path == "/custom":
-        body = b"custom"
-        headers += CUSTOM_HEADERS
-    elif path in ("/consent/other", "/consentment"):
-        body = f"app saw {environ['REQUEST_METHOD']} {path}".encode()
-    else:
-        start_response("404 Not Found", headers)
-        return [b"not found"]
-    start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
-    return [body]
+    """The same app as plain WSGI."""
+    status, body, headers = shop(
+        get_context(environ),
+        environ["REQUEST_METHOD"],
+        environ["PATH_INFO"],
+        environ.get("QUERY_STRING", ""),
+    )
+    data = body.encode()
+    reason = {200: "OK", 403: "Forbidden", 404: "Not Found"}[status]
+    start_response(f"{status} {reason}", [*headers, ("Content-Length", str(len(data)))])
+    return [data]
 
 
 def flask_app() -> Flask:
     app = Flask(__name__)
 
-    @app.route("/")
-    def home() -> Any:
-        from flask import request
-
-        return jsonify(describe(get_context(request)))
-
-    @app.route("/token")
-    def token() -> Any:
-        from flask import request
-
-        return get_context(request).csrf_token
-
-    @app.route("/custom")
-    def custom() -> Any:
-        response = app.make_response("custom")
-        for name, value in CUSTOM_HEADERS:
-            response.headers.add(name, value)
+    @app.route("/", defaults={"path": ""}, methods=["GET", "POST"])
+    @app.route("/<path:path>", methods=["GET", "POST"])
+    def endpoint(path: str) -> FlaskResponse:
+        status, body, headers = shop(
+            get_context(flask_request),
+            flask_request.method,
+            flask_request.path,
+            flask_request.query_string.decode(),
+        )
+        response = FlaskResponse(body, status=status)
+        for name, value in headers:
+            if name == "Content-Type":
+                response.headers["Content-Type"] = value
+            else:
+                response.headers.add(name, value)
         return response
-
-    @app.route("/consent/other", methods=["GET", "POST"])
-    @app.route("/consentment")
-    def passthrough() -> Any:
-        from flask import request
-
-        return f"app saw {request.method} {request.path}"
 
     return app
