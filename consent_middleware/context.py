@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlencode
 
 from .exceptions import ConsentError, MiddlewareNotInstalled
 from .inventory import Scope, Signal
@@ -136,6 +138,24 @@ class PersonalisationContext:
             raise ConsentError(f"unknown purpose {purpose_id!r}; the policy declares: {declared}")
         return False
 
+    def public_state(self) -> dict[str, object]:
+        """The state for client code: purposes, mode, GPC, dates; no secrets, no identifiers."""
+        state = self.state
+        lifetime = int(self.policy.consent_lifetime.total_seconds())
+        return {
+            "policy_version": self.policy.version,
+            "decided": self.decided,
+            "mode": self.mode.value,
+            "gpc": self.gpc,
+            "purposes": {p.id: p.id in self._granted for p in self.policy.purposes},
+            "decided_at": None if state is None else _iso(state.decided_at),
+            "expires_at": None if state is None else _iso(state.decided_at + lifetime),
+        }
+
+    def change_url(self, next_path: str | None = None) -> str:
+        """The preference page, sending the shopper back to ``next_path`` (this page)."""
+        return f"{self.consent_path}?{urlencode({'next': next_path or self.path})}"
+
     # -- signals and reasons ---------------------------------------------------------------
 
     def _signal(self, signal_id: str) -> Signal:
@@ -245,6 +265,10 @@ class PersonalisationContext:
         mode = self._mode or mode_for(self._granted)
         decided = self.state is not None
         return f"<PersonalisationContext mode={mode.value} decided={decided} gpc={self.gpc}>"
+
+
+def _iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _from_mapping(holder: Mapping[str, Any]) -> PersonalisationContext | None:

@@ -12,14 +12,13 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from .codec import ConsentCookieCodec, ConsentState, CookieProblem, new_consent_id
 from .context import PersonalisationContext
 from .cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name, set_cookie
 from .csrf import CsrfGuard, origin_allowed
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, ConsentRequired
 from .gpc import gpc_enabled
 from .http import Reply, RequestInfo, ResponseChanges
 from .inventory import Scope
@@ -42,8 +41,15 @@ _PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\Z")
 
 PREFERENCES = "preferences"
 STATE = "state"
+WHY = "why"
 GPC = "gpc"
-_METHODS = {PREFERENCES: ("GET", "HEAD", "POST"), STATE: ("GET", "HEAD"), GPC: ("GET", "HEAD")}
+_METHODS = {
+    PREFERENCES: ("GET", "HEAD", "POST"),
+    STATE: ("GET", "HEAD"),
+    WHY: ("GET", "HEAD"),
+    GPC: ("GET", "HEAD"),
+}
+_SUBPATHS = {"": PREFERENCES, "/": PREFERENCES, "/state": STATE, "/why": WHY}
 _NO_STORE = ("Cache-Control", "no-store")
 
 
@@ -284,12 +290,8 @@ class ConsentEngine:
     def route(self, path: str) -> str | None:
         """The endpoint served at ``path``, or ``None`` to pass the request to the app."""
         if path.startswith(self.prefix):
-            rest = path[self._prefix_length :]
-            if rest in ("", "/"):
-                return PREFERENCES
-            if rest == "/state":
-                return STATE
-        elif path == GPC_PATH and self.gpc_json:
+            return _SUBPATHS.get(path[self._prefix_length :])
+        if path == GPC_PATH and self.gpc_json:
             return GPC
         return None
 
@@ -310,9 +312,11 @@ class ConsentEngine:
                 b"Method Not Allowed",
             )
         elif endpoint == STATE:
-            reply = _json(200, self.state_json(ctx), [_NO_STORE])
+            reply = _json(200, ctx.public_state(), [_NO_STORE])
         elif endpoint == GPC:
             reply = _json(200, self._gpc_json(), [("Cache-Control", "public, max-age=86400")])
+        elif endpoint == WHY:
+            reply = _html(200, self.pages.render("consent/why_page.html", ctx=ctx, consent=ctx))
         elif request.method == "POST":
             reply = self._record_choice(request, ctx, cookie_header)
         else:
@@ -325,28 +329,17 @@ class ConsentEngine:
     def _preferences_page(self, request: RequestInfo, ctx: PersonalisationContext) -> Reply:
         query = dict(parse_qsl(request.query_string, max_num_fields=20))
         html = self.pages.render(
-            "consent/preferences.html",
-            ctx=ctx,
-            policy=self.policy,
-            action=request.root_path + self.prefix,
-            next=safe_next(query.get("next")),
-            csrf_token=ctx.csrf_token,
+            "consent/preferences.html", ctx=ctx, consent=ctx, next=safe_next(query.get("next"))
         )
-        headers = [("Content-Type", "text/html; charset=utf-8"), _NO_STORE]
+        reply = _html(200, html)
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
-            headers.append(("Set-Cookie", self._csrf_cookie(ctx.csrf_nonce)))
-        return Reply(200, headers, html.encode())
+            reply.headers.append(("Set-Cookie", self._csrf_cookie(ctx.csrf_nonce)))
+        return reply
 
-    def _refuse(self, status: int, request: RequestInfo, reason: str) -> Reply:
+    def _refuse(self, status: int, ctx: PersonalisationContext, reason: str) -> Reply:
         logger.info("consent form refused (%d): %s", status, reason)
-        html = self.pages.render(
-            "consent/error.html",
-            status=status,
-            reason=reason,
-            retry=request.root_path + self.prefix,
-        )
-        return Reply(
-            status, [("Content-Type", "text/html; charset=utf-8"), _NO_STORE], html.encode()
+        return _html(
+            status, self.pages.render("consent/error.html", reason=reason, retry=ctx.consent_path)
         )
 
     def _record_choice(
@@ -354,16 +347,16 @@ class ConsentEngine:
     ) -> Reply:
         content_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
-            return self._refuse(415, request, "The form must be sent as a normal web form.")
+            return self._refuse(415, ctx, "The form must be sent as a normal web form.")
         if request.body_too_large or len(request.body) > MAX_FORM_BYTES:
-            return self._refuse(413, request, "The form was far larger than a consent form.")
+            return self._refuse(413, ctx, "The form was far larger than a consent form.")
         if not origin_allowed(
             request.header("origin"),
             request.header("sec-fetch-site"),
             request.header("host"),
             self.trusted_origins,
         ):
-            return self._refuse(403, request, "The form was sent from another site.")
+            return self._refuse(403, ctx, "The form was sent from another site.")
         try:
             fields = parse_qsl(
                 request.body.decode("utf-8", "replace"),
@@ -371,7 +364,7 @@ class ConsentEngine:
                 max_num_fields=2 * len(self.policy.purposes) + 16,
             )
         except ValueError:
-            return self._refuse(400, request, "The form had too many fields.")
+            return self._refuse(400, ctx, "The form had too many fields.")
         form: dict[str, str] = {}
         chosen = []
         for name, value in fields:
@@ -381,15 +374,17 @@ class ConsentEngine:
                 form.setdefault(name, value)
         if not self.csrf.check(form.get("csrf_token"), ctx.csrf_nonce):
             return self._refuse(
-                403, request, "The form has expired or was not sent from this shop's page."
+                403, ctx, "The form has expired or was not sent from this shop's page."
             )
         action = form.get("action")
+        if action == "save_preferences":
+            return self._record_preferences(fields, form, ctx)
         if action == "accept_all":
             chosen = list(self.policy.accept_all_ids)
         elif action == "reject_all":
             chosen = []
         elif action != "save":
-            return self._refuse(400, request, "The form did not say which choice was made.")
+            return self._refuse(400, ctx, "The form did not say which choice was made.")
         granted = self.policy.grant(chosen)
         if ctx.gpc:
             granted -= self.policy.gpc_opt_out_ids
@@ -398,18 +393,21 @@ class ConsentEngine:
         headers += [("Set-Cookie", c) for c in self._decision_cookies(state, cookie_header)]
         return Reply(303, headers)
 
-    def state_json(self, ctx: PersonalisationContext) -> dict[str, object]:
-        """The visitor's consent state for client code: no secrets, no identifiers."""
-        state = ctx.state
-        return {
-            "policy_version": self.policy.version,
-            "decided": ctx.decided,
-            "mode": ctx.mode.value,
-            "gpc": ctx.gpc,
-            "purposes": {p.id: p.id in ctx.granted for p in self.policy.purposes},
-            "decided_at": None if state is None else _iso(state.decided_at),
-            "expires_at": None if state is None else _iso(state.decided_at + self._lifetime),
-        }
+    def _record_preferences(
+        self, fields: list[tuple[str, str]], form: dict[str, str], ctx: PersonalisationContext
+    ) -> Reply:
+        """Stated preferences from the preference centre: only declared choices are kept."""
+        stated = [s for s in self.policy.signals if s.choices]
+        try:
+            for signal in stated:
+                values = [v for name, v in fields if name == signal.id and v in signal.choices]
+                ctx.preferences.set(signal.id, values)
+        except ConsentRequired:
+            return self._refuse(403, ctx, "Preferences are kept only while personalisation is on.")
+        store = ctx.preferences
+        cookies = self._write_store(Scope.PERSISTENT, store.export(), ctx.consent_id)
+        headers = [("Location", safe_next(form.get("next"))), _NO_STORE]
+        return Reply(303, headers + [("Set-Cookie", c) for c in cookies])
 
     def _gpc_json(self) -> dict[str, object]:
         document: dict[str, object] = {"gpc": True}
@@ -418,13 +416,13 @@ class ConsentEngine:
         return document
 
 
+def _html(status: int, html: str) -> Reply:
+    return Reply(status, [("Content-Type", "text/html; charset=utf-8"), _NO_STORE], html.encode())
+
+
 def _json(status: int, data: object, headers: list[tuple[str, str]]) -> Reply:
     body = json.dumps(data, separators=(",", ":")).encode()
     return Reply(status, [("Content-Type", "application/json"), *headers], body)
-
-
-def _iso(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _strings(name: str, values: Iterable[str]) -> list[str]:
