@@ -392,7 +392,9 @@ def test_preference_page_undecided(driver: Driver) -> None:
     boxes = re.findall(r"<input type=\"checkbox\"[^>]*>", html)
     assert len(boxes) == 4
     assert not any("checked" in box for box in boxes)
-    buttons = re.findall(r'<button type="submit" class="consent-button" name="action" value="(\w+)">', html)
+    buttons = re.findall(
+        r'<button type="submit" class="consent-button" name="action" value="(\w+)">', html
+    )
     assert buttons == ["accept_all", "reject_all", "save"]
     assert '<input type="hidden" name="next" value="/products/tea">' in html
     assert 'lang="en"' in html

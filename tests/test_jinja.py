@@ -1,0 +1,325 @@
+"""The Jinja2 helpers with a bare environment, with Starlette's Jinja2Templates and with
+Flask, including hostile text in every place a policy or a host can put it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jinja2
+import pytest
+import webtest
+from flask import Flask, render_template_string
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from consent_middleware import (
+    ConsentError,
+    ConsentMiddleware,
+    ConsentPolicy,
+    ConsentWSGIMiddleware,
+    MiddlewareNotInstalled,
+    PersonalisationContext,
+    Purpose,
+    Scope,
+    Signal,
+)
+from consent_middleware.codec import ConsentState
+from consent_middleware.engine import ConsentEngine
+from consent_middleware.jinja import install
+
+from .conftest import KEY, make_cookie
+
+POLICY = ConsentPolicy.from_toml(Path(__file__).parent.parent / "examples" / "policy.toml")
+HOSTILE = "<script>alert('x')</script> \"quoted\" {{ 7*7 }} & more"
+
+
+def context(*granted: str, policy: ConsentPolicy = POLICY, decided: bool = True) -> Any:
+    engine = ConsentEngine(policy=policy, secret_keys=[KEY], secure=False)
+    state = ConsentState("j" * 22, policy.grant(granted), 0) if decided else None
+    return PersonalisationContext(policy, state, False, engine, "", "/consent", "/products/tea")
+
+
+def render(source: str, **values: Any) -> str:
+    env = install(jinja2.Environment())  # autoescape off: the helpers must escape anyway
+    return env.from_string(source).render(**values)
+
+
+# -- the consent tag ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("granted", "shown"), [(("analytics",), "A"), ((), "B")])
+def test_consent_tag_gates_on_the_server(granted: tuple[str, ...], shown: str) -> None:
+    source = '{% consent "analytics" %}A{% else %}B{% endconsent %}'
+    assert render(source, consent=context(*granted)) == shown
+
+
+def test_consent_tag_without_else() -> None:
+    source = '[{% consent "marketing" %}<script src="/pixel.js"></script>{% endconsent %}]'
+    assert render(source, consent=context("analytics")) == "[]"
+    assert render(source, consent=context("marketing")) == '[<script src="/pixel.js"></script>]'
+
+
+def test_consent_tag_unknown_purpose_is_a_programming_error() -> None:
+    with pytest.raises(ConsentError, match="unknown purpose 'analytic'"):
+        render('{% consent "analytic" %}A{% endconsent %}', consent=context())
+
+
+def test_helpers_without_a_context_say_what_to_do() -> None:
+    with pytest.raises(MiddlewareNotInstalled, match="pass consent=get_context"):
+        render("{{ consent_banner() }}")
+
+
+def test_install_twice_keeps_one_package_loader() -> None:
+    env = install(install(jinja2.Environment(loader=jinja2.DictLoader({}))))
+    assert isinstance(env.loader, jinja2.ChoiceLoader)
+    assert len(env.loader.loaders) == 2
+
+
+# -- why() --------------------------------------------------------------------------------
+
+
+def test_why_for_a_personal_reason() -> None:
+    ctx = context("personalisation")
+    reason = ctx.reason("favourite_categories", text="Because you like Tea")
+    html = render("{{ why(reason) }}", consent=ctx, reason=reason)
+    assert html.startswith(
+        '<details class="consent-why">\n<summary>Why am I seeing this?</summary>'
+    )
+    assert "<p>Because you like Tea</p>" in html
+    assert (
+        "<li>Categories you told us you like, under your choice &ldquo;Remember my "
+        "preferences&rdquo;; kept for 365 days.</li>"
+    ) in html
+    assert '<a href="/consent?next=%2Fproducts%2Ftea">Change what is used</a>' in html
+
+
+def test_why_for_a_general_reason_and_for_items() -> None:
+    ctx = context()
+    general = ctx.general_reason()
+    html = render("{{ why(item) }}", consent=ctx, item={"name": "Tea", "reason": general})
+    assert "none of your data was used" in html
+    assert "What was used" not in html
+
+    class Item:
+        reason = general
+
+    assert render("{{ why(item) }}", consent=ctx, item=Item()) == html
+    with pytest.raises(ConsentError, match="why\\(\\) needs a Reason"):
+        render("{{ why(item) }}", consent=ctx, item={"name": "Tea"})
+
+
+def hostile_policy() -> ConsentPolicy:
+    purposes = [
+        Purpose("necessary", HOSTILE, HOSTILE, required=True),
+        Purpose("session_personalisation", HOSTILE, HOSTILE),
+        Purpose("personalisation", HOSTILE, HOSTILE, implies=("session_personalisation",)),
+    ]
+    signals = [
+        Signal("viewed", HOSTILE, "session_personalisation", description=HOSTILE),
+        Signal(
+            "liked",
+            HOSTILE,
+            "personalisation",
+            scope=Scope.PERSISTENT,
+            retention=timedelta(days=30),
+            choices=(HOSTILE, "Tea"),
+            description=HOSTILE,
+        ),
+    ]
+    return ConsentPolicy(purposes, version="1", signals=signals)
+
+
+def assert_escaped(html: str) -> None:
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "&#34;quoted&#34;" in html
+    assert "{{ 7*7 }}" in html
+    assert "49" not in html
+
+
+def test_hostile_text_is_escaped_everywhere() -> None:
+    policy = hostile_policy()
+    ctx = context("personalisation", policy=policy)
+    reason = ctx.reason("viewed", "liked", text=HOSTILE)
+    source = (
+        "{{ why(reason) }}{{ preference_centre() }}{{ privacy_choices_link() }}"
+        "{{ consent_banner() }}"
+    )
+    assert_escaped(render(source, consent=ctx, reason=reason))
+    undecided = context(policy=policy, decided=False)
+    assert_escaped(render("{{ consent_banner() }}", consent=undecided))
+
+
+def test_hostile_next_path_stays_inside_attributes() -> None:
+    ctx = context()
+    ctx.path = '/x"><script>alert(1)</script>'
+    html = render("{{ privacy_choices_link() }}{{ why(r) }}", consent=ctx, r=ctx.general_reason())
+    assert "<script>" not in html
+    assert 'href="/consent?next=%2Fx%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E"' in html
+
+
+# -- the banner, the preference centre, the state -----------------------------------------
+
+
+def test_banner_until_a_choice_is_made() -> None:
+    html = render("{{ consent_banner() }}", consent=context(decided=False))
+    buttons = re.findall(r'<button type="submit" class="consent-button"([^>]*)>([^<]+)<', html)
+    assert [label for _, label in buttons] == ["Accept all", "Reject all", "Customise"]
+    assert "checkbox" not in html
+    assert 'aria-labelledby="consent-banner-title"' in html
+    for purpose in POLICY.optional:
+        assert purpose.label in html
+    assert '<input type="hidden" name="next" value="/products/tea">' in html
+    assert render("{{ consent_banner() }}", consent=context("analytics")) == ""
+
+
+def test_preference_centre_asks_for_preferences_only_once_personalised() -> None:
+    guest = render("{{ preference_centre() }}", consent=context("session_personalisation"))
+    assert "Your preferences" not in guest
+    assert "Browse without personalisation" in guest
+    personal = render("{{ preference_centre() }}", consent=context("personalisation"))
+    assert "Your preferences" in personal
+    assert re.findall(r'name="favourite_categories" value="(\w+)"', personal) == [
+        "Tea",
+        "Books",
+        "Garden",
+        "Kitchen",
+    ]
+    assert "Products you viewed in this visit: kept for this visit only" in personal
+    assert "(sensitive: only if you tick it here)" in personal
+    undecided = render("{{ preference_centre() }}", consent=context(decided=False))
+    assert "Personalise my shopping" in undecided
+
+
+def test_state_json_has_no_identifier_and_is_script_safe() -> None:
+    ctx = context("analytics")
+    text = render("<script>const s = {{ consent_state_json() }};</script>", consent=ctx)
+    data = json.loads(text.removeprefix("<script>const s = ").removesuffix(";</script>"))
+    assert data["purposes"]["analytics"] is True
+    assert data["mode"] == "non_personalised"
+    assert "j" * 22 not in text
+
+
+def test_templates_can_be_overridden_by_name() -> None:
+    env = install(
+        jinja2.Environment(loader=jinja2.DictLoader({"consent/why.html": "[{{ reason.text }}]"}))
+    )
+    ctx = context()
+    assert env.from_string("{{ why(r) }}").render(consent=ctx, r=ctx.general_reason()) == (
+        "[Popular with all shoppers this week; none of your data was used.]"
+    )
+
+
+# -- through real requests ----------------------------------------------------------------
+
+PAGE = """<!doctype html><html lang="en"><body>
+<nav>{{ privacy_choices_link() }}</nav>
+<main><h1>{{ title }}</h1>
+{% for item in items %}<article><h2>{{ item.name }}</h2>{{ why(item) }}</article>{% endfor %}
+{% consent "analytics" %}<script src="/analytics.js"></script>{% endconsent %}
+</main>{{ consent_banner() }}</body></html>"""
+
+
+def items_for(ctx: PersonalisationContext) -> list[dict[str, Any]]:
+    if ctx.may_use("favourite_categories"):
+        reason = ctx.reason("favourite_categories", text="Because you like Tea")
+    else:
+        reason = ctx.general_reason()
+    return [{"name": HOSTILE, "reason": reason}]
+
+
+def starlette_shop(tmp_path: Path) -> Any:
+    (tmp_path / "page.html").write_text(PAGE)
+    templates = Jinja2Templates(directory=str(tmp_path))
+    install(templates.env)
+
+    async def page(request: Request) -> Response:
+        from consent_middleware import get_context
+
+        items = items_for(get_context(request))
+        return templates.TemplateResponse(request, "page.html", {"title": "Shop", "items": items})
+
+    return ConsentMiddleware(Starlette(routes=[Route("/", page)]), policy=POLICY, secret_keys=[KEY])
+
+
+def get_asgi(app: Any, cookies: dict[str, str]) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://shop.test") as c:
+            return await c.get(
+                "/", headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+            )
+
+    return asyncio.run(go())
+
+
+def flask_shop() -> webtest.TestApp:
+    app = Flask(__name__)
+    install(app.jinja_env)
+
+    @app.route("/")
+    def page() -> str:
+        from flask import request
+
+        from consent_middleware import get_context
+
+        return render_template_string(PAGE, title="Shop", items=items_for(get_context(request)))
+
+    app.wsgi_app = ConsentWSGIMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, policy=POLICY, secret_keys=[KEY]
+    )
+    return webtest.TestApp(app)
+
+
+def get_wsgi(app: webtest.TestApp, cookies: dict[str, str]) -> Any:
+    app.reset()
+    header = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    return app.get("https://shop.test/", headers={"Cookie": header} if header else {})
+
+
+@pytest.mark.parametrize("kind", ["starlette", "flask"])
+def test_pages_through_real_requests(kind: str, tmp_path: Path) -> None:
+    def fetch(*granted: str) -> tuple[str, dict[str, str]]:
+        cookies = {}
+        if granted:
+            value = make_cookie(granted, decided_at=int(time.time()), policy=POLICY)
+            cookies["__Host-consent"] = value
+        if kind == "starlette":
+            response = get_asgi(starlette_shop(tmp_path), cookies)
+            return response.text, {
+                k: ", ".join(response.headers.get_list(k)) for k in response.headers
+            }
+        result = get_wsgi(flask_shop(), cookies)
+        return result.text, {k.lower(): ", ".join(result.headers.getall(k)) for k in result.headers}
+
+    first, headers = fetch()
+    assert 'class="consent-banner"' in first
+    assert "analytics.js" not in first
+    assert "none of your data was used" in first
+    assert_escaped(first)
+    # The banner's form token comes with its cookie, so the page is not for shared caches.
+    assert "__Host-consent_csrf=" in headers["set-cookie"]
+    assert headers["cache-control"] == "private"
+
+    measured, headers = fetch("analytics")
+    assert 'class="consent-banner"' not in measured
+    assert "analytics.js" in measured
+    assert "none of your data was used" in measured
+    assert "cache-control" not in headers
+    assert "Cookie" in headers["vary"]
+
+    personal, headers = fetch("personalisation", "analytics")
+    assert "Because you like Tea" in personal
+    assert "kept for 365 days" in personal
+    assert headers["cache-control"] == "private"
+    assert "Cookie" in headers["vary"]
