@@ -44,6 +44,7 @@ class PersonalisationContext:
     """
 
     __slots__ = (
+        "_change_url",
         "_cookie_header",
         "_csrf_nonce",
         "_granted",
@@ -88,6 +89,7 @@ class PersonalisationContext:
         #: This request's path and query, where consent forms send the shopper back.
         self.path = path
         self._csrf_nonce: str | None = None
+        self._change_url: str | None = None
         self._used: dict[str, Signal] | None = None
         self._visit: SignalStore | None = None
         self._preferences: SignalStore | None = None
@@ -154,7 +156,11 @@ class PersonalisationContext:
 
     def change_url(self, next_path: str | None = None) -> str:
         """The preference page, sending the shopper back to ``next_path`` (this page)."""
-        return f"{self.consent_path}?{urlencode({'next': next_path or self.path})}"
+        if next_path is not None:
+            return f"{self.consent_path}?{urlencode({'next': next_path})}"
+        if self._change_url is None:
+            self._change_url = f"{self.consent_path}?{urlencode({'next': self.path})}"
+        return self._change_url
 
     # -- signals and reasons ---------------------------------------------------------------
 

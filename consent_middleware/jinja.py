@@ -11,6 +11,8 @@ whatever the environment's own setting.
 from __future__ import annotations
 
 import json
+import weakref
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -90,9 +92,29 @@ class ConsentExtension(Extension):
         return context_of(template_context).allows(purpose)
 
 
+_TEMPLATES: weakref.WeakKeyDictionary[jinja2.Environment, dict[str, tuple[jinja2.Template, bool]]]
+_TEMPLATES = weakref.WeakKeyDictionary()
+_PACKAGE_DIR = str(Path(__file__).parent / "templates")
+
+
+def _template(env: jinja2.Environment, name: str) -> tuple[jinja2.Template, bool]:
+    """The template, looked up once per environment, and whether it is the package's own."""
+    templates = _TEMPLATES.setdefault(env, {})
+    found = templates.get(name)
+    if found is None:
+        template = env.get_template(name)
+        own = (template.filename or "").startswith(_PACKAGE_DIR)
+        found = templates[name] = (template, own)
+    return found
+
+
 def _render(template_context: jinja2.runtime.Context, name: str, **values: Any) -> Markup:
-    template = template_context.environment.get_template(name)
-    return Markup(template.render(**values))
+    template, own = _template(template_context.environment, name)
+    if not own:
+        # A host's template may use the environment's globals (url_for, ...).
+        return Markup(template.render(**values))
+    # The package's templates use only what they are given: skip merging the globals.
+    return Markup("".join(template.root_render_func(template.new_context(values, shared=True))))
 
 
 def _reason_of(item_or_reason: object) -> Reason:
@@ -117,7 +139,7 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         template_context,
         "consent/why.html",
         reason=_reason_of(item_or_reason),
-        purposes={p.id: p for p in ctx.policy.purposes},
+        purpose=ctx.policy.purpose,
         retention_text=retention_text,
         change_url=ctx.change_url(),
     )

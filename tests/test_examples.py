@@ -101,3 +101,16 @@ def test_overhead_benchmark_runs_and_prints_its_ratios() -> None:
     )
     ratios = re.findall(r"^ratio .* = (-?\d+\.\d+)$", result.stdout, re.MULTILINE)
     assert len(ratios) == 4, result.stdout
+
+
+def test_why_benchmark_runs_and_prints_its_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/why.py", "--items", "5", "--rounds", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    figures = re.findall(r"^  why\(\) per item, (\w+) reasons: -?\d+\.\d+ us", result.stdout, re.M)
+    assert figures == ["personal", "general"], result.stdout
