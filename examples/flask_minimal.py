@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import secrets
 
-from flask import Flask, render_template_string, request
+from flask import Flask, render_template_string
 
 from consent_middleware import ConsentPolicy, ConsentWSGIMiddleware, get_context
+from consent_middleware.jinja import install
 
 app = Flask(__name__)
+install(app.jinja_env)
 app.wsgi_app = ConsentWSGIMiddleware(  # type: ignore[method-assign]
     app.wsgi_app,
     policy=ConsentPolicy.default(),
@@ -20,11 +22,18 @@ app.wsgi_app = ConsentWSGIMiddleware(  # type: ignore[method-assign]
     secure=False,  # plain HTTP in development; keep the default True in production
 )
 
+PAGE = """<!doctype html><html lang="en"><body>
+<header>{{ privacy_choices_link() }}</header>
+<main><p>Mode: {{ mode }}</p>
+<p>Tea {{ why(reason) }}</p>
+{% consent "analytics" %}<script src="/static/analytics.js"></script>{% endconsent %}</main>
+{{ consent_banner() }}
+</body></html>"""
+
 
 @app.route("/")
 def home() -> str:
+    from flask import request
+
     ctx = get_context(request)
-    return render_template_string(
-        '<p>Mode: {{ mode }}</p><p><a href="/consent?next=/">Privacy choices</a></p>',
-        mode=ctx.mode.value,
-    )
+    return render_template_string(PAGE, mode=ctx.mode.value, reason=ctx.general_reason())

@@ -55,23 +55,33 @@ def minimal_shop() -> Iterator[str]:
 
 def test_minimal_shop_over_real_http(minimal_shop: str) -> None:
     with httpx.Client(base_url=minimal_shop) as client:
-        assert "<strong>non_personalised</strong>" in client.get("/").text
-        page = client.get("/consent?next=/")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        first = client.get("/").text
+        assert "<strong>non_personalised</strong>" in first
+        assert 'class="consent-banner"' in first
+        assert "none of your data was used" in first
+        token = re.search(r'name="csrf_token" value="([^"]+)"', first)
         assert token
         chosen = client.post(
             "/consent",
-            data={"action": "save", "purpose": "personalisation", "csrf_token": token.group(1)},
+            data={
+                "action": "save",
+                "purpose": "session_personalisation",
+                "csrf_token": token.group(1),
+                "next": "/",
+            },
             headers={"Origin": minimal_shop},
         )
         assert chosen.status_code == 303
         assert chosen.headers["location"] == "/"
+        assert client.get("/view/green-tea").status_code == 303
         home = client.get("/").text
-        assert "<strong>personalised</strong>" in home
-        assert "saved preferences" in home
+        assert "<strong>session</strong>" in home
+        assert 'class="consent-banner"' not in home
+        assert "Because you viewed Green tea in this visit." in home
+        assert "kept for this visit only" in home
         assert "Analytics would load here" not in home
         state = client.get("/consent/state").json()
-        assert state["purposes"]["personalisation"] is True
+        assert state["purposes"]["session_personalisation"] is True
         # Another site's form is refused and changes nothing.
         forged = client.post(
             "/consent",
@@ -86,7 +96,10 @@ def test_flask_example() -> None:
     from examples.flask_minimal import app
 
     client = webtest.TestApp(app)
-    assert "Mode: non_personalised" in client.get("/").text
+    page = client.get("/").text
+    assert "Mode: non_personalised" in page
+    assert 'class="consent-banner"' in page
+    assert "analytics.js" not in page
     assert client.get("/consent").status_int == 200
 
 
