@@ -172,9 +172,12 @@ def preference_centre(template_context: jinja2.runtime.Context, next: str | None
 
 
 def _switch(ctx: PersonalisationContext) -> dict[str, Any] | None:
-    """One button between personalised and non-personalised browsing, keeping the rest."""
+    """One button between personalised and non-personalised browsing, keeping the rest.
+
+    Offered once a choice exists: before that the three equal buttons are the only choice.
+    """
     personal = {SESSION_PERSONALISATION, PERSONALISATION}
-    if not personal & {p.id for p in ctx.policy.optional}:
+    if not ctx.decided or not personal & {p.id for p in ctx.policy.optional}:
         return None
     others = [pid for pid in ctx.granted if pid not in ctx.policy.required_ids]
     if ctx.mode is Mode.NON_PERSONALISED:

@@ -198,7 +198,9 @@ def test_preference_centre_asks_for_preferences_only_once_personalised() -> None
     assert "Products you viewed in this visit: kept for this visit only" in personal
     assert "(sensitive: only if you tick it here)" in personal
     undecided = render("{{ preference_centre() }}", consent=context(decided=False))
-    assert "Personalise my shopping" in undecided
+    assert "consent-switch" not in undecided
+    rejected = render("{{ preference_centre() }}", consent=context())
+    assert "Personalise my shopping" in rejected
 
 
 def test_state_json_has_no_identifier_and_is_script_safe() -> None:
