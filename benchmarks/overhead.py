@@ -8,7 +8,9 @@ interleaved, round after round, and each figure is the fastest round's mean, whi
 other load on the machine out of the comparison. Printed ratios:
 
 - ASGI: (consent - bare) / (SessionMiddleware - bare), both carrying a valid cookie; the
-  same for ``consent_cold``, where every request brings a cookie not seen before;
+  same for ``consent_read``, whose app reads the mode (so the response gains
+  ``Vary: Cookie``), and for ``consent_cold``, where every request brings a cookie not seen
+  before;
 - consent with 64 purposes / consent with 5 purposes;
 - WSGI: (consent - bare) against the same ASGI SessionMiddleware cost (WSGI has no
   session middleware of its own to compare with).
@@ -29,17 +31,27 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from consent_middleware import ConsentMiddleware, ConsentPolicy, ConsentWSGIMiddleware, Purpose
+from consent_middleware import (
+    ConsentMiddleware,
+    ConsentPolicy,
+    ConsentWSGIMiddleware,
+    Purpose,
+    get_context,
+)
 from consent_middleware.codec import ConsentCookieCodec, ConsentState, new_consent_id
 
 KEY = "benchmark-secret-key-of-more-than-32-bytes"
 
 
-def starlette_app() -> Starlette:
+def starlette_app(reads_consent: bool = False) -> Starlette:
     async def home(request: Request) -> Response:
         return PlainTextResponse("hello")
 
-    return Starlette(routes=[Route("/", home)])
+    async def home_reading_consent(request: Request) -> Response:
+        # Reading the mode makes the response vary with the cookie.
+        return PlainTextResponse(f"hello {get_context(request).mode.value}")
+
+    return Starlette(routes=[Route("/", home_reading_consent if reads_consent else home)])
 
 
 def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -170,6 +182,11 @@ def main() -> None:
         "consent": asgi_runner(
             ConsentMiddleware(starlette_app(), secret_keys=[KEY], policy=five), consent_cookie(five)
         ),
+        # The app reads the mode, so the middleware adds Vary: Cookie to each response.
+        "consent_read": asgi_runner(
+            ConsentMiddleware(starlette_app(reads_consent=True), secret_keys=[KEY], policy=five),
+            consent_cookie(five),
+        ),
         # More distinct visitors than the verified-cookie cache holds: every request
         # verifies its signature.
         "consent_cold": asgi_runner(
@@ -206,6 +223,8 @@ def main() -> None:
     print(f"ASGI consent adds      {consent_added * 1e6:8.2f} us per request")
     print(f"ASGI session adds      {session_added * 1e6:8.2f} us per request")
     print(f"ratio (consent - bare) / (session - bare) = {consent_added / session_added:.3f}")
+    read_added = best["consent_read"] - best["bare"]
+    print(f"ratio (consent_read - bare) / (session - bare) = {read_added / session_added:.3f}")
     cold_added = best["consent_cold"] - best["bare"]
     print(f"ratio (consent_cold - bare) / (session - bare) = {cold_added / session_added:.3f}")
     print(f"ratio consent 64 purposes / 5 purposes    = {best['consent_64'] / best['consent']:.3f}")

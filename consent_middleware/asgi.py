@@ -9,7 +9,7 @@ from starlette.types import ASGIApp
 from .base import MiddlewareBase
 from .context import SCOPE_KEY
 from .engine import MAX_FORM_BYTES
-from .http import RequestInfo, adjust_headers
+from .http import RequestInfo, ResponseChanges, adjust_headers
 
 if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope, Send
@@ -66,15 +66,7 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         async def send_with_cookies(message: Message) -> None:
             # The cheap test first: most responses get no cookie.
             if (ctx.touched or ctx.gpc) and message["type"] == "http.response.start":
-                changes = engine.response_headers(ctx)
-                headers = [
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
-                ]
-                adjusted = adjust_headers(headers, changes)
-                if adjusted is not headers:
-                    message["headers"] = [
-                        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in adjusted
-                    ]
+                _apply(message, engine.response_headers(ctx))
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)
@@ -104,6 +96,23 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
+
+
+def _apply(message: Message, changes: ResponseChanges) -> None:
+    """Apply ``changes`` to a ``http.response.start`` message's headers."""
+    raw = message["headers"]
+    if not (changes.cookies or changes.private):
+        if not changes.vary_cookie:
+            return
+        if all(name.lower() != b"vary" for name, _ in raw):
+            # The common case, a page that read the consent: one header to add.
+            message["headers"] = [*raw, (b"vary", b"Cookie")]
+            return
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+    message["headers"] = [
+        (k.lower().encode("latin-1"), v.encode("latin-1"))
+        for k, v in adjust_headers(headers, changes)
+    ]
 
 
 async def _read_body(receive: Receive, request: RequestInfo) -> bool:

@@ -277,14 +277,6 @@ def _iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _from_mapping(holder: Mapping[str, Any]) -> PersonalisationContext | None:
-    for key in (SCOPE_KEY, ENVIRON_KEY):
-        found = holder.get(key)
-        if isinstance(found, PersonalisationContext):
-            return found
-    return None
-
-
 def get_context(request: Any) -> PersonalisationContext:
     """The consent context of a request.
 
@@ -292,14 +284,15 @@ def get_context(request: Any) -> PersonalisationContext:
     Werkzeug request, or a WebOb request. Raises :class:`MiddlewareNotInstalled` (a
     :class:`ConsentError`) when no consent middleware handled the request.
     """
-    for attribute in ("scope", "environ"):
-        holder = getattr(request, attribute, None)
-        if isinstance(holder, Mapping):
-            break
-    else:
-        holder = request if isinstance(request, Mapping) else None
-    found = None if holder is None else _from_mapping(holder)
-    if found is None:
+    holder = getattr(request, "scope", None)
+    if holder is None:
+        holder = getattr(request, "environ", request)
+    found = None
+    if isinstance(holder, Mapping):
+        found = holder.get(SCOPE_KEY)
+        if not isinstance(found, PersonalisationContext):
+            found = holder.get(ENVIRON_KEY)
+    if not isinstance(found, PersonalisationContext):
         raise MiddlewareNotInstalled(
             "no consent context on this request: wrap the app with ConsentMiddleware (ASGI) "
             "or ConsentWSGIMiddleware (WSGI), and pass get_context() the request, its ASGI "

@@ -20,7 +20,7 @@ from .cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name,
 from .csrf import CsrfGuard, origin_allowed
 from .exceptions import ConfigurationError, ConsentRequired
 from .gpc import gpc_enabled
-from .http import Reply, RequestInfo, ResponseChanges
+from .http import NO_CHANGES, VARY_ONLY, Reply, RequestInfo, ResponseChanges
 from .inventory import Scope
 from .modes import mode_for
 from .pages import Pages
@@ -210,6 +210,8 @@ class ConsentEngine:
 
         Nothing unless ``ctx.touched`` or ``ctx.gpc``: adapters test those first.
         """
+        if not (ctx.gpc or ctx.new_csrf_nonce or ctx.used_signals or ctx.open_stores()):
+            return VARY_ONLY if ctx.touched else NO_CHANGES
         cookies = []
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
             cookies.append(self._csrf_cookie(ctx.csrf_nonce))
@@ -224,7 +226,7 @@ class ConsentEngine:
                 if store.dirty:
                     cookies.extend(self._write_store(store.scope, store.export(), ctx.consent_id))
         return ResponseChanges(
-            cookies=cookies,
+            cookies=tuple(cookies),
             private=bool(cookies or ctx.used_signals),
             vary_cookie=ctx.touched,
         )

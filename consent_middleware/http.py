@@ -76,11 +76,11 @@ def vary_cookie(existing: str | None) -> str:
     return f"{existing}, Cookie"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ResponseChanges:
     """What the middleware adds to an app's response."""
 
-    cookies: list[str]
+    cookies: tuple[str, ...]
     #: The response was built with personal data or sets a cookie: no shared cache.
     private: bool
     #: The response depends on the consent cookie.
@@ -114,3 +114,8 @@ def adjust_headers(
         result.append(("Vary", vary_cookie(vary)))
     result.extend(("Set-Cookie", cookie) for cookie in changes.cookies)
     return result
+
+
+#: The usual change: the page read the consent, and nothing else happened.
+VARY_ONLY = ResponseChanges(cookies=(), private=False, vary_cookie=True)
+NO_CHANGES = ResponseChanges(cookies=(), private=False, vary_cookie=False)

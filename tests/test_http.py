@@ -46,7 +46,7 @@ def test_adjust_headers_keeps_app_headers_and_order() -> None:
         ("Set-Cookie", "cart=1"),
         ("X-B", "2"),
     ]
-    changes = ResponseChanges(cookies=["consent=v"], private=True, vary_cookie=True)
+    changes = ResponseChanges(cookies=("consent=v",), private=True, vary_cookie=True)
     assert adjust_headers(headers, changes) == [
         ("X-A", "1"),
         ("Set-Cookie", "cart=1"),
@@ -59,7 +59,7 @@ def test_adjust_headers_keeps_app_headers_and_order() -> None:
 
 def test_adjust_headers_vary_only() -> None:
     headers = [("Cache-Control", "public, max-age=60")]
-    changes = ResponseChanges(cookies=[], private=False, vary_cookie=True)
+    changes = ResponseChanges(cookies=(), private=False, vary_cookie=True)
     assert adjust_headers(headers, changes) == [
         ("Cache-Control", "public, max-age=60"),
         ("Vary", "Cookie"),
@@ -68,5 +68,5 @@ def test_adjust_headers_vary_only() -> None:
 
 def test_adjust_headers_nothing_to_do_returns_the_same_list() -> None:
     headers = [("X-A", "1")]
-    changes = ResponseChanges(cookies=[], private=False, vary_cookie=False)
+    changes = ResponseChanges(cookies=(), private=False, vary_cookie=False)
     assert adjust_headers(headers, changes) is headers
