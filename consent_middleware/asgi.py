@@ -8,7 +8,7 @@ from starlette.types import ASGIApp
 
 from .base import MiddlewareBase
 from .context import SCOPE_KEY
-from .engine import MAX_FORM_BYTES
+from .endpoints import MAX_FORM_BYTES
 from .http import RequestInfo, ResponseChanges, adjust_headers
 
 if TYPE_CHECKING:
@@ -57,8 +57,9 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
             path = path[len(root_path) :]
         ctx = scope[SCOPE_KEY] = engine.read(cookie_header, gpc_values, root_path, full_path)
 
-        if path.startswith(engine.endpoint_prefixes):
-            endpoint = engine.route(path)
+        endpoints = self.endpoints
+        if path.startswith(endpoints.prefixes):
+            endpoint = endpoints.route(path)
             if endpoint is not None:
                 await self._serve(endpoint, scope, receive, send, path, cookie_header)
                 return
@@ -88,11 +89,11 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         )
         for name, value in scope["headers"]:
             request.headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
-        if self.engine.wants_body(endpoint, request.method) and not await _read_body(
+        if self.endpoints.wants_body(endpoint, request.method) and not await _read_body(
             receive, request
         ):
             return
-        reply = self.engine.handle(endpoint, request, scope[SCOPE_KEY], cookie_header)
+        reply = self.endpoints.handle(endpoint, request, scope[SCOPE_KEY], cookie_header)
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})

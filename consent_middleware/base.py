@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Generic, TypeVar
 
+from .endpoints import Endpoints
 from .engine import ConsentEngine
 from .policy import ConsentPolicy
 from .stores import PreferenceBackend
@@ -47,3 +48,4 @@ class MiddlewareBase(Generic[AppT]):
             gpc_json=gpc_json,
             preference_backend=preference_backend,
         )
+        self.endpoints = Endpoints(self.engine)

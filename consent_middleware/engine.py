@@ -1,56 +1,36 @@
 """The framework-free heart shared by the ASGI and WSGI middleware.
 
-The adapters translate a request into a header scan and a :class:`RequestInfo`; this class
-turns that into a :class:`PersonalisationContext`, answers the consent endpoints, and says
-which ``Set-Cookie`` lines an app response must carry.
+The adapters translate a request into a header scan; this class turns that into a
+:class:`PersonalisationContext`, keeps the visitor's stores, and says what an app's response
+must carry. The requests the middleware serves itself are answered by :class:`Endpoints`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
-from urllib.parse import parse_qsl
 
-from .codec import ConsentCookieCodec, ConsentState, CookieProblem, new_consent_id
+from .codec import ConsentCookieCodec, ConsentState, CookieProblem
 from .context import PersonalisationContext
 from .cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name, set_cookie
-from .csrf import CsrfGuard, origin_allowed
-from .exceptions import ConfigurationError, ConsentRequired
+from .csrf import CsrfGuard
+from .exceptions import ConfigurationError
 from .gpc import gpc_enabled
-from .http import NO_CHANGES, VARY_ONLY, Reply, RequestInfo, ResponseChanges
+from .http import NO_CHANGES, VARY_ONLY, ResponseChanges
 from .inventory import Scope
 from .modes import mode_for
-from .pages import Pages
 from .policy import MAX_CONSENT_LIFETIME, ConsentPolicy
 from .reasons import refusal
-from .redirects import safe_next
 from .signing import check_secret_keys
 from .stores import PreferenceBackend, SignalStore, StoreCodec, StoredData, clean
 
-__all__ = ["ConsentEngine", "GPC_PATH"]
+__all__ = ["ConsentEngine"]
 
 logger = logging.getLogger("consent_middleware")
 
-GPC_PATH = "/.well-known/gpc.json"
-#: A consent form is a few hundred bytes; anything far larger is refused unread.
-MAX_FORM_BYTES = 16 * 1024
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\Z")
-
-PREFERENCES = "preferences"
-STATE = "state"
-WHY = "why"
-GPC = "gpc"
-_METHODS = {
-    PREFERENCES: ("GET", "HEAD", "POST"),
-    STATE: ("GET", "HEAD"),
-    WHY: ("GET", "HEAD"),
-    GPC: ("GET", "HEAD"),
-}
-_SUBPATHS = {"": PREFERENCES, "/": PREFERENCES, "/state": STATE, "/why": WHY}
-_NO_STORE = ("Cache-Control", "no-store")
 
 
 class ConsentEngine:
@@ -140,11 +120,7 @@ class ConsentEngine:
         retentions = [s.retention for s in policy.signals if s.retention is not None]
         longest = max(retentions, default=policy.consent_lifetime)
         self._preferences_max_age = int(min(longest, MAX_CONSENT_LIFETIME).total_seconds())
-        self.pages = Pages()
         self._lifetime = int(policy.consent_lifetime.total_seconds())
-        self._prefix_length = len(prefix)
-        #: A path starting with none of these is never an endpoint.
-        self.endpoint_prefixes = (prefix, GPC_PATH) if self.gpc_json else (prefix,)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -214,24 +190,24 @@ class ConsentEngine:
             return VARY_ONLY if ctx.touched else NO_CHANGES
         cookies = []
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
-            cookies.append(self._csrf_cookie(ctx.csrf_nonce))
+            cookies.append(self.csrf_cookie(ctx.csrf_nonce))
         state = ctx.state
         if state is not None and ctx.gpc and not state.granted <= ctx._granted:
             # GPC overrides an earlier opt-in, and a later request without it is not an
             # opt-in again: the withdrawal is written into the cookie.
             withdrawn = ConsentState(state.consent_id, ctx._granted, state.decided_at)
-            cookies.extend(self._decision_cookies(withdrawn, ctx._cookie_header))
+            cookies.extend(self.decision_cookies(withdrawn, ctx._cookie_header))
         else:
             for store in ctx.open_stores():
                 if store.dirty:
-                    cookies.extend(self._write_store(store.scope, store.export(), ctx.consent_id))
+                    cookies.extend(self.write_store(store.scope, store.export(), ctx.consent_id))
         return ResponseChanges(
             cookies=tuple(cookies),
             private=bool(cookies or ctx.used_signals),
             vary_cookie=ctx.touched,
         )
 
-    def _write_store(self, scope: Scope, data: StoredData, consent_id: str | None) -> list[str]:
+    def write_store(self, scope: Scope, data: StoredData, consent_id: str | None) -> list[str]:
         """``Set-Cookie`` lines (or a backend write) that store ``data`` for a visitor."""
         if scope is Scope.PERSISTENT and self.preference_backend is not None:
             if consent_id is not None:
@@ -252,10 +228,10 @@ class ConsentEngine:
         value = self._store_codecs[scope].encode(data)
         return [set_cookie(name, value, max_age=max_age, secure=self.secure)]
 
-    def _csrf_cookie(self, nonce: str) -> str:
+    def csrf_cookie(self, nonce: str) -> str:
         return set_cookie(self.csrf_cookie_name, nonce, max_age=None, secure=self.secure)
 
-    def _decision_cookies(self, state: ConsentState, cookie_header: str) -> list[str]:
+    def decision_cookies(self, state: ConsentState, cookie_header: str) -> list[str]:
         remaining = self._lifetime - max(0, int(time.time()) - state.decided_at)
         cookies = [
             set_cookie(
@@ -280,151 +256,12 @@ class ConsentEngine:
                 if refusal(self.policy.signal(key), state.granted, mode) is None
             }
             if allowed != stored:
-                cookies.extend(self._write_store(scope, allowed, state.consent_id))
+                cookies.extend(self.write_store(scope, allowed, state.consent_id))
         return cookies
 
     def _withdrawn_cookie(self, name: str, granted: frozenset[str]) -> bool:
         owners = [p.id for p in self.policy.purposes if p.owns_cookie(name)]
         return bool(owners) and all(owner not in granted for owner in owners)
-
-    # -- endpoints -------------------------------------------------------------------------
-
-    def route(self, path: str) -> str | None:
-        """The endpoint served at ``path``, or ``None`` to pass the request to the app."""
-        if path.startswith(self.prefix):
-            return _SUBPATHS.get(path[self._prefix_length :])
-        if path == GPC_PATH and self.gpc_json:
-            return GPC
-        return None
-
-    @staticmethod
-    def wants_body(endpoint: str, method: str) -> bool:
-        """Whether the adapter must read the request body for this endpoint."""
-        return endpoint == PREFERENCES and method == "POST"
-
-    def handle(
-        self, endpoint: str, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
-    ) -> Reply:
-        """Answer one endpoint request."""
-        allowed = _METHODS[endpoint]
-        if request.method not in allowed:
-            reply = Reply(
-                405,
-                [("Allow", ", ".join(allowed)), ("Content-Type", "text/plain; charset=utf-8")],
-                b"Method Not Allowed",
-            )
-        elif endpoint == STATE:
-            reply = _json(200, ctx.public_state(), [_NO_STORE])
-        elif endpoint == GPC:
-            reply = _json(200, self._gpc_json(), [("Cache-Control", "public, max-age=86400")])
-        elif endpoint == WHY:
-            reply = _html(200, self.pages.render("consent/why_page.html", ctx=ctx, consent=ctx))
-        elif request.method == "POST":
-            reply = self._record_choice(request, ctx, cookie_header)
-        else:
-            reply = self._preferences_page(request, ctx)
-        reply.headers.append(("Content-Length", str(len(reply.body))))
-        if request.method == "HEAD":
-            reply.body = b""
-        return reply
-
-    def _preferences_page(self, request: RequestInfo, ctx: PersonalisationContext) -> Reply:
-        query = dict(parse_qsl(request.query_string, max_num_fields=20))
-        html = self.pages.render(
-            "consent/preferences.html", ctx=ctx, consent=ctx, next=safe_next(query.get("next"))
-        )
-        reply = _html(200, html)
-        if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
-            reply.headers.append(("Set-Cookie", self._csrf_cookie(ctx.csrf_nonce)))
-        return reply
-
-    def _refuse(self, status: int, ctx: PersonalisationContext, reason: str) -> Reply:
-        logger.info("consent form refused (%d): %s", status, reason)
-        return _html(
-            status, self.pages.render("consent/error.html", reason=reason, retry=ctx.consent_path)
-        )
-
-    def _record_choice(
-        self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
-    ) -> Reply:
-        content_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
-        if content_type != "application/x-www-form-urlencoded":
-            return self._refuse(415, ctx, "The form must be sent as a normal web form.")
-        if request.body_too_large or len(request.body) > MAX_FORM_BYTES:
-            return self._refuse(413, ctx, "The form was far larger than a consent form.")
-        if not origin_allowed(
-            request.header("origin"),
-            request.header("sec-fetch-site"),
-            request.header("host"),
-            self.trusted_origins,
-        ):
-            return self._refuse(403, ctx, "The form was sent from another site.")
-        try:
-            fields = parse_qsl(
-                request.body.decode("utf-8", "replace"),
-                keep_blank_values=True,
-                max_num_fields=2 * len(self.policy.purposes) + 16,
-            )
-        except ValueError:
-            return self._refuse(400, ctx, "The form had too many fields.")
-        form: dict[str, str] = {}
-        chosen = []
-        for name, value in fields:
-            if name == "purpose":
-                chosen.append(value)
-            else:
-                form.setdefault(name, value)
-        if not self.csrf.check(form.get("csrf_token"), ctx.csrf_nonce):
-            return self._refuse(
-                403, ctx, "The form has expired or was not sent from this shop's page."
-            )
-        action = form.get("action")
-        if action == "save_preferences":
-            return self._record_preferences(fields, form, ctx)
-        if action == "accept_all":
-            chosen = list(self.policy.accept_all_ids)
-        elif action == "reject_all":
-            chosen = []
-        elif action != "save":
-            return self._refuse(400, ctx, "The form did not say which choice was made.")
-        granted = self.policy.grant(chosen)
-        if ctx.gpc:
-            granted -= self.policy.gpc_opt_out_ids
-        state = ConsentState(ctx.consent_id or new_consent_id(), granted, int(time.time()))
-        headers = [("Location", safe_next(form.get("next"))), _NO_STORE]
-        headers += [("Set-Cookie", c) for c in self._decision_cookies(state, cookie_header)]
-        return Reply(303, headers)
-
-    def _record_preferences(
-        self, fields: list[tuple[str, str]], form: dict[str, str], ctx: PersonalisationContext
-    ) -> Reply:
-        """Stated preferences from the preference centre: only declared choices are kept."""
-        stated = [s for s in self.policy.signals if s.choices]
-        try:
-            for signal in stated:
-                values = [v for name, v in fields if name == signal.id and v in signal.choices]
-                ctx.preferences.set(signal.id, values)
-        except ConsentRequired:
-            return self._refuse(403, ctx, "Preferences are kept only while personalisation is on.")
-        store = ctx.preferences
-        cookies = self._write_store(Scope.PERSISTENT, store.export(), ctx.consent_id)
-        headers = [("Location", safe_next(form.get("next"))), _NO_STORE]
-        return Reply(303, headers + [("Set-Cookie", c) for c in cookies])
-
-    def _gpc_json(self) -> dict[str, object]:
-        document: dict[str, object] = {"gpc": True}
-        if self.policy.last_updated is not None:
-            document["lastUpdate"] = self.policy.last_updated.isoformat()
-        return document
-
-
-def _html(status: int, html: str) -> Reply:
-    return Reply(status, [("Content-Type", "text/html; charset=utf-8"), _NO_STORE], html.encode())
-
-
-def _json(status: int, data: object, headers: list[tuple[str, str]]) -> Reply:
-    body = json.dumps(data, separators=(",", ":")).encode()
-    return Reply(status, [("Content-Type", "application/json"), *headers], body)
 
 
 def _strings(name: str, values: Iterable[str]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from itsdangerous import BadData
 
@@ -20,8 +20,17 @@ from .inventory import Scope, Signal
 from .policy import ConsentPolicy
 from .signing import make_serializer
 
-if TYPE_CHECKING:
-    from .context import PersonalisationContext
+
+class StoreOwner(Protocol):
+    """What a store needs from the request's context."""
+
+    policy: ConsentPolicy
+    touched: bool
+
+    def check(self, signal_id: str) -> Signal: ...
+
+    def use(self, signal_id: str) -> Signal: ...
+
 
 __all__ = [
     "MemoryPreferenceBackend",
@@ -128,7 +137,7 @@ class SignalStore:
     allowed. Changes are written when the response starts.
     """
 
-    def __init__(self, ctx: PersonalisationContext, scope: Scope, data: StoredData) -> None:
+    def __init__(self, ctx: StoreOwner, scope: Scope, data: StoredData) -> None:
         self._ctx = ctx
         self.scope = scope
         self._data = data

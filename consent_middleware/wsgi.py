@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .base import MiddlewareBase
 from .context import ENVIRON_KEY
-from .engine import MAX_FORM_BYTES
+from .endpoints import MAX_FORM_BYTES
 from .http import RequestInfo, adjust_headers
 
 if TYPE_CHECKING:
@@ -40,12 +40,12 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
         )
         environ[ENVIRON_KEY] = ctx
 
-        endpoint = engine.route(path)
+        endpoint = self.endpoints.route(path)
         if endpoint is not None:
             request = _request_info(environ)
-            if engine.wants_body(endpoint, request.method):
+            if self.endpoints.wants_body(endpoint, request.method):
                 _read_body(environ, request)
-            reply = engine.handle(endpoint, request, ctx, cookie_header)
+            reply = self.endpoints.handle(endpoint, request, ctx, cookie_header)
             status = f"{reply.status} {HTTPStatus(reply.status).phrase}"
             start_response(status, reply.headers)
             return [reply.body]

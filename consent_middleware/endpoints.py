@@ -1,0 +1,192 @@
+"""The consent endpoints: the preference page, recording a choice, the state, the
+explanation page and ``/.well-known/gpc.json``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from .codec import ConsentState, new_consent_id
+from .context import PersonalisationContext
+from .csrf import origin_allowed
+from .exceptions import ConsentRequired
+from .http import Reply, RequestInfo
+from .inventory import Scope
+from .pages import Pages
+from .redirects import safe_next
+
+if TYPE_CHECKING:
+    from .engine import ConsentEngine
+
+__all__ = ["GPC_PATH", "MAX_FORM_BYTES", "Endpoints"]
+
+logger = logging.getLogger("consent_middleware")
+
+GPC_PATH = "/.well-known/gpc.json"
+#: A consent form is a few hundred bytes; anything far larger is refused unread.
+MAX_FORM_BYTES = 16 * 1024
+
+PREFERENCES = "preferences"
+STATE = "state"
+WHY = "why"
+GPC = "gpc"
+_METHODS = {
+    PREFERENCES: ("GET", "HEAD", "POST"),
+    STATE: ("GET", "HEAD"),
+    WHY: ("GET", "HEAD"),
+    GPC: ("GET", "HEAD"),
+}
+_SUBPATHS = {"": PREFERENCES, "/": PREFERENCES, "/state": STATE, "/why": WHY}
+_NO_STORE = ("Cache-Control", "no-store")
+
+
+class Endpoints:
+    """Answers the requests the middleware serves itself."""
+
+    def __init__(self, engine: ConsentEngine) -> None:
+        self.engine = engine
+        self.pages = Pages()
+        self._prefix_length = len(engine.prefix)
+        #: A path starting with none of these is never an endpoint.
+        self.prefixes = (engine.prefix, GPC_PATH) if engine.gpc_json else (engine.prefix,)
+
+    def route(self, path: str) -> str | None:
+        """The endpoint served at ``path``, or ``None`` to pass the request to the app."""
+        if path.startswith(self.engine.prefix):
+            return _SUBPATHS.get(path[self._prefix_length :])
+        if path == GPC_PATH and self.engine.gpc_json:
+            return GPC
+        return None
+
+    @staticmethod
+    def wants_body(endpoint: str, method: str) -> bool:
+        """Whether the adapter must read the request body for this endpoint."""
+        return endpoint == PREFERENCES and method == "POST"
+
+    def handle(
+        self, endpoint: str, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
+    ) -> Reply:
+        """Answer one endpoint request."""
+        allowed = _METHODS[endpoint]
+        if request.method not in allowed:
+            reply = Reply(
+                405,
+                [("Allow", ", ".join(allowed)), ("Content-Type", "text/plain; charset=utf-8")],
+                b"Method Not Allowed",
+            )
+        elif endpoint == STATE:
+            reply = _json(200, ctx.public_state(), [_NO_STORE])
+        elif endpoint == GPC:
+            reply = _json(200, self._gpc_json(), [("Cache-Control", "public, max-age=86400")])
+        elif endpoint == WHY:
+            reply = _html(200, self.pages.render("consent/why_page.html", ctx=ctx, consent=ctx))
+        elif request.method == "POST":
+            reply = self._record_choice(request, ctx, cookie_header)
+        else:
+            reply = self._preferences_page(request, ctx)
+        reply.headers.append(("Content-Length", str(len(reply.body))))
+        if request.method == "HEAD":
+            reply.body = b""
+        return reply
+
+    def _preferences_page(self, request: RequestInfo, ctx: PersonalisationContext) -> Reply:
+        query = dict(parse_qsl(request.query_string, max_num_fields=20))
+        html = self.pages.render(
+            "consent/preferences.html", ctx=ctx, consent=ctx, next=safe_next(query.get("next"))
+        )
+        reply = _html(200, html)
+        if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
+            reply.headers.append(("Set-Cookie", self.engine.csrf_cookie(ctx.csrf_nonce)))
+        return reply
+
+    def _refuse(self, status: int, ctx: PersonalisationContext, reason: str) -> Reply:
+        logger.info("consent form refused (%d): %s", status, reason)
+        return _html(
+            status,
+            self.pages.render("consent/error.html", reason=reason, retry=ctx.consent_path),
+        )
+
+    def _record_choice(
+        self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
+    ) -> Reply:
+        content_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return self._refuse(415, ctx, "The form must be sent as a normal web form.")
+        if request.body_too_large or len(request.body) > MAX_FORM_BYTES:
+            return self._refuse(413, ctx, "The form was far larger than a consent form.")
+        if not origin_allowed(
+            request.header("origin"),
+            request.header("sec-fetch-site"),
+            request.header("host"),
+            self.engine.trusted_origins,
+        ):
+            return self._refuse(403, ctx, "The form was sent from another site.")
+        try:
+            fields = parse_qsl(
+                request.body.decode("utf-8", "replace"),
+                keep_blank_values=True,
+                max_num_fields=2 * len(self.engine.policy.purposes) + 16,
+            )
+        except ValueError:
+            return self._refuse(400, ctx, "The form had too many fields.")
+        form: dict[str, str] = {}
+        chosen = []
+        for name, value in fields:
+            if name == "purpose":
+                chosen.append(value)
+            else:
+                form.setdefault(name, value)
+        if not self.engine.csrf.check(form.get("csrf_token"), ctx.csrf_nonce):
+            return self._refuse(
+                403, ctx, "The form has expired or was not sent from this shop's page."
+            )
+        action = form.get("action")
+        if action == "save_preferences":
+            return self._record_preferences(fields, form, ctx)
+        if action == "accept_all":
+            chosen = list(self.engine.policy.accept_all_ids)
+        elif action == "reject_all":
+            chosen = []
+        elif action != "save":
+            return self._refuse(400, ctx, "The form did not say which choice was made.")
+        granted = self.engine.policy.grant(chosen)
+        if ctx.gpc:
+            granted -= self.engine.policy.gpc_opt_out_ids
+        state = ConsentState(ctx.consent_id or new_consent_id(), granted, int(time.time()))
+        headers = [("Location", safe_next(form.get("next"))), _NO_STORE]
+        headers += [("Set-Cookie", c) for c in self.engine.decision_cookies(state, cookie_header)]
+        return Reply(303, headers)
+
+    def _record_preferences(
+        self, fields: list[tuple[str, str]], form: dict[str, str], ctx: PersonalisationContext
+    ) -> Reply:
+        """Stated preferences from the preference centre: only declared choices are kept."""
+        stated = [s for s in self.engine.policy.signals if s.choices]
+        try:
+            for signal in stated:
+                values = [v for name, v in fields if name == signal.id and v in signal.choices]
+                ctx.preferences.set(signal.id, values)
+        except ConsentRequired:
+            return self._refuse(403, ctx, "Preferences are kept only while personalisation is on.")
+        store = ctx.preferences
+        cookies = self.engine.write_store(Scope.PERSISTENT, store.export(), ctx.consent_id)
+        headers = [("Location", safe_next(form.get("next"))), _NO_STORE]
+        return Reply(303, headers + [("Set-Cookie", c) for c in cookies])
+
+    def _gpc_json(self) -> dict[str, object]:
+        document: dict[str, object] = {"gpc": True}
+        if self.engine.policy.last_updated is not None:
+            document["lastUpdate"] = self.engine.policy.last_updated.isoformat()
+        return document
+
+
+def _html(status: int, html: str) -> Reply:
+    return Reply(status, [("Content-Type", "text/html; charset=utf-8"), _NO_STORE], html.encode())
+
+
+def _json(status: int, data: object, headers: list[tuple[str, str]]) -> Reply:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return Reply(status, [("Content-Type", "application/json"), *headers], body)
