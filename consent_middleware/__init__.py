@@ -10,6 +10,7 @@ from .asgi import ConsentMiddleware
 from .context import ENVIRON_KEY, SCOPE_KEY, Mode, PersonalisationContext, get_context
 from .exceptions import ConfigurationError, ConsentError, ConsentRequired, MiddlewareNotInstalled
 from .policy import ConsentPolicy, Purpose, Scope, Signal
+from .reasons import Reason
 from .wsgi import ConsentWSGIMiddleware
 
 __version__ = "0.1.0"
@@ -27,6 +28,7 @@ __all__ = [
     "Mode",
     "PersonalisationContext",
     "Purpose",
+    "Reason",
     "Scope",
     "Signal",
     "get_context",

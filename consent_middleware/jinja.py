@@ -66,7 +66,8 @@ def context_of(template_context: jinja2.runtime.Context) -> PersonalisationConte
     if request is None:
         raise MiddlewareNotInstalled(
             "no consent context in this template: render it with the request "
-            "(Starlette and Flask do) or pass consent=get_context(request)"
+            "(Starlette and Flask do) or pass consent=get_context(request); a macro "
+            "imported from another template needs '{% from ... import ... with context %}'"
         )
     return get_context(request)
 

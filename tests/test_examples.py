@@ -127,3 +127,33 @@ def test_why_benchmark_runs_and_prints_its_figures() -> None:
     )
     figures = re.findall(r"^  why\(\) per item, (\w+) reasons: -?\d+\.\d+ us", result.stdout, re.M)
     assert figures == ["personal", "general"], result.stdout
+
+
+def test_flask_shop_example() -> None:
+    from examples.flask_shop.app import app
+
+    client = webtest.TestApp(app)
+    home = client.get("/")
+    assert 'class="consent-banner"' in home.text
+    assert home.text.count("Why am I seeing this?") == 8
+    product = client.get("/products/sencha-green-tea")
+    assert "<h1>Sencha green tea</h1>" in product.text
+    assert "Often bought with Sencha green tea by all shoppers" in product.text
+    assert "consent_visit" not in product.headers.get("Set-Cookie", "")
+    assert client.get("/products/nope", expect_errors=True).status_int == 404
+
+
+def test_http_load_check_runs_and_prints_its_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/http_load.py", "--seconds", "0.3", "--rounds", "1"]
+        + ["--concurrency", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = re.findall(r"^  (with|without) middleware .* errors: (\d+)$", result.stdout, re.M)
+    assert sorted(kind for kind, _ in lines) == ["with", "without"], result.stdout
+    assert all(errors == "0" for _, errors in lines), result.stdout
+    assert re.search(r"^ratio with / without middleware = \d+\.\d+$", result.stdout, re.M)

@@ -1,0 +1,1 @@
+"""An ordinary Flask storefront, wrapped with the WSGI consent middleware."""

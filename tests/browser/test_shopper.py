@@ -1,0 +1,181 @@
+"""What a shopper gets, checked in a real browser against the demo shop under uvicorn."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+CONSENT = "consent"
+VISIT = "consent_visit"
+
+
+BANNER_BUTTONS = ["Accept all", "Reject all", "Customise"]
+
+
+def cookie_names(context: BrowserContext) -> set[str]:
+    return {c["name"] for c in context.cookies()}
+
+
+def why_texts(page: Page) -> list[str]:
+    """The text of every "Why am I seeing this?" disclosure, opened."""
+    texts = []
+    for details in page.locator("details.consent-why").all():
+        details.locator("summary").click()
+        texts.append(details.inner_text())
+    return texts
+
+
+def test_first_visit_shows_the_banner_with_equal_choices(page: Page) -> None:
+    page.goto("/")
+    banner = page.locator("section.consent-banner")
+    expect(banner).to_be_visible()
+    boxes, styles = [], []
+    for label in BANNER_BUTTONS:
+        button = banner.get_by_role("button", name=label, exact=True)
+        expect(button).to_be_visible()
+        box = button.bounding_box()
+        assert box is not None
+        boxes.append((round(box["width"]), round(box["height"])))
+        styles.append(
+            button.evaluate(
+                "b => { const s = getComputedStyle(b);"
+                " return [s.fontSize, s.fontWeight, s.color, s.backgroundColor, s.borderWidth]; }"
+            )
+        )
+    assert len(set(boxes)) == 1, boxes
+    assert len({tuple(s) for s in styles}) == 1, styles
+    assert banner.locator("input[type=checkbox]").count() == 0
+
+
+def test_reject_all_gives_suggestions_that_name_nothing_viewed(page: Page) -> None:
+    page.goto("/products/sencha-green-tea")
+    page.get_by_role("button", name="Reject all").click()
+    expect(page.locator("section.consent-banner")).to_have_count(0)
+    page.goto("/products/jasmine-pearls")
+    page.goto("/")
+    texts = why_texts(page)
+    assert texts
+    for text in texts:
+        assert "none of your data was used" in text
+        assert "Sencha" not in text and "Jasmine" not in text
+    expect(page.get_by_text("Because you viewed")).to_have_count(0)
+    assert VISIT not in cookie_names(page.context)
+
+
+def test_guest_mode_says_what_was_viewed_in_this_visit(page: Page) -> None:
+    page.goto("/consent?next=/")
+    page.get_by_label("Tailor this visit").check()
+    page.get_by_role("button", name="Save choices").click()
+    page.goto("/products/walking-socks")
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Because you viewed Walking socks")).to_be_visible()
+    texts = why_texts(page)
+    personal = [t for t in texts if "Because you viewed Walking socks in this visit." in t]
+    assert personal
+    assert "kept for this visit only" in personal[0]
+    visit = next(c for c in page.context.cookies() if c["name"] == VISIT)
+    assert visit["expires"] == -1  # a session cookie: gone when the browser session ends
+
+
+def test_full_personalisation_uses_stated_preferences(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("button", name="Accept all").click()
+    page.goto("/consent?next=/")
+    page.get_by_label("Garden").check()
+    page.get_by_role("button", name="Save my preferences").click()
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Garden, which you like")).to_be_visible()
+    assert any("Because you told us you like Garden." in t for t in why_texts(page))
+
+
+def test_withdrawing_returns_to_non_personalised_and_removes_the_visit(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("button", name="Accept all").click()
+    page.goto("/products/enamel-mug")
+    assert VISIT in cookie_names(page.context)
+    page.goto("/")
+    page.locator("header").get_by_role("link", name="Privacy choices").click()
+    page.get_by_role("button", name="Reject all").click()
+    page.goto("/")
+    assert VISIT not in cookie_names(page.context)
+    expect(page.get_by_text("Because you viewed")).to_have_count(0)
+    expect(page.locator("footer")).to_contain_text("Suggestions are not personalised")
+
+
+def test_global_privacy_control_turns_marketing_off_and_says_so(
+    browser: Browser, shop_url: str
+) -> None:
+    context = browser.new_context(base_url=shop_url, extra_http_headers={"Sec-GPC": "1"})
+    page = context.new_page()
+    page.goto("/")
+    page.get_by_role("button", name="Accept all").click()
+    expect(page.locator("aside.offer")).to_have_count(0)
+    assert page.locator("script[src='/static/pixel.js']").count() == 0
+    assert page.locator("script[src='/static/analytics.js']").count() == 1
+    expect(page.locator("footer")).to_contain_text("Global Privacy Control")
+    page.goto("/consent")
+    expect(page.get_by_role("status")).to_contain_text("Global Privacy Control")
+    expect(page.get_by_label("Personalised offers and advertising")).to_be_disabled()
+    state = page.request.get("/consent/state").json()
+    assert state["gpc"] is True
+    assert state["purposes"]["marketing"] is False
+    assert "demo_ads" not in cookie_names(context)
+    context.close()
+
+
+@pytest.mark.parametrize("choice", ["Accept all", "Reject all", "Customise"])
+def test_every_choice_works_without_javascript(
+    browser: Browser, shop_url: str, choice: str
+) -> None:
+    context = browser.new_context(base_url=shop_url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/products/glass-teapot")
+    page.locator("section.consent-banner").get_by_role("button", name=choice).click()
+    if choice == "Customise":
+        expect(page.get_by_role("heading", name="Privacy choices", exact=True)).to_be_visible()
+        page.get_by_label("Measure how the shop is used").check()
+        page.get_by_role("button", name="Save choices").click()
+    expect(page).to_have_url(f"{shop_url}/products/glass-teapot")
+    expect(page.locator("section.consent-banner")).to_have_count(0)
+    state = page.request.get("/consent/state").json()
+    assert state["decided"] is True
+    assert state["purposes"]["analytics"] is (choice != "Reject all")
+    assert state["purposes"]["personalisation"] is (choice == "Accept all")
+    context.close()
+
+
+def press_tab_until(page: Page, text: str, limit: int = 80) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => (document.activeElement.innerText || document.activeElement.labels?.[0]"
+            "?.innerText || '').trim()"
+        )
+        if focused == text:
+            return
+    raise AssertionError(f"{text!r} cannot be reached with the Tab key")
+
+
+def test_the_whole_flow_by_keyboard(page: Page) -> None:
+    page.goto("/")
+    press_tab_until(page, "Reject all")
+    assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Enter")
+    expect(page.locator("section.consent-banner")).to_have_count(0)
+    press_tab_until(page, "Privacy choices")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Privacy choices", exact=True)).to_be_visible()
+    press_tab_until(page, "Tailor this visit")
+    page.keyboard.press("Space")
+    expect(page.get_by_label("Tailor this visit")).to_be_checked()
+    press_tab_until(page, "Save choices")
+    page.keyboard.press("Enter")
+    expect(page.locator("footer")).to_contain_text("Guest mode")
+    state = page.request.get("/consent/state").json()
+    assert state["mode"] == "session"
+    press_tab_until(page, "Walking socks")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Walking socks", level=1)).to_be_visible()
+    press_tab_until(page, "Why am I seeing this?")
+    page.keyboard.press("Enter")
+    expect(page.locator("details.consent-why[open]")).to_have_count(1)
