@@ -144,7 +144,8 @@ def assert_escaped(html: str) -> None:
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "&#34;quoted&#34;" in html
     assert "{{ 7*7 }}" in html
-    assert "49" not in html
+    # Evaluated, the expression would have left "49" between the quotes and the ampersand.
+    assert "&#34; 49 &amp;" not in html and '" 49 &' not in html
 
 
 def test_hostile_text_is_escaped_everywhere() -> None:
