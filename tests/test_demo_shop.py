@@ -1,0 +1,119 @@
+"""The demo shop's suggestions in each mode, through its real ASGI app (the browser tests
+cover the same shop as a shopper sees it)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from examples.demo_shop import create_app
+from examples.demo_shop.catalogue import CATALOGUE
+
+KEY = "demo-shop-test-key-" * 3
+ORIGIN = "http://127.0.0.1"
+
+
+def run(steps: Callable[[httpx.AsyncClient], Awaitable[Any]]) -> Any:
+    async def go() -> Any:
+        transport = httpx.ASGITransport(app=create_app(KEY))
+        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client:
+            return await steps(client)
+
+    return asyncio.run(go())
+
+
+async def choose(client: httpx.AsyncClient, *purposes: str, action: str = "save") -> None:
+    page = await client.get("/consent")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    data = {"action": action, "csrf_token": token.group(1), "purpose": list(purposes)}
+    answer = await client.post("/consent", data=data, headers={"Origin": ORIGIN})
+    assert answer.status_code == 303
+
+
+def headings(html: str) -> list[str]:
+    return re.findall(r"<h2 id=\"shelf-[^\"]*\">([^<]+)</h2>", html)
+
+
+def test_catalogue_has_forty_products_and_a_sensitive_category() -> None:
+    assert len(CATALOGUE.products) >= 40
+    assert CATALOGUE.sensitive_categories == {"Health"}
+    assert len(CATALOGUE.categories) >= 5
+    for product in CATALOGUE.products.values():
+        assert all(slug in CATALOGUE.products for slug in product.also_bought)
+
+
+def test_every_product_page_has_its_name_as_h1() -> None:
+    async def steps(client: httpx.AsyncClient) -> None:
+        for product in CATALOGUE.products.values():
+            page = await client.get(f"/products/{product.slug}")
+            assert page.status_code == 200
+            assert f"<h1>{product.name}</h1>" in page.text
+        assert (await client.get("/products/no-such-thing")).status_code == 404
+
+    run(steps)
+
+
+def test_undecided_shopper_gets_the_full_non_personalised_shop() -> None:
+    async def steps(client: httpx.AsyncClient) -> None:
+        await client.get("/products/sencha-green-tea")
+        home = (await client.get("/")).text
+        assert headings(home)[0] == "Bestsellers this week"
+        assert len(headings(home)) == 1 + len(CATALOGUE.categories)
+        assert home.count("Why am I seeing this?") == home.count('class="card"')
+        assert "Because you" not in home
+        assert "none of your data was used" in home
+        assert "analytics.js" not in home and "pixel.js" not in home
+
+    run(steps)
+
+
+def test_health_views_are_used_only_under_their_own_purpose() -> None:
+    async def without(client: httpx.AsyncClient) -> None:
+        await choose(client, action="accept_all")
+        await client.get("/products/vitamin-d3-tablets")
+        home = (await client.get("/")).text
+        assert "Health, as you asked" not in home
+        assert "Vitamin D3" not in home.split("Bestsellers this week")[0]
+        assert "Because you viewed Vitamin" not in home
+
+    async def granted(client: httpx.AsyncClient) -> None:
+        await choose(client, "personalisation", "health_personalisation")
+        await client.get("/products/vitamin-d3-tablets")
+        home = (await client.get("/")).text
+        assert "Health, as you asked" in home
+        assert "Because you looked at health products in this visit." in home
+        assert "Because you viewed Vitamin" not in home
+
+    run(without)
+    run(granted)
+
+
+def test_history_across_visits_when_personalised() -> None:
+    async def steps(client: httpx.AsyncClient) -> None:
+        await choose(client, "personalisation")
+        await client.get("/products/copper-watering-can")
+        # A new visit: the browser session ends, the visit cookie with it.
+        client.cookies.delete("consent_visit")
+        home = (await client.get("/")).text
+        assert "From your earlier visits" in home
+        assert "Because you viewed Copper watering can on an earlier visit." in home
+        assert "in this visit" not in home
+
+    run(steps)
+
+
+def test_basket_works_in_every_mode() -> None:
+    async def steps(client: httpx.AsyncClient) -> None:
+        await choose(client, action="reject_all")
+        added = await client.post("/basket/add", content=b"slug=enamel-mug")
+        assert added.status_code == 303
+        basket = (await client.get("/basket")).text
+        assert "Enamel mug" in basket
+        assert "Total: &pound;8.00" in basket
+
+    run(steps)
