@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 from starlette.types import ASGIApp
 
 from .base import MiddlewareBase
@@ -93,7 +94,14 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
             receive, request
         ):
             return
-        reply = self.endpoints.handle(endpoint, request, scope[SCOPE_KEY], cookie_header)
+        ctx = scope[SCOPE_KEY]
+        if self.endpoints.blocking(endpoint):
+            # Reading or erasing the ledger may wait on a database: not on the event loop.
+            reply = await anyio.to_thread.run_sync(
+                self.endpoints.handle, endpoint, request, ctx, cookie_header
+            )
+        else:
+            reply = self.endpoints.handle(endpoint, request, ctx, cookie_header)
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Generic, TypeVar
 
+from .context import PersonalisationContext
 from .endpoints import Endpoints
 from .engine import ConsentEngine
+from .ledger import Ledger
 from .policy import ConsentPolicy
 from .stores import PreferenceBackend
 
@@ -35,6 +37,17 @@ class MiddlewareBase(Generic[AppT]):
         # Keep stated preferences server-side (keyed by the pseudonymous consent id)
         # instead of in a signed cookie.
         preference_backend: PreferenceBackend | None = None,
+        # Where choices are proved: "sqlite:///consent.db", "postgresql://...", or an object.
+        ledger: str | Ledger | None = None,
+        # The local journal that keeps choices while the ledger is unreachable.
+        spool: str | None = None,
+        # The language of the consent notices, recorded with every choice.
+        language: str = "en",
+        # The host's own data about a visitor, for the download and for erasure.
+        data_exporters: Mapping[str, Callable[[PersonalisationContext], object]] | None = None,
+        data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None = None,
+        # Keep erased visitors' events for statistics, cut loose from their consent id.
+        pseudonymise_on_erase: bool = False,
     ) -> None:
         self.app = app
         self.engine = ConsentEngine(
@@ -47,5 +60,11 @@ class MiddlewareBase(Generic[AppT]):
             trusted_origins=trusted_origins,
             gpc_json=gpc_json,
             preference_backend=preference_backend,
+            ledger=ledger,
+            spool=spool,
+            language=language,
+            data_exporters=data_exporters,
+            data_erasers=data_erasers,
+            pseudonymise_on_erase=pseudonymise_on_erase,
         )
         self.endpoints = Endpoints(self.engine)

@@ -22,6 +22,7 @@ _FORMAT = "1"
 #: Larger values are refused unread; a valid one is about 100 bytes.
 MAX_VALUE_BYTES = 1024
 MAX_OPTIONAL_PURPOSES = 256
+_CONSENT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
 _BASE64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
 _CANONICAL_LAST = frozenset(_BASE64URL[::4])
 # A decision dated this far in the future is refused (clocks of several servers may differ).
@@ -134,6 +135,18 @@ class ConsentCookieCodec:
             granted=frozenset(granted) | self.policy.required_ids,
             decided_at=int(match["at"], 16),
         )
+
+    def signed_consent_id(self, value: str) -> str | None:
+        """The consent id in a value this server signed, even if expired or written under
+        another policy: a renewed choice keeps the browser's pseudonymous id."""
+        if len(value) > MAX_VALUE_BYTES or not value.isascii():
+            return None
+        try:
+            payload = self._signer.unsign(value).decode("ascii")
+        except BadSignature:
+            return None
+        consent_id = payload.rpartition(".")[2]
+        return consent_id if _CONSENT_ID.match(consent_id) else None
 
     def max_value_length(self) -> int:
         """The length of the longest value this codec writes."""

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 from .codec import ConsentState, new_consent_id
 from .context import PersonalisationContext
 from .csrf import origin_allowed
+from .events import Method
 from .exceptions import ConsentRequired
 from .http import Reply, RequestInfo
 from .inventory import Scope
@@ -32,14 +33,25 @@ MAX_FORM_BYTES = 16 * 1024
 PREFERENCES = "preferences"
 STATE = "state"
 WHY = "why"
+DATA = "data"
+FORGET = "forget"
 GPC = "gpc"
 _METHODS = {
     PREFERENCES: ("GET", "HEAD", "POST"),
     STATE: ("GET", "HEAD"),
     WHY: ("GET", "HEAD"),
+    DATA: ("GET", "HEAD"),
+    FORGET: ("POST",),
     GPC: ("GET", "HEAD"),
 }
-_SUBPATHS = {"": PREFERENCES, "/": PREFERENCES, "/state": STATE, "/why": WHY}
+_SUBPATHS = {
+    "": PREFERENCES,
+    "/": PREFERENCES,
+    "/state": STATE,
+    "/why": WHY,
+    "/data": DATA,
+    "/forget": FORGET,
+}
 _NO_STORE = ("Cache-Control", "no-store")
 
 
@@ -64,7 +76,12 @@ class Endpoints:
     @staticmethod
     def wants_body(endpoint: str, method: str) -> bool:
         """Whether the adapter must read the request body for this endpoint."""
-        return endpoint == PREFERENCES and method == "POST"
+        return endpoint in (PREFERENCES, FORGET) and method == "POST"
+
+    @staticmethod
+    def blocking(endpoint: str) -> bool:
+        """Whether answering may wait on the ledger (ASGI runs these in a thread)."""
+        return endpoint in (DATA, FORGET)
 
     def handle(
         self, endpoint: str, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
@@ -83,6 +100,10 @@ class Endpoints:
             reply = _json(200, self._gpc_json(), [("Cache-Control", "public, max-age=86400")])
         elif endpoint == WHY:
             reply = _html(200, self.pages.render("consent/why_page.html", ctx=ctx, consent=ctx))
+        elif endpoint == DATA:
+            reply = self._download(ctx)
+        elif endpoint == FORGET:
+            reply = self._forget(request, ctx, cookie_header)
         elif request.method == "POST":
             reply = self._record_choice(request, ctx, cookie_header)
         else:
@@ -109,9 +130,10 @@ class Endpoints:
             self.pages.render("consent/error.html", reason=reason, retry=ctx.consent_path),
         )
 
-    def _record_choice(
-        self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
-    ) -> Reply:
+    def _read_form(
+        self, request: RequestInfo, ctx: PersonalisationContext
+    ) -> tuple[list[tuple[str, str]], dict[str, str]] | Reply:
+        """The fields of a consent form, or the refusal to send when it is not one."""
         content_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
             return self._refuse(415, ctx, "The form must be sent as a normal web form.")
@@ -133,16 +155,21 @@ class Endpoints:
         except ValueError:
             return self._refuse(400, ctx, "The form had too many fields.")
         form: dict[str, str] = {}
-        chosen = []
         for name, value in fields:
-            if name == "purpose":
-                chosen.append(value)
-            else:
-                form.setdefault(name, value)
+            form.setdefault(name, value)
         if not self.engine.csrf.check(form.get("csrf_token"), ctx.csrf_nonce):
             return self._refuse(
                 403, ctx, "The form has expired or was not sent from this shop's page."
             )
+        return fields, form
+
+    def _record_choice(
+        self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
+    ) -> Reply:
+        read = self._read_form(request, ctx)
+        if isinstance(read, Reply):
+            return read
+        fields, form = read
         action = form.get("action")
         if action == "save_preferences":
             return self._record_preferences(fields, form, ctx)
@@ -150,15 +177,49 @@ class Endpoints:
             chosen = list(self.engine.policy.accept_all_ids)
         elif action == "reject_all":
             chosen = []
-        elif action != "save":
+        elif action == "save":
+            chosen = [value for name, value in fields if name == "purpose"]
+        else:
             return self._refuse(400, ctx, "The form did not say which choice was made.")
         granted = self.engine.policy.grant(chosen)
         if ctx.gpc:
             granted -= self.engine.policy.gpc_opt_out_ids
-        state = ConsentState(ctx.consent_id or new_consent_id(), granted, int(time.time()))
+        consent_id, renewed = ctx.consent_id, False
+        if consent_id is None:
+            # An expired cookie, or one from an earlier policy: the same browser renews.
+            consent_id = self.engine.expired_consent_id(cookie_header)
+            renewed = consent_id is not None
+        state = ConsentState(consent_id or new_consent_id(), granted, int(time.time()))
+        method = form.get("method", Method.API)
+        if method not in (Method.BANNER, Method.PREFERENCE_CENTRE):
+            method = Method.API
+        self.engine.record(self.engine.event(ctx, state, method, renewed=renewed))
         headers = [("Location", safe_next(form.get("next"))), _NO_STORE]
         headers += [("Set-Cookie", c) for c in self.engine.decision_cookies(state, cookie_header)]
         return Reply(303, headers)
+
+    def _forget(
+        self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
+    ) -> Reply:
+        read = self._read_form(request, ctx)
+        if isinstance(read, Reply):
+            return read
+        removed, cookies = self.engine.erase(ctx, cookie_header)
+        reply = _html(200, self.pages.render("consent/forgotten.html", removed=removed, ctx=ctx))
+        reply.headers += [("Set-Cookie", c) for c in cookies]
+        return reply
+
+    def _download(self, ctx: PersonalisationContext) -> Reply:
+        body = json.dumps(self.engine.export(ctx), indent=2).encode()
+        return Reply(
+            200,
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Disposition", 'attachment; filename="my-shop-data.json"'),
+                _NO_STORE,
+            ],
+            body,
+        )
 
     def _record_preferences(
         self, fields: list[tuple[str, str]], form: dict[str, str], ctx: PersonalisationContext

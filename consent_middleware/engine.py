@@ -10,16 +10,20 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from .codec import ConsentCookieCodec, ConsentState, CookieProblem
 from .context import PersonalisationContext
 from .cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name, set_cookie
 from .csrf import CsrfGuard
+from .events import ConsentEvent, Method, event_kind
 from .exceptions import ConfigurationError
 from .gpc import gpc_enabled
 from .http import NO_CHANGES, VARY_ONLY, ResponseChanges
 from .inventory import Scope
+from .journal import Journal, LedgerWriter
+from .ledger import Ledger, open_ledger
 from .modes import mode_for
 from .policy import MAX_CONSENT_LIFETIME, ConsentPolicy
 from .reasons import refusal
@@ -30,6 +34,7 @@ __all__ = ["ConsentEngine"]
 
 logger = logging.getLogger("consent_middleware")
 
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\Z")
 
 
@@ -51,6 +56,12 @@ class ConsentEngine:
         trusted_origins: Iterable[str] = (),
         gpc_json: bool = True,
         preference_backend: PreferenceBackend | None = None,
+        ledger: str | Ledger | None = None,
+        spool: str | None = None,
+        language: str = "en",
+        data_exporters: Mapping[str, Callable[[PersonalisationContext], object]] | None = None,
+        data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None = None,
+        pseudonymise_on_erase: bool = False,
     ) -> None:
         if policy is None:
             policy = ConsentPolicy.default()
@@ -113,6 +124,15 @@ class ConsentEngine:
                 "(see consent_middleware.stores.PreferenceBackend)"
             )
         self.preference_backend = preference_backend
+        if not isinstance(language, str) or not re.fullmatch(
+            r"[A-Za-z]{2,3}(-[A-Za-z0-9]+)*", language
+        ):
+            raise ConfigurationError(f"language {language!r} is not a language tag such as 'en'")
+        self.language = language
+        self.data_exporters = _callables("data_exporters", data_exporters)
+        self.data_erasers = _callables("data_erasers", data_erasers)
+        self.pseudonymise_on_erase = bool(pseudonymise_on_erase)
+        self.writer = self._open_ledger(ledger, spool)
         self._store_codecs = {
             scope: StoreCodec(policy, keys, scope) for scope in (Scope.SESSION, Scope.PERSISTENT)
         }
@@ -121,6 +141,144 @@ class ConsentEngine:
         longest = max(retentions, default=policy.consent_lifetime)
         self._preferences_max_age = int(min(longest, MAX_CONSENT_LIFETIME).total_seconds())
         self._lifetime = int(policy.consent_lifetime.total_seconds())
+
+    @staticmethod
+    def _open_ledger(target: str | Ledger | None, spool: str | None) -> LedgerWriter | None:
+        if target is None:
+            logger.warning(
+                "consent choices are not being recorded: pass ledger='sqlite:///consent.db' "
+                "(or postgresql://...) to keep proof of consent"
+            )
+            return None
+        ledger = open_ledger(target)
+        if spool is None:
+            path = getattr(ledger, "path", None)
+            spool = f"{path}.spool" if isinstance(path, str) else "consent-ledger.spool"
+        return LedgerWriter(ledger, Journal(spool))
+
+    def record(self, event: ConsentEvent) -> None:
+        """Keep a consent event; without a ledger it is only logged."""
+        if self.writer is None:
+            logger.info("consent %s (%s): %s", event.kind, event.method, ",".join(event.granted))
+            return
+        try:
+            self.writer.record(event)
+        except OSError:
+            # The spool itself cannot be written (disk full, ...): the log keeps the event.
+            logger.exception("consent event could not be spooled: %s", event.to_json())
+
+    def event(
+        self,
+        ctx: PersonalisationContext,
+        state: ConsentState,
+        method: str,
+        *,
+        renewed: bool = False,
+    ) -> ConsentEvent:
+        """The event that records ``state`` replacing the context's decision."""
+        previous = None if ctx.state is None else ctx.state.granted
+        return ConsentEvent.new(
+            consent_id=state.consent_id,
+            time=time.time(),
+            policy_version=self.policy.version,
+            granted=sorted(state.granted),
+            refused=sorted(p.id for p in self.policy.optional if p.id not in state.granted),
+            method=method,
+            kind=event_kind(previous, state.granted, renewed=renewed),
+            language=self.language,
+        )
+
+    def expired_consent_id(self, cookie_header: str) -> str | None:
+        """The consent id of an expired or outdated cookie this server signed, if any."""
+        values = cookie_values(cookie_header, self._cookie_key)
+        return self.codec.signed_consent_id(values[0]) if len(values) == 1 else None
+
+    # -- the shopper's rights --------------------------------------------------------------
+
+    def _history(self, consent_id: str) -> tuple[list[ConsentEvent], bool]:
+        """One browser's events, spooled ones included, and whether the ledger answered."""
+        pending = []
+        complete = True
+        if self.writer is not None:
+            self.writer.flush()
+            pending = [e for e in self.writer.journal.read()[0] if e.consent_id == consent_id]
+            try:
+                stored = self.writer.ledger.history(consent_id)
+            except Exception:
+                logger.exception("consent history could not be read")
+                stored, complete = [], False
+            known = {e.event_id for e in stored}
+            stored += [e for e in pending if e.event_id not in known]
+            return sorted(stored, key=lambda e: e.time), complete
+        return [], complete
+
+    def export(self, ctx: PersonalisationContext) -> dict[str, object]:
+        """Everything held about this browser, for the shopper's own download."""
+        consent = {**ctx.public_state(), "consent_id": ctx.consent_id}
+        history, complete = self._history(ctx.consent_id) if ctx.consent_id else ([], True)
+        host: dict[str, object] = {}
+        for name, exporter in self.data_exporters.items():
+            try:
+                host[name] = exporter(ctx)
+            except Exception:
+                logger.exception("data exporter %r failed", name)
+                host[name] = {"error": "this part could not be exported; please ask the shop"}
+        data: dict[str, object] = {
+            "consent": consent,
+            "history": [event.for_shopper() for event in history],
+            "visit": ctx.visit.export(),
+            "preferences": ctx.preferences.export(),
+            "host": host,
+        }
+        if not complete:
+            data["history_note"] = "The consent history could not be read just now."
+        return data
+
+    def erase(self, ctx: PersonalisationContext, cookie_header: str) -> tuple[list[str], list[str]]:
+        """Erase what is held about this browser: what was removed, and the cookies that
+        remove the rest from the browser."""
+        removed = []
+        consent_id = ctx.consent_id
+        if consent_id is not None and self.writer is not None:
+            self.writer.flush()
+            try:
+                count = self.writer.ledger.erase(
+                    consent_id, pseudonymise=self.pseudonymise_on_erase
+                )
+            except Exception:
+                logger.exception("consent history could not be erased")
+                removed.append("Your consent history could not be erased just now; ask the shop.")
+            else:
+                if self.pseudonymise_on_erase:
+                    removed.append(
+                        f"Your consent history ({count} choices) is no longer linked to you; "
+                        "the shop keeps the choices without any identifier, for its statistics."
+                    )
+                else:
+                    removed.append(f"Your consent history ({count} choices) was deleted.")
+        if consent_id is not None and self.preference_backend is not None:
+            try:
+                self.preference_backend.delete(consent_id)
+                removed.append("Your stated preferences were deleted.")
+            except Exception:
+                logger.exception("preferences could not be erased")
+        for name, eraser in self.data_erasers.items():
+            try:
+                removed.append(eraser(ctx))
+            except Exception:
+                logger.exception("data eraser %r failed", name)
+                removed.append(f"{name}: could not be erased just now; ask the shop.")
+        present = cookie_names(cookie_header)
+        ours = [self.cookie_name, self.visit_cookie_name, self.preferences_cookie_name]
+        cookies = [delete_cookie(name, secure=self.secure) for name in ours if name in present]
+        for name in sorted(present):
+            if self._withdrawn_cookie(name, self.policy.required_ids):
+                cookies.append(delete_cookie(name, secure=self.secure))
+                for domain in self.cookie_domains:
+                    cookies.append(delete_cookie(name, secure=self.secure, domain=domain))
+        if cookies:
+            removed.append("The cookies this shop had set in your browser were deleted.")
+        return removed, cookies
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -197,6 +355,7 @@ class ConsentEngine:
             # opt-in again: the withdrawal is written into the cookie.
             withdrawn = ConsentState(state.consent_id, ctx._granted, state.decided_at)
             cookies.extend(self.decision_cookies(withdrawn, ctx._cookie_header))
+            self.record(self.event(ctx, withdrawn, Method.GPC))
         else:
             for store in ctx.open_stores():
                 if store.dirty:
@@ -271,6 +430,18 @@ def _strings(name: str, values: Iterable[str]) -> list[str]:
     if not all(isinstance(v, str) and v for v in items):
         raise ConfigurationError(f"{name} must hold non-empty strings")
     return items
+
+
+def _callables(
+    name: str, functions: Mapping[str, Callable[[PersonalisationContext], Any]] | None
+) -> dict[str, Callable[[PersonalisationContext], Any]]:
+    if functions is None:
+        return {}
+    if not isinstance(functions, Mapping) or not all(
+        isinstance(k, str) and callable(f) for k, f in functions.items()
+    ):
+        raise ConfigurationError(f"{name} must map names to functions of the request's context")
+    return dict(functions)
 
 
 def _check_domain(domain: str) -> str:

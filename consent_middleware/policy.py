@@ -23,6 +23,8 @@ __all__ = [
 #: Browsers cap cookies at 400 days; consent is asked again before that.
 MAX_CONSENT_LIFETIME = timedelta(days=395)
 DEFAULT_CONSENT_LIFETIME = timedelta(days=180)
+#: Proof of consent is kept three years by default, a common limitation period.
+DEFAULT_LEDGER_RETENTION = timedelta(days=3 * 365)
 
 NECESSARY = "necessary"
 SESSION_PERSONALISATION = "session_personalisation"
@@ -50,7 +52,8 @@ class ConsentPolicy:
     """The purposes a shop asks for and the signals it uses, under one version.
 
     A consent recorded under another ``version`` is not valid: the visitor is asked again.
-    Consent expires after ``consent_lifetime`` (at most 395 days). Every mistake raises
+    Consent expires after ``consent_lifetime`` (at most 395 days). The ledger keeps each
+    recorded choice for ``ledger_retention`` (three years by default). Every mistake raises
     :class:`ConfigurationError` here, at start-up, never at request time.
     """
 
@@ -62,6 +65,7 @@ class ConsentPolicy:
         signals: Iterable[Signal] = (),
         consent_lifetime: timedelta = DEFAULT_CONSENT_LIFETIME,
         last_updated: date | None = None,
+        ledger_retention: timedelta = DEFAULT_LEDGER_RETENTION,
     ) -> None:
         if not isinstance(version, str) or not version.strip() or len(version) > 64:
             raise ConfigurationError(
@@ -74,11 +78,15 @@ class ConsentPolicy:
                 f"policy consent_lifetime is {consent_lifetime.days} days: at most 395 days "
                 "is allowed (browsers keep cookies 400 days at most)"
             )
+        if not isinstance(ledger_retention, timedelta) or ledger_retention <= timedelta(0):
+            raise ConfigurationError("policy ledger_retention must be a positive timedelta")
         if last_updated is not None and not isinstance(last_updated, date):
             raise ConfigurationError("policy last_updated must be a datetime.date")
         self.version = version
         self.consent_lifetime = consent_lifetime
         self.last_updated = last_updated
+        #: How long the ledger keeps a consent event (the purge command applies it).
+        self.ledger_retention = ledger_retention
         self.purposes: tuple[Purpose, ...] = tuple(purposes)
         self.signals: tuple[Signal, ...] = tuple(signals)
         self._purposes = _index("purpose", self.purposes, Purpose)

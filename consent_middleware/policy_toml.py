@@ -11,7 +11,14 @@ from typing import Any
 from .exceptions import ConfigurationError
 from .inventory import Purpose, Signal
 
-_POLICY_KEYS = {"version", "consent_lifetime_days", "last_updated", "purposes", "signals"}
+_POLICY_KEYS = {
+    "version",
+    "consent_lifetime_days",
+    "ledger_retention_days",
+    "last_updated",
+    "purposes",
+    "signals",
+}
 _PURPOSE_KEYS = {
     "id",
     "label",
@@ -134,5 +141,8 @@ def policy_arguments(data: Mapping[str, Any]) -> tuple[list[Purpose], dict[str, 
     lifetime = _days("policy", data, "consent_lifetime_days")
     if lifetime is not None:
         arguments["consent_lifetime"] = lifetime
+    retention = _days("policy", data, "ledger_retention_days")
+    if retention is not None:
+        arguments["ledger_retention"] = retention
     purposes = [_purpose(i, table) for i, table in enumerate(_entries(data, "purposes"))]
     return purposes, arguments

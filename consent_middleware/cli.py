@@ -1,0 +1,121 @@
+"""``consent-middleware``: audit a policy, report on and purge the ledger, make a key."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import audit as audit_module
+from . import report as report_module
+from .exceptions import ConfigurationError
+from .ledger import Ledger, LedgerUnavailable, open_ledger
+from .policy import ConsentPolicy
+from .policy_toml import read_toml
+
+__all__ = ["main"]
+
+
+def _write(text: str, html_path: str | None, html: str | None) -> None:
+    if html_path is not None and html is not None:
+        try:
+            Path(html_path).write_text(html)
+        except OSError as e:
+            raise ConfigurationError(f"cannot write {html_path!r}: {e}") from e
+        print(f"HTML written to {html_path}")
+    else:
+        sys.stdout.write(text)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    policy, findings = audit_module.audit(read_toml(args.policy))
+    _write(
+        audit_module.render_text(policy, findings),
+        args.html,
+        audit_module.render_html(policy, findings) if args.html else None,
+    )
+    return 1 if any(f.level == "error" for f in findings) else 0
+
+
+def _ledger(url: str) -> Ledger:
+    return open_ledger(url)
+
+
+def _report(args: argparse.Namespace) -> int:
+    ledger = _ledger(args.ledger)
+    since = time.time() - args.weeks * 7 * 86400 if args.weeks else 0.0
+    built = report_module.build_report(ledger.events(since))
+    ledger.close()
+    _write(
+        report_module.render_text(built),
+        args.html,
+        report_module.render_html(built) if args.html else None,
+    )
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    if args.days is not None:
+        if args.days <= 0:
+            raise ConfigurationError("--days must be a positive number of days")
+        days = float(args.days)
+    else:
+        days = ConsentPolicy.from_toml(args.policy).ledger_retention.total_seconds() / 86400
+    ledger = _ledger(args.ledger)
+    deleted = ledger.purge(time.time() - days * 86400)
+    ledger.close()
+    print(f"Deleted {deleted} consent events older than {days:g} days.")
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    print(secrets.token_urlsafe(48))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(
+        prog="consent-middleware", description="Tools for consent_middleware's policy and ledger."
+    )
+    commands = main_parser.add_subparsers(dest="command", required=True)
+
+    audit = commands.add_parser("audit", help="the data inventory of a policy and its problems")
+    audit.add_argument("policy", help="the policy's TOML file")
+    audit.add_argument("--html", metavar="FILE", help="write an HTML page instead of text")
+    audit.set_defaults(run=_audit)
+
+    report = commands.add_parser("report", help="opt-in rates per purpose, week and method")
+    report.add_argument("--ledger", required=True, help="sqlite:///path.db or postgresql://...")
+    report.add_argument("--weeks", type=int, default=0, help="only the last N weeks")
+    report.add_argument("--html", metavar="FILE", help="write an HTML page with a chart")
+    report.set_defaults(run=_report)
+
+    purge = commands.add_parser("purge", help="delete events older than the retention")
+    purge.add_argument("--ledger", required=True, help="sqlite:///path.db or postgresql://...")
+    source = purge.add_mutually_exclusive_group(required=True)
+    source.add_argument("--policy", help="take the retention from this policy file")
+    source.add_argument("--days", type=float, help="the retention in days")
+    purge.set_defaults(run=_purge)
+
+    keygen = commands.add_parser("keygen", help="print a new random secret key")
+    keygen.set_defaults(run=_keygen)
+    return main_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors print a sentence and exit with status 2."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigurationError as e:
+        print(f"error: {e}", file=sys.stderr)
+    except LedgerUnavailable as e:
+        print(f"error: the ledger cannot be reached: {e}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Consent events: what the ledger keeps as proof of each choice.
+
+The fields follow ISO/IEC TS 27560 and the Kantara Consent Receipt: a record id, a
+pseudonymous subject id, the policy version, each purpose given or refused, the time, how
+the choice was collected, and the language of the notice. No IP address, email address or
+user agent is ever part of an event.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["ConsentEvent", "Kind", "Method", "event_kind"]
+
+
+class Kind:
+    """What happened."""
+
+    GIVEN = "given"
+    CHANGED = "changed"
+    WITHDRAWN = "withdrawn"
+    RENEWED = "renewed"
+
+
+class Method:
+    """How the choice was collected."""
+
+    BANNER = "banner"
+    PREFERENCE_CENTRE = "preference_centre"
+    API = "api"
+    GPC = "gpc"
+
+    ALL = (BANNER, PREFERENCE_CENTRE, API, GPC)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEvent:
+    """One recorded choice; ``time`` is Unix seconds (UTC)."""
+
+    event_id: str
+    consent_id: str
+    time: float
+    policy_version: str
+    granted: tuple[str, ...]
+    refused: tuple[str, ...]
+    method: str
+    kind: str
+    language: str
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        consent_id: str,
+        time: float,
+        policy_version: str,
+        granted: Iterable[str],
+        refused: Iterable[str],
+        method: str,
+        kind: str,
+        language: str,
+    ) -> ConsentEvent:
+        """An event with a fresh random id."""
+        return cls(
+            uuid.uuid4().hex,
+            consent_id,
+            time,
+            policy_version,
+            tuple(sorted(granted)),
+            tuple(sorted(refused)),
+            method,
+            kind,
+            language,
+        )
+
+    def to_json(self) -> str:
+        """One line of JSON, as the spool keeps it."""
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> ConsentEvent:
+        """An event from its JSON form (``ValueError``/``KeyError``/``TypeError`` if not one)."""
+        return cls(
+            str(data["event_id"]),
+            str(data["consent_id"]),
+            float(data["time"]),
+            str(data["policy_version"]),
+            tuple(str(p) for p in data["granted"]),
+            tuple(str(p) for p in data["refused"]),
+            str(data["method"]),
+            str(data["kind"]),
+            str(data["language"]),
+        )
+
+    def for_shopper(self) -> dict[str, object]:
+        """The event as the shopper's own data download shows it."""
+        return {
+            "time": datetime.fromtimestamp(self.time, UTC).isoformat().replace("+00:00", "Z"),
+            "granted": list(self.granted),
+            "refused": list(self.refused),
+            "method": self.method,
+            "kind": self.kind,
+            "policy_version": self.policy_version,
+        }
+
+
+def event_kind(
+    previous: frozenset[str] | None, granted: frozenset[str], *, renewed: bool = False
+) -> str:
+    """Given, changed, withdrawn (only removals) or renewed (after expiry or a new policy)."""
+    if renewed:
+        return Kind.RENEWED
+    if previous is None:
+        return Kind.GIVEN
+    if granted < previous:
+        return Kind.WITHDRAWN
+    return Kind.CHANGED
