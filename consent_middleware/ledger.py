@@ -103,6 +103,9 @@ class SQLiteLedger:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
+        # Every thread's connection, so that close() can close them all.
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
         try:
             self._migrate()
         except sqlite3.Error as e:
@@ -111,10 +114,15 @@ class SQLiteLedger:
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # Each thread uses its own connection; close() may close them from any thread.
+            connection = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
         return connection
 
     def _migrate(self) -> None:
@@ -212,10 +220,11 @@ class SQLiteLedger:
         )
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
             connection.close()
-            self._local.connection = None
+        self._local = threading.local()
 
     def __repr__(self) -> str:
         return f"<SQLiteLedger {self.path!r}>"

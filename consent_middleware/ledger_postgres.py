@@ -47,6 +47,7 @@ class PostgresLedger:
         self.dsn = dsn
         self.connect_timeout = connect_timeout
         self._local = threading.local()
+        self._connections: list[Any] = []
         self._migrated = False
         self._lock = threading.Lock()
 
@@ -57,6 +58,9 @@ class PostgresLedger:
                 self.dsn, autocommit=True, connect_timeout=self.connect_timeout
             )
             self._local.connection = connection
+            with self._lock:
+                self._connections = [c for c in self._connections if not c.closed]
+                self._connections.append(connection)
         if not self._migrated:
             with self._lock:
                 if not self._migrated:
@@ -89,6 +93,9 @@ class PostgresLedger:
         except psycopg.Error as e:
             connection = getattr(self._local, "connection", None)
             if connection is not None and connection.closed:
+                self._local.connection = None
+            elif connection is not None and connection.broken:
+                connection.close()
                 self._local.connection = None
             raise LedgerUnavailable(f"PostgreSQL ledger: {e}") from e
 
@@ -155,10 +162,11 @@ class PostgresLedger:
         )
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
             connection.close()
-            self._local.connection = None
+        self._local = threading.local()
 
     def __repr__(self) -> str:
         return "<PostgresLedger>"

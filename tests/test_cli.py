@@ -1,0 +1,175 @@
+"""The ``consent-middleware`` command: audit, report, purge, keygen, and its errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from consent_middleware.cli import main
+from consent_middleware.ledger import SQLiteLedger
+
+from .ledgers import event
+
+ROOT = Path(__file__).parent.parent
+WEEK = 7 * 86400
+
+BAD_POLICY = """
+version = "1"
+consent_lifetime_days = 395
+
+[[purposes]]
+id = "necessary"
+label = "Necessary"
+required = true
+
+[[purposes]]
+id = "personalisation"
+label = "<b>Personal</b>"
+
+[[purposes]]
+id = "marketing"
+label = "Ads"
+description = "Ads."
+
+[[signals]]
+id = "health"
+label = "Health"
+purpose = "personalisation"
+sensitive = true
+
+[[signals]]
+id = "history"
+label = "History"
+purpose = "personalisation"
+scope = "persistent"
+"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_audit_of_a_good_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "audit", str(ROOT / "examples" / "demo_shop" / "policy.toml"))
+    assert code == 0
+    assert out.startswith("Policy demo-1: 6 purposes, 4 signals\n")
+    assert "health_interest       Health products you viewed in this visit" in out
+    assert "error:" not in out
+
+
+def test_audit_finds_every_problem_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(BAD_POLICY)
+    code, out, _ = run(capsys, "audit", str(path))
+    assert code == 1
+    assert (
+        "error: signal 'health' is sensitive but uses the general purpose 'personalisation'"
+    ) in out
+    assert "error: signal 'history' is kept across visits with no retention" in out
+    assert "warning: purpose 'marketing' declares no signal and no cookie" in out
+    assert "warning: purpose 'marketing' is not switched off by Global Privacy Control" in out
+    assert "note: policy asks again after 395 days" in out
+    html = tmp_path / "audit.html"
+    code, out, _ = run(capsys, "audit", str(path), "--html", str(html))
+    assert code == 1
+    page = html.read_text()
+    assert "<b>Personal</b>" not in page
+    assert '<li class="error"><strong>error</strong>: signal &#39;health&#39;' in page
+
+
+def test_report_text_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    now = time.time()
+    ledger.write(
+        [
+            event(t=now - 2 * WEEK, granted=["necessary", "analytics"], method="banner"),
+            event(t=now - 2 * WEEK, granted=["necessary"], refused=["analytics"], method="banner"),
+            event(t=now, granted=["necessary", "analytics"], method="preference_centre"),
+        ]
+    )
+    ledger.close()
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    code, out, _ = run(capsys, "report", "--ledger", url)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["week", "choices", "analytics"]
+    rates = [line.split()[1:3] for line in lines[1:3]]
+    assert rates == [["2", "50%"], ["1", "100%"]]
+    assert any(line.startswith("banner") and line.split()[1:3] == ["2", "50%"] for line in lines)
+    html = tmp_path / "report.html"
+    code, _, _ = run(capsys, "report", "--ledger", url, "--html", str(html))
+    page = html.read_text()
+    assert "<svg" in page and "<polyline" in page
+    assert '<title id="chart-title">Weekly opt-in rate per purpose</title>' in page
+
+
+def test_report_of_an_empty_ledger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "--ledger", f"sqlite:///{tmp_path}/empty.db")
+    assert code == 0
+    assert out == "The ledger holds no choices yet.\n"
+
+
+def test_purge_by_days_and_by_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    now = time.time()
+    ledger.write([event(t=now - 2000 * 86400), event(t=now - 100 * 86400), event(t=now)])
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    policy = str(ROOT / "examples" / "policy.toml")
+    code, out, _ = run(capsys, "purge", "--ledger", url, "--policy", policy)
+    assert (code, out) == (0, "Deleted 1 consent events older than 1095 days.\n")
+    code, out, _ = run(capsys, "purge", "--ledger", url, "--days", "30")
+    assert (code, out) == (0, "Deleted 1 consent events older than 30 days.\n")
+    assert len(list(ledger.events())) == 1
+    ledger.close()
+
+
+def test_keygen_prints_a_long_random_key(capsys: pytest.CaptureFixture[str]) -> None:
+    _, first, _ = run(capsys, "keygen")
+    _, second, _ = run(capsys, "keygen")
+    assert len(first.strip()) >= 60
+    assert first != second
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["audit", "missing.toml"], "policy file 'missing.toml' does not exist"),
+        (["report", "--ledger", "mysql://x"], "is not supported"),
+        (["report", "--ledger", "sqlite:///no/such/dir/x.db"], "cannot be opened"),
+        (["purge", "--ledger", "sqlite:///x.db", "--days", "0"], "positive number of days"),
+        (
+            ["report", "--ledger", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"],
+            "the ledger cannot be reached",
+        ),
+    ],
+)
+def test_errors_name_the_problem_and_exit_2(
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert err.startswith("error: ")
+    assert message in err
+
+
+def test_console_script_is_installed() -> None:
+    result = subprocess.run(
+        [Path(sys.executable).parent / "consent-middleware", "keygen"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert len(result.stdout.strip()) >= 60
