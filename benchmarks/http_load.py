@@ -15,6 +15,7 @@ import asyncio
 import os
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -42,7 +43,8 @@ def start(without_consent: bool) -> tuple[subprocess.Popen[bytes], str]:
     command = [sys.executable, "-m", "examples.demo_shop", "--port", str(port)]
     if without_consent:
         command.append("--without-consent")
-    env = {**os.environ, "CONSENT_SECRET_KEY": KEY}
+    ledger = Path(tempfile.mkdtemp(prefix="consent-load-")) / "consent.db"
+    env = {**os.environ, "CONSENT_SECRET_KEY": KEY, "CONSENT_LEDGER": f"sqlite:///{ledger}"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -6,15 +6,24 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from examples.demo_shop import create_app
 from examples.demo_shop.catalogue import CATALOGUE
 
 KEY = "demo-shop-test-key-" * 3
 ORIGIN = "http://127.0.0.1"
+
+
+@pytest.fixture(autouse=True)
+def ledger_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "consent.db"
+    monkeypatch.setenv("CONSENT_LEDGER", f"sqlite:///{path}")
+    return path
 
 
 def run(steps: Callable[[httpx.AsyncClient], Awaitable[Any]]) -> Any:
@@ -117,3 +126,25 @@ def test_basket_works_in_every_mode() -> None:
         assert "Total: &pound;8.00" in basket
 
     run(steps)
+
+
+def test_choices_are_recorded_and_can_be_downloaded_and_erased(ledger_in_tmp: Path) -> None:
+    async def steps(client: httpx.AsyncClient) -> None:
+        await choose(client, "session_personalisation", "analytics")
+        await client.get("/products/walking-socks")
+        data = (await client.get("/consent/data")).json()
+        assert [h["kind"] for h in data["history"]] == ["given"]
+        assert data["history"][0]["method"] == "api"
+        assert data["visit"] == {"viewed_products": ["walking-socks"]}
+        page = await client.get("/consent")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        erased = await client.post(
+            "/consent/forget", data={"csrf_token": token.group(1)}, headers={"Origin": ORIGIN}
+        )
+        assert "Your consent history (1 choices) was deleted." in erased.text
+        assert "consent" not in client.cookies
+        assert (await client.get("/consent/state")).json()["decided"] is False
+
+    run(steps)
+    assert ledger_in_tmp.exists()

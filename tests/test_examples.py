@@ -157,3 +157,17 @@ def test_http_load_check_runs_and_prints_its_figures() -> None:
     assert sorted(kind for kind, _ in lines) == ["with", "without"], result.stdout
     assert all(errors == "0" for _, errors in lines), result.stdout
     assert re.search(r"^ratio with / without middleware = \d+\.\d+$", result.stdout, re.M)
+
+
+def test_ledger_benchmark_runs_and_prints_its_figures(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/ledger.py", "--events", "300", "--big", "3000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert re.search(r"SQLite, journal and writer: +\d+ events/s", result.stdout)
+    assert re.search(r"export of one browser's history .* median [\d.]+ ms", result.stdout)
+    assert re.search(r"GET /consent/data from the 3000-event ledger: [\d.]+ ms", result.stdout)

@@ -13,13 +13,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the consent_middleware demo shop.")
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (8000)")
     parser.add_argument(
+        "--ledger", help="where choices are recorded (default: sqlite:///.demo-shop/consent.db)"
+    )
+    parser.add_argument(
         "--without-consent",
         action="store_true",
         help="serve the same pages with a fixed non-personalised context (load baseline)",
     )
     args = parser.parse_args()
     print(f"Demo shop on http://127.0.0.1:{args.port}/  (Ctrl+C to stop)", flush=True)
-    app = create_app(consent=not args.without_consent)
+    app = create_app(consent=not args.without_consent, ledger=args.ledger)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

@@ -119,11 +119,23 @@ def without_consent_middleware(app: ASGIApp) -> ASGIApp:
     return baseline
 
 
-def create_app(secret_key: str | None = None, *, consent: bool = True) -> Any:
-    """The demo shop; the key comes from ``CONSENT_SECRET_KEY`` or is made per start."""
+DEFAULT_LEDGER = "sqlite:///.demo-shop/consent.db"
+
+
+def create_app(
+    secret_key: str | None = None, *, consent: bool = True, ledger: str | None = None
+) -> Any:
+    """The demo shop.
+
+    The key comes from ``CONSENT_SECRET_KEY`` or is made per start; choices are recorded in
+    ``ledger``, else ``CONSENT_LEDGER``, else a SQLite file under ``.demo-shop/``.
+    """
     shop = Starlette(routes=routes())
     if not consent:
         return without_consent_middleware(shop)
     key = secret_key or os.environ.get("CONSENT_SECRET_KEY") or secrets.token_urlsafe(48)
+    ledger = ledger or os.environ.get("CONSENT_LEDGER") or DEFAULT_LEDGER
+    if ledger == DEFAULT_LEDGER:
+        Path(".demo-shop").mkdir(exist_ok=True)
     # secure=False: the demo runs over plain HTTP on 127.0.0.1. Keep True in production.
-    return ConsentMiddleware(shop, policy=POLICY, secret_keys=[key], secure=False)
+    return ConsentMiddleware(shop, policy=POLICY, secret_keys=[key], secure=False, ledger=ledger)

@@ -39,10 +39,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def shop_url() -> Iterator[str]:
+def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m examples.demo_shop`` as the README starts it."""
     port = free_port()
-    env = {**os.environ, "CONSENT_SECRET_KEY": "browser-test-key-" * 3}
+    ledger = tmp_path_factory.mktemp("ledger") / "consent.db"
+    env = {
+        **os.environ,
+        "CONSENT_SECRET_KEY": "browser-test-key-" * 3,
+        "CONSENT_LEDGER": f"sqlite:///{ledger}",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "examples.demo_shop", "--port", str(port)],
         cwd=ROOT,
