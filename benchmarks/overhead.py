@@ -8,9 +8,9 @@ interleaved, round after round, and each figure is the fastest round's mean, whi
 other load on the machine out of the comparison. Printed ratios:
 
 - ASGI: (consent - bare) / (SessionMiddleware - bare), both carrying a valid cookie; the
-  same for ``consent_read``, whose app reads the mode (so the response gains
-  ``Vary: Cookie``), and for ``consent_cold``, where every request brings a cookie not seen
-  before;
+  same for ``consent_ledger`` (a SQLite ledger configured), ``consent_read`` (the app
+  reads the mode, so the response gains ``Vary: Cookie``) and ``consent_cold`` (every
+  request brings a cookie not seen before);
 - consent with 64 purposes / consent with 5 purposes;
 - WSGI: (consent - bare) against the same ASGI SessionMiddleware cost (WSGI has no
   session middleware of its own to compare with).
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -182,6 +183,16 @@ def main() -> None:
         "consent": asgi_runner(
             ConsentMiddleware(starlette_app(), secret_keys=[KEY], policy=five), consent_cookie(five)
         ),
+        # The same with a SQLite ledger configured: reading consent never touches it.
+        "consent_ledger": asgi_runner(
+            ConsentMiddleware(
+                starlette_app(),
+                secret_keys=[KEY],
+                policy=five,
+                ledger=f"sqlite:///{tempfile.mkdtemp(prefix='consent-overhead-')}/consent.db",
+            ),
+            consent_cookie(five),
+        ),
         # The app reads the mode, so the middleware adds Vary: Cookie to each response.
         "consent_read": asgi_runner(
             ConsentMiddleware(starlette_app(reads_consent=True), secret_keys=[KEY], policy=five),
@@ -223,6 +234,8 @@ def main() -> None:
     print(f"ASGI consent adds      {consent_added * 1e6:8.2f} us per request")
     print(f"ASGI session adds      {session_added * 1e6:8.2f} us per request")
     print(f"ratio (consent - bare) / (session - bare) = {consent_added / session_added:.3f}")
+    ledger_added = best["consent_ledger"] - best["bare"]
+    print(f"ratio (consent_ledger - bare) / (session - bare) = {ledger_added / session_added:.3f}")
     read_added = best["consent_read"] - best["bare"]
     print(f"ratio (consent_read - bare) / (session - bare) = {read_added / session_added:.3f}")
     cold_added = best["consent_cold"] - best["bare"]

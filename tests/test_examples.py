@@ -113,7 +113,7 @@ def test_overhead_benchmark_runs_and_prints_its_ratios() -> None:
         check=True,
     )
     ratios = re.findall(r"^ratio .* = (-?\d+\.\d+)$", result.stdout, re.MULTILINE)
-    assert len(ratios) == 5, result.stdout
+    assert len(ratios) == 6, result.stdout
 
 
 def test_why_benchmark_runs_and_prints_its_figures() -> None:
