@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from consent_middleware.events import ConsentEvent  # noqa: E402
 from consent_middleware.journal import Journal, LedgerWriter  # noqa: E402
-from consent_middleware.ledger import COLUMNS, Ledger, SQLiteLedger, event_to_row  # noqa: E402
+from consent_middleware.ledger import COLUMNS, Ledger, event_to_row  # noqa: E402
+from consent_middleware.ledger_sqlite import SQLiteLedger  # noqa: E402
 
 
 def events(count: int, browsers: int) -> list[ConsentEvent]:

@@ -12,7 +12,8 @@ from pathlib import Path
 from . import audit as audit_module
 from . import report as report_module
 from .exceptions import ConfigurationError
-from .ledger import Ledger, LedgerUnavailable, open_ledger
+from .ledger import Ledger, LedgerUnavailable
+from .ledger_url import open_ledger
 from .policy import ConsentPolicy
 from .policy_toml import read_toml
 

@@ -23,7 +23,8 @@ from .gpc import gpc_enabled
 from .http import NO_CHANGES, VARY_ONLY, ResponseChanges
 from .inventory import Scope
 from .journal import Journal, LedgerWriter
-from .ledger import Ledger, open_ledger
+from .ledger import Ledger
+from .ledger_url import open_ledger
 from .modes import mode_for
 from .policy import MAX_CONSENT_LIFETIME, ConsentPolicy
 from .reasons import refusal

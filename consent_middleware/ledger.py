@@ -1,27 +1,40 @@
-"""The consent ledger: durable proof of every choice, in SQLite or PostgreSQL.
+"""The consent ledger: durable proof of every choice.
 
-``open_ledger("sqlite:///path.db")`` or ``open_ledger("postgresql://...")`` returns a
-:class:`Ledger`; writes are idempotent by event id, so replaying a batch never duplicates.
-Each store keeps its schema version and applies newer migrations when opened.
+:class:`Ledger` is what the middleware needs of a store; :class:`SQLLedger` is the SQL that
+the SQLite and PostgreSQL stores share. Writes are idempotent by event id, so replaying a
+batch never duplicates. Each store keeps its schema version and applies newer migrations
+when it is first used.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-from urllib.parse import unquote, urlsplit
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .events import ConsentEvent
-from .exceptions import ConfigurationError, ConsentError
+from .exceptions import ConsentError
 
-__all__ = ["Ledger", "LedgerUnavailable", "SQLiteLedger", "open_ledger"]
+__all__ = ["Ledger", "LedgerUnavailable", "SQLLedger"]
 
 SCHEMA_VERSION = 1
 COLUMNS = "event_id, consent_id, time, policy_version, granted, refused, method, kind, language"
+#: Statements that bring a store from version ``n - 1`` to ``n``; ``{real}`` and ``{text}``
+#: are the column types of the store's dialect.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE IF NOT EXISTS consent_events ("
+        " event_id {text} PRIMARY KEY, consent_id {text} NOT NULL, time {real} NOT NULL,"
+        " policy_version {text} NOT NULL, granted {text} NOT NULL, refused {text} NOT NULL,"
+        " method {text} NOT NULL, kind {text} NOT NULL, language {text} NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS consent_events_by_browser ON consent_events (consent_id, time)",
+        "CREATE INDEX IF NOT EXISTS consent_events_by_time ON consent_events (time)",
+    ],
+}
+
+T = TypeVar("T")
 
 
 class LedgerUnavailable(ConsentError):
@@ -55,7 +68,7 @@ class Ledger(Protocol):
     def close(self) -> None: ...
 
 
-def row_to_event(row: Sequence[Any]) -> ConsentEvent:
+def _row_to_event(row: Sequence[Any]) -> ConsentEvent:
     return ConsentEvent(
         row[0],
         row[1],
@@ -70,6 +83,7 @@ def row_to_event(row: Sequence[Any]) -> ConsentEvent:
 
 
 def event_to_row(event: ConsentEvent) -> tuple[Any, ...]:
+    """An event as the values of one ``consent_events`` row."""
     return (
         event.event_id,
         event.consent_id,
@@ -83,52 +97,56 @@ def event_to_row(event: ConsentEvent) -> tuple[Any, ...]:
     )
 
 
-#: Statements that bring a store from version ``n - 1`` to ``n``; ``{real}`` and ``{text}``
-#: are the column types of the store's dialect.
-MIGRATIONS: dict[int, list[str]] = {
-    1: [
-        "CREATE TABLE IF NOT EXISTS consent_events ("
-        " event_id {text} PRIMARY KEY, consent_id {text} NOT NULL, time {real} NOT NULL,"
-        " policy_version {text} NOT NULL, granted {text} NOT NULL, refused {text} NOT NULL,"
-        " method {text} NOT NULL, kind {text} NOT NULL, language {text} NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS consent_events_by_browser ON consent_events (consent_id, time)",
-        "CREATE INDEX IF NOT EXISTS consent_events_by_time ON consent_events (time)",
-    ],
-}
+class SQLLedger:
+    """The ledger in SQL: one connection per thread, the statements both dialects share.
 
+    A subclass connects (:meth:`_connect`), opens a transaction (:meth:`_transaction`),
+    turns the driver's errors into :class:`LedgerUnavailable` (:attr:`_errors`) and names
+    its dialect's details.
+    """
 
-class SQLiteLedger:
-    """A ledger in one SQLite file (WAL mode); safe for threads and for several processes."""
+    #: How the driver marks a parameter.
+    placeholder = "?"
+    #: The column types, for the migrations.
+    real_type = "REAL"
+    #: An insert that skips an event id already stored.
+    insert = f"INSERT OR IGNORE INTO consent_events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    #: A random id for an erased browser's events kept for statistics.
+    erased_id = "'erased-' || lower(hex(randomblob(8)))"
+    _errors: tuple[type[Exception], ...] = ()
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
+    def __init__(self) -> None:
         self._local = threading.local()
         # Every thread's connection, so that close() can close them all.
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
-        try:
-            self._migrate()
-        except sqlite3.Error as e:
-            raise ConfigurationError(f"ledger file {self.path!r} cannot be opened: {e}") from e
+        self._connections: list[Any] = []
+        self._lock = threading.Lock()
+        self._migrated = False
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            # Each thread uses its own connection; close() may close them from any thread.
-            connection = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
-        return connection
+    def _connect(self) -> Any:
+        raise NotImplementedError
 
-    def _migrate(self) -> None:
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+    def _transaction(self, db: Any) -> contextlib.AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _usable(self, db: Any) -> bool:
+        return True
+
+    def _connection(self) -> Any:
+        db = getattr(self._local, "connection", None)
+        if db is None or not self._usable(db):
+            db = self._local.connection = self._connect()
+            with self._lock:
+                self._connections.append(db)
+        if not self._migrated:
+            with self._lock:
+                if not self._migrated:
+                    self._migrate(db)
+                    self._migrated = True
+        return db
+
+    def _migrate(self, db: Any) -> None:
+        with self._transaction(db):
+            self._lock_migrations(db)
             db.execute(
                 "CREATE TABLE IF NOT EXISTS consent_ledger_meta (key TEXT PRIMARY KEY, value TEXT)"
             )
@@ -138,121 +156,83 @@ class SQLiteLedger:
             current = int(row[0]) if row else 0
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[version]:
-                    db.execute(statement.format(text="TEXT", real="REAL"))
+                    db.execute(statement.format(text="TEXT", real=self.real_type))
             db.execute(
-                "INSERT OR REPLACE INTO consent_ledger_meta VALUES ('schema_version', ?)",
+                self._sql(
+                    "INSERT INTO consent_ledger_meta VALUES ('schema_version', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                ),
                 (str(max(current, SCHEMA_VERSION)),),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
-    def _run(self, work: Any) -> Any:
+    def _lock_migrations(self, db: Any) -> None:
+        """Keep other processes from migrating at the same time (inside the transaction)."""
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", self.placeholder)
+
+    def _run(self, work: Callable[[Any], T]) -> T:
         try:
             return work(self._connection())
-        except sqlite3.Error as e:
-            raise LedgerUnavailable(f"ledger {self.path!r}: {e}") from e
+        except self._errors as e:
+            db = getattr(self._local, "connection", None)
+            if db is not None and not self._usable(db):
+                self._local.connection = None
+            raise LedgerUnavailable(f"{self!r}: {e}") from e
 
     def write(self, events: Sequence[ConsentEvent]) -> int:
-        def work(db: sqlite3.Connection) -> int:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                before = db.total_changes
-                db.executemany(
-                    f"INSERT OR IGNORE INTO consent_events ({COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [event_to_row(e) for e in events],
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            return db.total_changes - before
+        if not events:
+            return 0
 
-        return int(self._run(work)) if events else 0
+        def work(db: Any) -> int:
+            with self._transaction(db):
+                cursor = db.cursor()
+                cursor.executemany(self._sql(self.insert), [event_to_row(e) for e in events])
+                return int(cursor.rowcount)
+
+        return self._run(work)
+
+    def _rows(self, statement: str, *parameters: object) -> list[ConsentEvent]:
+        def work(db: Any) -> list[ConsentEvent]:
+            rows = db.execute(self._sql(statement), parameters).fetchall()
+            return [_row_to_event(row) for row in rows]
+
+        return self._run(work)
+
+    def _change(self, statement: str, *parameters: object) -> int:
+        return self._run(lambda db: int(db.execute(self._sql(statement), parameters).rowcount))
 
     def history(self, consent_id: str) -> list[ConsentEvent]:
-        def work(db: sqlite3.Connection) -> list[ConsentEvent]:
-            rows = db.execute(
-                f"SELECT {COLUMNS} FROM consent_events WHERE consent_id = ? ORDER BY time",
-                (consent_id,),
-            )
-            return [row_to_event(row) for row in rows]
-
-        return list(self._run(work))
+        return self._rows(
+            f"SELECT {COLUMNS} FROM consent_events WHERE consent_id = ? ORDER BY time",
+            consent_id,
+        )
 
     def erase(self, consent_id: str, *, pseudonymise: bool = False) -> int:
-        def work(db: sqlite3.Connection) -> int:
-            if pseudonymise:
-                cursor = db.execute(
-                    "UPDATE consent_events SET consent_id = 'erased-' || lower(hex(randomblob(8)))"
-                    " WHERE consent_id = ?",
-                    (consent_id,),
-                )
-            else:
-                cursor = db.execute(
-                    "DELETE FROM consent_events WHERE consent_id = ?", (consent_id,)
-                )
-            return cursor.rowcount
-
-        return int(self._run(work))
+        if pseudonymise:
+            return self._change(
+                f"UPDATE consent_events SET consent_id = {self.erased_id} WHERE consent_id = ?",
+                consent_id,
+            )
+        return self._change("DELETE FROM consent_events WHERE consent_id = ?", consent_id)
 
     def purge(self, before: float) -> int:
-        def work(db: sqlite3.Connection) -> int:
-            return db.execute("DELETE FROM consent_events WHERE time < ?", (before,)).rowcount
-
-        return int(self._run(work))
+        return self._change("DELETE FROM consent_events WHERE time < ?", before)
 
     def events(self, since: float = 0.0) -> Iterator[ConsentEvent]:
-        def work(db: sqlite3.Connection) -> list[ConsentEvent]:
-            rows = db.execute(
-                f"SELECT {COLUMNS} FROM consent_events WHERE time >= ? ORDER BY time", (since,)
-            )
-            return [row_to_event(row) for row in rows]
-
-        return iter(self._run(work))
+        return iter(
+            self._rows(f"SELECT {COLUMNS} FROM consent_events WHERE time >= ? ORDER BY time", since)
+        )
 
     def count(self) -> int:
         """How many events the ledger holds."""
-        return int(
-            self._run(lambda db: db.execute("SELECT count(*) FROM consent_events").fetchone()[0])
+        return self._run(
+            lambda db: int(db.execute("SELECT count(*) FROM consent_events").fetchone()[0])
         )
 
     def close(self) -> None:
-        with self._connections_lock:
+        with self._lock:
             connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
+        for db in connections:
+            db.close()
         self._local = threading.local()
-
-    def __repr__(self) -> str:
-        return f"<SQLiteLedger {self.path!r}>"
-
-
-def open_ledger(target: str | Ledger) -> Ledger:
-    """A ledger from a URL (``sqlite:///relative.db``, ``sqlite:////absolute.db``,
-    ``postgresql://user:password@host/db``) or a ledger object, checked now."""
-    if not isinstance(target, str):
-        if not isinstance(target, Ledger):
-            raise ConfigurationError(
-                "ledger must be a URL such as 'sqlite:///consent.db' or an object with "
-                "write, history, erase, purge, events and close methods"
-            )
-        return target
-    parts = urlsplit(target)
-    if parts.scheme == "sqlite":
-        path = unquote(parts.path)[1:] if parts.path.startswith("/") else ""
-        if not path or parts.netloc:
-            raise ConfigurationError(
-                f"ledger URL {target!r} has no file: use sqlite:///relative/path.db or "
-                "sqlite:////absolute/path.db"
-            )
-        return SQLiteLedger(path)
-    if parts.scheme in ("postgresql", "postgres"):
-        from .ledger_postgres import PostgresLedger
-
-        return PostgresLedger(target)
-    raise ConfigurationError(
-        f"ledger URL {target!r} is not supported: use sqlite:///path.db or postgresql://..."
-    )

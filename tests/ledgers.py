@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from consent_middleware.events import ConsentEvent
-from consent_middleware.ledger import Ledger, SQLiteLedger
+from consent_middleware.ledger import Ledger
+from consent_middleware.ledger_sqlite import SQLiteLedger
 
 POSTGRES_DSN = os.environ.get("CONSENT_TEST_POSTGRES_DSN")
 KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

@@ -15,7 +15,9 @@ import pytest
 from consent_middleware import ConfigurationError
 from consent_middleware.events import ConsentEvent, event_kind
 from consent_middleware.journal import Journal, LedgerWriter
-from consent_middleware.ledger import Ledger, LedgerUnavailable, SQLiteLedger, open_ledger
+from consent_middleware.ledger import Ledger, LedgerUnavailable
+from consent_middleware.ledger_sqlite import SQLiteLedger
+from consent_middleware.ledger_url import open_ledger
 
 from .ledgers import KINDS, event, make_ledger, postgres_schema, postgres_url
 

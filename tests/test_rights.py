@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from consent_middleware import ConsentPolicy, PersonalisationContext
-from consent_middleware.ledger import SQLiteLedger
+from consent_middleware.ledger_sqlite import SQLiteLedger
 
 from .conftest import DriverFactory, make_cookie
 

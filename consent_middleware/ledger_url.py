@@ -1,0 +1,39 @@
+"""Opening a ledger from a URL or taking the host's own ledger object."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from .exceptions import ConfigurationError
+from .ledger import Ledger
+from .ledger_sqlite import SQLiteLedger
+
+__all__ = ["open_ledger"]
+
+
+def open_ledger(target: str | Ledger) -> Ledger:
+    """A ledger from a URL (``sqlite:///relative.db``, ``sqlite:////absolute.db``,
+    ``postgresql://user:password@host/db``) or a ledger object, checked now."""
+    if not isinstance(target, str):
+        if not isinstance(target, Ledger):
+            raise ConfigurationError(
+                "ledger must be a URL such as 'sqlite:///consent.db' or an object with "
+                "write, history, erase, purge, events and close methods"
+            )
+        return target
+    parts = urlsplit(target)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)[1:] if parts.path.startswith("/") else ""
+        if not path or parts.netloc:
+            raise ConfigurationError(
+                f"ledger URL {target!r} has no file: use sqlite:///relative/path.db or "
+                "sqlite:////absolute/path.db"
+            )
+        return SQLiteLedger(path)
+    if parts.scheme in ("postgresql", "postgres"):
+        from .ledger_postgres import PostgresLedger
+
+        return PostgresLedger(target)
+    raise ConfigurationError(
+        f"ledger URL {target!r} is not supported: use sqlite:///path.db or postgresql://..."
+    )
