@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,43 +12,14 @@ import httpx
 import pytest
 import webtest
 
-ROOT = Path(__file__).parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from .servers import ROOT, serve
 
 
 @pytest.fixture
 def minimal_shop() -> Iterator[str]:
     """``python -m examples.minimal`` as the README starts it: a real uvicorn server."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "examples.minimal", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(base + "/consent/state", timeout=1)
-                break
-            except httpx.TransportError as error:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stderr.read().decode() if process.stderr else ""
-                    raise RuntimeError(f"the example did not start: {output}") from error
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
+    with serve("examples.minimal") as url:
+        yield url
 
 
 def test_minimal_shop_over_real_http(minimal_shop: str) -> None:
