@@ -18,6 +18,7 @@ from .http import Reply, RequestInfo
 from .inventory import Scope
 from .pages import Pages
 from .redirects import safe_next
+from .rights import DataRights
 
 if TYPE_CHECKING:
     from .engine import ConsentEngine
@@ -61,6 +62,7 @@ class Endpoints:
     def __init__(self, engine: ConsentEngine) -> None:
         self.engine = engine
         self.pages = Pages()
+        self.rights = DataRights(engine)
         self._prefix_length = len(engine.prefix)
         #: A path starting with none of these is never an endpoint.
         self.prefixes = (engine.prefix, GPC_PATH) if engine.gpc_json else (engine.prefix,)
@@ -204,13 +206,13 @@ class Endpoints:
         read = self._read_form(request, ctx)
         if isinstance(read, Reply):
             return read
-        removed, cookies = self.engine.erase(ctx, cookie_header)
+        removed, cookies = self.rights.erase(ctx, cookie_header)
         reply = _html(200, self.pages.render("consent/forgotten.html", removed=removed, ctx=ctx))
         reply.headers += [("Set-Cookie", c) for c in cookies]
         return reply
 
     def _download(self, ctx: PersonalisationContext) -> Reply:
-        body = json.dumps(self.engine.export(ctx), indent=2).encode()
+        body = json.dumps(self.rights.export(ctx), indent=2).encode()
         return Reply(
             200,
             [

@@ -125,9 +125,7 @@ class ConsentEngine:
                 "(see consent_middleware.stores.PreferenceBackend)"
             )
         self.preference_backend = preference_backend
-        if not isinstance(language, str) or not re.fullmatch(
-            r"[A-Za-z]{2,3}(-[A-Za-z0-9]+)*", language
-        ):
+        if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
             raise ConfigurationError(f"language {language!r} is not a language tag such as 'en'")
         self.language = language
         self.data_exporters = _callables("data_exporters", data_exporters)
@@ -193,93 +191,6 @@ class ConsentEngine:
         """The consent id of an expired or outdated cookie this server signed, if any."""
         values = cookie_values(cookie_header, self._cookie_key)
         return self.codec.signed_consent_id(values[0]) if len(values) == 1 else None
-
-    # -- the shopper's rights --------------------------------------------------------------
-
-    def _history(self, consent_id: str) -> tuple[list[ConsentEvent], bool]:
-        """One browser's events, spooled ones included, and whether the ledger answered."""
-        pending = []
-        complete = True
-        if self.writer is not None:
-            self.writer.flush()
-            pending = [e for e in self.writer.journal.read()[0] if e.consent_id == consent_id]
-            try:
-                stored = self.writer.ledger.history(consent_id)
-            except Exception:
-                logger.exception("consent history could not be read")
-                stored, complete = [], False
-            known = {e.event_id for e in stored}
-            stored += [e for e in pending if e.event_id not in known]
-            return sorted(stored, key=lambda e: e.time), complete
-        return [], complete
-
-    def export(self, ctx: PersonalisationContext) -> dict[str, object]:
-        """Everything held about this browser, for the shopper's own download."""
-        consent = {**ctx.public_state(), "consent_id": ctx.consent_id}
-        history, complete = self._history(ctx.consent_id) if ctx.consent_id else ([], True)
-        host: dict[str, object] = {}
-        for name, exporter in self.data_exporters.items():
-            try:
-                host[name] = exporter(ctx)
-            except Exception:
-                logger.exception("data exporter %r failed", name)
-                host[name] = {"error": "this part could not be exported; please ask the shop"}
-        data: dict[str, object] = {
-            "consent": consent,
-            "history": [event.for_shopper() for event in history],
-            "visit": ctx.visit.export(),
-            "preferences": ctx.preferences.export(),
-            "host": host,
-        }
-        if not complete:
-            data["history_note"] = "The consent history could not be read just now."
-        return data
-
-    def erase(self, ctx: PersonalisationContext, cookie_header: str) -> tuple[list[str], list[str]]:
-        """Erase what is held about this browser: what was removed, and the cookies that
-        remove the rest from the browser."""
-        removed = []
-        consent_id = ctx.consent_id
-        if consent_id is not None and self.writer is not None:
-            self.writer.flush()
-            try:
-                count = self.writer.ledger.erase(
-                    consent_id, pseudonymise=self.pseudonymise_on_erase
-                )
-            except Exception:
-                logger.exception("consent history could not be erased")
-                removed.append("Your consent history could not be erased just now; ask the shop.")
-            else:
-                if self.pseudonymise_on_erase:
-                    removed.append(
-                        f"Your consent history ({count} choices) is no longer linked to you; "
-                        "the shop keeps the choices without any identifier, for its statistics."
-                    )
-                else:
-                    removed.append(f"Your consent history ({count} choices) was deleted.")
-        if consent_id is not None and self.preference_backend is not None:
-            try:
-                self.preference_backend.delete(consent_id)
-                removed.append("Your stated preferences were deleted.")
-            except Exception:
-                logger.exception("preferences could not be erased")
-        for name, eraser in self.data_erasers.items():
-            try:
-                removed.append(eraser(ctx))
-            except Exception:
-                logger.exception("data eraser %r failed", name)
-                removed.append(f"{name}: could not be erased just now; ask the shop.")
-        present = cookie_names(cookie_header)
-        ours = [self.cookie_name, self.visit_cookie_name, self.preferences_cookie_name]
-        cookies = [delete_cookie(name, secure=self.secure) for name in ours if name in present]
-        for name in sorted(present):
-            if self._withdrawn_cookie(name, self.policy.required_ids):
-                cookies.append(delete_cookie(name, secure=self.secure))
-                for domain in self.cookie_domains:
-                    cookies.append(delete_cookie(name, secure=self.secure, domain=domain))
-        if cookies:
-            removed.append("The cookies this shop had set in your browser were deleted.")
-        return removed, cookies
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -401,11 +312,7 @@ class ConsentEngine:
                 secure=self.secure,
             )
         ]
-        for name in sorted(cookie_names(cookie_header)):
-            if self._withdrawn_cookie(name, state.granted):
-                cookies.append(delete_cookie(name, secure=self.secure))
-                for domain in self.cookie_domains:
-                    cookies.append(delete_cookie(name, secure=self.secure, domain=domain))
+        cookies += self.purpose_cookie_deletions(cookie_header, state.granted)
         # Stored signals the new choice no longer allows are removed with it.
         mode = mode_for(state.granted)
         for scope in (Scope.SESSION, Scope.PERSISTENT):
@@ -419,7 +326,19 @@ class ConsentEngine:
                 cookies.extend(self.write_store(scope, allowed, state.consent_id))
         return cookies
 
-    def _withdrawn_cookie(self, name: str, granted: frozenset[str]) -> bool:
+    def purpose_cookie_deletions(self, cookie_header: str, granted: frozenset[str]) -> list[str]:
+        """``Set-Cookie`` lines deleting the cookies sent that only ungranted purposes own,
+        on this host and on every ``cookie_domains`` entry."""
+        deletions = []
+        for name in sorted(cookie_names(cookie_header)):
+            if self.withdrawn_cookie(name, granted):
+                deletions.append(delete_cookie(name, secure=self.secure))
+                for domain in self.cookie_domains:
+                    deletions.append(delete_cookie(name, secure=self.secure, domain=domain))
+        return deletions
+
+    def withdrawn_cookie(self, name: str, granted: frozenset[str]) -> bool:
+        """Whether cookie ``name`` belongs only to purposes outside ``granted``."""
         owners = [p.id for p in self.policy.purposes if p.owns_cookie(name)]
         return bool(owners) and all(owner not in granted for owner in owners)
 
