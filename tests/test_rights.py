@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from consent_middleware import ConsentPolicy, PersonalisationContext
+from consent_middleware.ledger import LedgerUnavailable
 from consent_middleware.ledger_sqlite import SQLiteLedger
 
 from .conftest import DriverFactory, make_cookie
@@ -219,3 +220,39 @@ def test_without_a_ledger_the_start_up_says_so(
         make_driver()
     warnings = [r for r in caplog.records if "not being recorded" in r.getMessage()]
     assert len(warnings) == 1
+
+
+class Unreachable:
+    """A ledger whose store is down."""
+
+    def write(self, events: object) -> int:
+        raise LedgerUnavailable("store stopped")
+
+    def history(self, consent_id: str) -> list[Any]:
+        raise LedgerUnavailable("store stopped")
+
+    def erase(self, consent_id: str, *, pseudonymise: bool = False) -> int:
+        raise LedgerUnavailable("store stopped")
+
+    def purge(self, before: float) -> int:
+        raise LedgerUnavailable("store stopped")
+
+    def events(self, since: float = 0.0) -> Any:
+        raise LedgerUnavailable("store stopped")
+
+    def close(self) -> None:
+        return None
+
+
+def test_with_the_ledger_down_choices_are_spooled_and_still_downloadable(
+    make_driver: DriverFactory, tmp_path: Path
+) -> None:
+    driver = make_driver(policy=POLICY, ledger=Unreachable(), spool=str(tmp_path / "spool"))
+    value = driver.decide("accept_all")
+    assert driver.mode(value)["mode"] == "personalised"  # the choice is honoured
+    data = json.loads(driver.get("/consent/data", cookies={driver.cookie_name: value}).text)
+    assert [h["kind"] for h in data["history"]] == ["given"]
+    assert data["history_note"] == "The consent history could not be read just now."
+    spooled = (tmp_path / "spool").read_text().splitlines()
+    assert len(spooled) == 1
+    assert json.loads(spooled[0])["consent_id"] == consent_id(value)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -179,3 +182,21 @@ def test_the_whole_flow_by_keyboard(page: Page) -> None:
     press_tab_until(page, "Why am I seeing this?")
     page.keyboard.press("Enter")
     expect(page.locator("details.consent-why[open]")).to_have_count(1)
+
+
+def test_download_and_erase_from_the_preference_centre(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("button", name="Accept all").click()
+    page.goto("/products/insulated-flask")
+    page.goto("/consent")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download my data").click()
+    data = json.loads(Path(download.value.path()).read_text())
+    assert [h["kind"] for h in data["history"]] == ["given"]
+    assert data["visit"] == {"viewed_products": ["insulated-flask"]}
+    page.get_by_role("button", name="Erase my data").click()
+    expect(page.get_by_role("heading", name="Your data was erased")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Your consent history (1 choices) was deleted.")
+    assert not {CONSENT, VISIT} & cookie_names(page.context)
+    page.goto("/")
+    expect(page.locator("section.consent-banner")).to_be_visible()
