@@ -116,7 +116,10 @@ class Endpoints:
         return reply
 
     def _preferences_page(self, request: RequestInfo, ctx: PersonalisationContext) -> Reply:
-        query = dict(parse_qsl(request.query_string, max_num_fields=20))
+        try:
+            query = dict(parse_qsl(request.query_string, max_num_fields=20))
+        except ValueError:  # far more fields than a link to this page has: ignore them
+            query = {}
         html = self.pages.render(
             "consent/preferences.html", ctx=ctx, consent=ctx, next=safe_next(query.get("next"))
         )
@@ -212,7 +215,8 @@ class Endpoints:
         return reply
 
     def _download(self, ctx: PersonalisationContext) -> Reply:
-        body = json.dumps(self.rights.export(ctx), indent=2).encode()
+        # A host exporter may return dates or decimals: they are written as text.
+        body = json.dumps(self.rights.export(ctx), indent=2, default=str).encode()
         return Reply(
             200,
             [

@@ -6,11 +6,22 @@ from __future__ import annotations
 import json
 import random
 import time
+from urllib.parse import quote
 
 from .conftest import Driver, make_cookie
 
 ALPHABET = [chr(c) for c in range(0x20, 0x7F)] + ["\t", "\x80", "\xff", "é"]
-PATHS = ["/", "/consent", "/consent/", "/consent/state", "/.well-known/gpc.json", "/token"]
+PATHS = [
+    "/",
+    "/consent",
+    "/consent/",
+    "/consent/state",
+    "/consent/why",
+    "/consent/data",
+    "/consent/forget",
+    "/.well-known/gpc.json",
+    "/token",
+]
 
 
 def noise(rng: random.Random, size: int) -> str:
@@ -30,7 +41,9 @@ def test_random_requests_never_get_a_5xx(driver: Driver) -> None:
         ]
         method = rng.choice(["GET", "POST", "HEAD", "PUT"])
         body = noise(rng, 300).encode("utf-8")
-        result = driver.request(method, rng.choice(PATHS), headers=headers, body=body)
+        query = "&".join(f"{noise(rng, 5)}={noise(rng, 5)}" for _ in range(rng.randrange(40)))
+        path = rng.choice(PATHS) + "?" + quote(query, safe="=&")
+        result = driver.request(method, path, headers=headers, body=body)
         assert result.status < 500, (method, headers)
         assert not any(c.startswith(driver.cookie_name + "=") for c in result.set_cookies)
 

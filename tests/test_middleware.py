@@ -417,6 +417,12 @@ def test_preference_page_under_gpc(driver: Driver) -> None:
     assert re.search(r'value="marketing"[^>]* disabled', html)
 
 
+def test_preference_page_ignores_a_flood_of_query_fields(driver: Driver) -> None:
+    page = driver.get("/consent?" + "&".join(f"f{i}=x" for i in range(50)) + "&next=/x")
+    assert page.status == 200
+    assert '<input type="hidden" name="next" value="/">' in page.text
+
+
 def test_preference_page_next_is_sanitised(driver: Driver) -> None:
     html = driver.get("/consent?next=//evil.example").text
     assert '<input type="hidden" name="next" value="/">' in html

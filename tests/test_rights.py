@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import re
@@ -29,7 +30,10 @@ class Shop:
         self.driver = make_driver(
             policy=POLICY,
             ledger=f"sqlite:///{self.path}",
-            data_exporters={"orders": lambda ctx: [{"order": 1, "total": 12.5}]},
+            data_exporters={
+                "orders": lambda ctx: [{"order": 1, "total": 12.5}],
+                "since": lambda ctx: datetime.date(2026, 1, 2),
+            },
             data_erasers={"orders": self.erase_orders},
             **options,
         )
@@ -130,7 +134,7 @@ def test_download_holds_consent_history_visit_preferences_and_host_data(shop: Sh
     }
     assert data["visit"] == {"viewed_products": ["green-tea"]}
     assert data["preferences"] == {}
-    assert data["host"] == {"orders": [{"order": 1, "total": 12.5}]}
+    assert data["host"] == {"orders": [{"order": 1, "total": 12.5}], "since": "2026-01-02"}
 
 
 def test_download_for_an_undecided_visitor(shop: Shop) -> None:
