@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -72,30 +71,29 @@ def test_flask_example() -> None:
     assert client.get("/consent").status_int == 200
 
 
-def test_overhead_benchmark_runs_and_prints_its_ratios() -> None:
+def benchmark(script: str, *arguments: str) -> str:
+    """What ``python benchmarks/SCRIPT ARGUMENTS`` prints (small sizes: a smoke test)."""
     result = subprocess.run(
-        [sys.executable, "benchmarks/overhead.py", "--requests", "20", "--rounds", "1"],
+        [sys.executable, f"benchmarks/{script}", *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    ratios = re.findall(r"^ratio .* = (-?\d+\.\d+)$", result.stdout, re.MULTILINE)
-    assert len(ratios) == 6, result.stdout
+    return result.stdout
+
+
+def test_overhead_benchmark_runs_and_prints_its_ratios() -> None:
+    output = benchmark("overhead.py", "--requests", "20", "--rounds", "1")
+    ratios = re.findall(r"^ratio .* = (-?\d+\.\d+)$", output, re.MULTILINE)
+    assert len(ratios) == 6, output
 
 
 def test_why_benchmark_runs_and_prints_its_figures() -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/why.py", "--items", "5", "--rounds", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    figures = re.findall(r"^  why\(\) per item, (\w+) reasons: -?\d+\.\d+ us", result.stdout, re.M)
-    assert figures == ["personal", "general"], result.stdout
+    output = benchmark("why.py", "--items", "5", "--rounds", "2")
+    figures = re.findall(r"^  why\(\) per item, (\w+) reasons: -?\d+\.\d+ us", output, re.M)
+    assert figures == ["personal", "general"], output
 
 
 def test_flask_shop_example() -> None:
@@ -113,30 +111,15 @@ def test_flask_shop_example() -> None:
 
 
 def test_http_load_check_runs_and_prints_its_figures() -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/http_load.py", "--seconds", "0.3", "--rounds", "1"]
-        + ["--concurrency", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    lines = re.findall(r"^  (with|without) middleware .* errors: (\d+)$", result.stdout, re.M)
-    assert sorted(kind for kind, _ in lines) == ["with", "without"], result.stdout
-    assert all(errors == "0" for _, errors in lines), result.stdout
-    assert re.search(r"^ratio with / without middleware = \d+\.\d+$", result.stdout, re.M)
+    output = benchmark("http_load.py", "--seconds", "0.3", "--rounds", "1", "--concurrency", "2")
+    lines = re.findall(r"^  (with|without) middleware .* errors: (\d+)$", output, re.M)
+    assert sorted(kind for kind, _ in lines) == ["with", "without"], output
+    assert all(errors == "0" for _, errors in lines), output
+    assert re.search(r"^ratio with / without middleware = \d+\.\d+$", output, re.M)
 
 
-def test_ledger_benchmark_runs_and_prints_its_figures(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/ledger.py", "--events", "300", "--big", "3000"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert re.search(r"SQLite, journal and writer: +\d+ events/s", result.stdout)
-    assert re.search(r"export of one browser's history .* median [\d.]+ ms", result.stdout)
-    assert re.search(r"GET /consent/data from the 3000-event ledger: [\d.]+ ms", result.stdout)
+def test_ledger_benchmark_runs_and_prints_its_figures() -> None:
+    output = benchmark("ledger.py", "--events", "300", "--big", "3000")
+    assert re.search(r"SQLite, journal and writer: +\d+ events/s", output)
+    assert re.search(r"export of one browser's history .* median [\d.]+ ms", output)
+    assert re.search(r"GET /consent/data from the 3000-event ledger: [\d.]+ ms", output)
