@@ -62,7 +62,7 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         if path.startswith(endpoints.prefixes):
             endpoint = endpoints.route(path)
             if endpoint is not None:
-                await self._serve(endpoint, scope, receive, send, path, cookie_header)
+                await self._serve(endpoint, scope, receive, send, cookie_header)
                 return
 
         async def send_with_cookies(message: Message) -> None:
@@ -79,13 +79,10 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         scope: Scope,
         receive: Receive,
         send: Send,
-        path: str,
         cookie_header: str,
     ) -> None:
         request = RequestInfo(
             method=scope["method"],
-            path=path,
-            root_path=scope.get("root_path", ""),
             query_string=scope.get("query_string", b"").decode("latin-1"),
         )
         for name, value in scope["headers"]:

@@ -199,9 +199,7 @@ class Endpoints:
         if method not in (Method.BANNER, Method.PREFERENCE_CENTRE):
             method = Method.API
         self.engine.record(self.engine.event(ctx, state, method, renewed=renewed))
-        headers = [("Location", safe_next(form.get("next"))), _NO_STORE]
-        headers += [("Set-Cookie", c) for c in self.engine.decision_cookies(state, cookie_header)]
-        return Reply(303, headers)
+        return _see_other(form.get("next"), self.engine.decision_cookies(state, cookie_header))
 
     def _forget(
         self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
@@ -240,14 +238,19 @@ class Endpoints:
             return self._refuse(403, ctx, "Preferences are kept only while personalisation is on.")
         store = ctx.preferences
         cookies = self.engine.write_store(Scope.PERSISTENT, store.export(), ctx.consent_id)
-        headers = [("Location", safe_next(form.get("next"))), _NO_STORE]
-        return Reply(303, headers + [("Set-Cookie", c) for c in cookies])
+        return _see_other(form.get("next"), cookies)
 
     def _gpc_json(self) -> dict[str, object]:
         document: dict[str, object] = {"gpc": True}
         if self.engine.policy.last_updated is not None:
             document["lastUpdate"] = self.engine.policy.last_updated.isoformat()
         return document
+
+
+def _see_other(next_path: str | None, cookies: list[str]) -> Reply:
+    """Back to ``next`` (a path on this site, else ``/``), setting ``cookies``."""
+    headers = [("Location", safe_next(next_path)), _NO_STORE]
+    return Reply(303, headers + [("Set-Cookie", c) for c in cookies])
 
 
 def _html(status: int, html: str) -> Reply:

@@ -35,8 +35,6 @@ class Method:
     API = "api"
     GPC = "gpc"
 
-    ALL = (BANNER, PREFERENCE_CENTRE, API, GPC)
-
 
 @dataclass(frozen=True, slots=True)
 class ConsentEvent:

@@ -19,8 +19,6 @@ class RequestInfo:
     """What the consent endpoints need to know of a request; header names are lower case."""
 
     method: str
-    path: str
-    root_path: str = ""
     query_string: str = ""
     headers: dict[str, list[str]] = field(default_factory=dict)
     body: bytes = b""

@@ -224,12 +224,6 @@ class SQLLedger:
             self._rows(f"SELECT {COLUMNS} FROM consent_events WHERE time >= ? ORDER BY time", since)
         )
 
-    def count(self) -> int:
-        """How many events the ledger holds."""
-        return self._run(
-            lambda db: int(db.execute("SELECT count(*) FROM consent_events").fetchone()[0])
-        )
-
     def close(self) -> None:
         with self._lock:
             connections, self._connections = self._connections, []

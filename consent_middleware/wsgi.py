@@ -63,8 +63,6 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
 def _request_info(environ: WSGIEnvironment) -> RequestInfo:
     request = RequestInfo(
         method=environ.get("REQUEST_METHOD", "GET"),
-        path=environ.get("PATH_INFO", ""),
-        root_path=environ.get("SCRIPT_NAME", ""),
         query_string=environ.get("QUERY_STRING", ""),
     )
     for key, value in environ.items():
