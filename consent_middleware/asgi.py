@@ -68,7 +68,12 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         async def send_with_cookies(message: Message) -> None:
             # The cheap test first: most responses get no cookie.
             if (ctx.touched or ctx.gpc) and message["type"] == "http.response.start":
-                _apply(message, engine.response_headers(ctx))
+                if engine.may_block(ctx):
+                    # A withdrawal to record, preferences to save: not on the event loop.
+                    changes = await anyio.to_thread.run_sync(engine.response_headers, ctx)
+                else:
+                    changes = engine.response_headers(ctx)
+                _apply(message, changes)
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)
@@ -93,7 +98,7 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
             return
         ctx = scope[SCOPE_KEY]
         if self.endpoints.blocking(endpoint):
-            # Reading or erasing the ledger may wait on a database: not on the event loop.
+            # A commit, an fsync or a slow database must not stall other requests.
             reply = await anyio.to_thread.run_sync(
                 self.endpoints.handle, endpoint, request, ctx, cookie_header
             )

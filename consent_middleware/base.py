@@ -39,7 +39,8 @@ class MiddlewareBase(Generic[AppT]):
         preference_backend: PreferenceBackend | None = None,
         # Where choices are proved: "sqlite:///consent.db", "postgresql://...", or an object.
         ledger: str | Ledger | None = None,
-        # The local journal that keeps choices while the ledger is unreachable.
+        # A local directory where each process keeps, durably, the choices that the ledger
+        # could not take at once (default: beside a SQLite ledger).
         spool: str | None = None,
         # The language of the consent notices, recorded with every choice.
         language: str = "en",
@@ -48,6 +49,9 @@ class MiddlewareBase(Generic[AppT]):
         data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None = None,
         # Keep erased visitors' events for statistics, cut loose from their consent id.
         pseudonymise_on_erase: bool = False,
+        # Refuse a cookie that a later recorded choice replaced (replays of an old "accept
+        # all" after "reject all"); needs a ledger.
+        enforce_withdrawal: bool = False,
     ) -> None:
         self.app = app
         self.engine = ConsentEngine(
@@ -66,5 +70,6 @@ class MiddlewareBase(Generic[AppT]):
             data_exporters=data_exporters,
             data_erasers=data_erasers,
             pseudonymise_on_erase=pseudonymise_on_erase,
+            enforce_withdrawal=enforce_withdrawal,
         )
         self.endpoints = Endpoints(self.engine)

@@ -82,8 +82,9 @@ class Endpoints:
 
     @staticmethod
     def blocking(endpoint: str) -> bool:
-        """Whether answering may wait on the ledger (ASGI runs these in a thread)."""
-        return endpoint in (DATA, FORGET)
+        """Whether answering may wait on a store: a ledger commit, a journal ``fsync``, the
+        preference backend (ASGI runs these in a worker thread, off the event loop)."""
+        return endpoint not in (STATE, GPC)
 
     def handle(
         self, endpoint: str, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
@@ -103,7 +104,7 @@ class Endpoints:
         elif endpoint == WHY:
             reply = _html(200, self.pages.render("consent/why_page.html", ctx=ctx, consent=ctx))
         elif endpoint == DATA:
-            reply = self._download(ctx)
+            reply = self._download(ctx, cookie_header)
         elif endpoint == FORGET:
             reply = self._forget(request, ctx, cookie_header)
         elif request.method == "POST":
@@ -198,8 +199,37 @@ class Endpoints:
         method = form.get("method", Method.API)
         if method not in (Method.BANNER, Method.PREFERENCE_CENTRE):
             method = Method.API
-        self.engine.record(self.engine.event(ctx, state, method, renewed=renewed))
+        event = self.engine.event(ctx, state, method, renewed=renewed)
+        previous = ctx.state.granted if ctx.state is not None else self.engine.policy.required_ids
+        if granted <= previous:
+            # A refusal or a withdrawal takes effect at once, recorded now or a little later.
+            self.engine.record(event)
+        elif not self.engine.keep(event):
+            return self._not_saved(ctx, state, previous, method, cookie_header)
         return _see_other(form.get("next"), self.engine.decision_cookies(state, cookie_header))
+
+    def _not_saved(
+        self,
+        ctx: PersonalisationContext,
+        chosen: ConsentState,
+        previous: frozenset[str],
+        method: str,
+        cookie_header: str,
+    ) -> Reply:
+        """A grant that could not be made durable is not acknowledged: no new consent, and
+        only the part of the choice that withdraws something takes effect."""
+        reply = self._refuse(
+            503, ctx, "Your choice could not be saved just now. Please try again in a moment."
+        )
+        reply.headers.append(("Retry-After", "5"))
+        if ctx.state is not None and not previous <= chosen.granted:
+            withdrawn = ConsentState(
+                chosen.consent_id, previous & chosen.granted, chosen.decided_at
+            )
+            self.engine.record(self.engine.event(ctx, withdrawn, method))
+            cookies = self.engine.decision_cookies(withdrawn, cookie_header)
+            reply.headers += [("Set-Cookie", c) for c in cookies]
+        return reply
 
     def _forget(
         self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
@@ -207,14 +237,30 @@ class Endpoints:
         read = self._read_form(request, ctx)
         if isinstance(read, Reply):
             return read
-        removed, cookies = self.rights.erase(ctx, cookie_header)
-        reply = _html(200, self.pages.render("consent/forgotten.html", removed=removed, ctx=ctx))
-        reply.headers += [("Set-Cookie", c) for c in cookies]
+        erasure = self.rights.erase(ctx, cookie_header)
+        if not erasure.complete:
+            # The cookie that finds this browser's data stays, so that a retry can finish.
+            reply = _html(
+                503,
+                self.pages.render(
+                    "consent/erase_failed.html",
+                    removed=erasure.removed,
+                    reference=erasure.reference,
+                    ctx=ctx,
+                ),
+            )
+            reply.headers.append(("Retry-After", "5"))
+            return reply
+        reply = _html(
+            200, self.pages.render("consent/forgotten.html", removed=erasure.removed, ctx=ctx)
+        )
+        reply.headers += [("Set-Cookie", c) for c in erasure.cookies]
         return reply
 
-    def _download(self, ctx: PersonalisationContext) -> Reply:
+    def _download(self, ctx: PersonalisationContext, cookie_header: str) -> Reply:
         # A host exporter may return dates or decimals: they are written as text.
-        body = json.dumps(self.rights.export(ctx), indent=2, default=str).encode()
+        data = self.rights.export(ctx, cookie_header)
+        body = json.dumps(data, indent=2, default=str).encode()
         return Reply(
             200,
             [

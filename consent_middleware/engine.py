@@ -8,26 +8,31 @@ must carry. The requests the middleware serves itself are answered by :class:`En
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from .codec import ConsentCookieCodec, ConsentState, CookieProblem
 from .context import PersonalisationContext
 from .cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name, set_cookie
 from .csrf import CsrfGuard
+from .decisions import DecisionWatch
 from .events import ConsentEvent, Method, event_kind
 from .exceptions import ConfigurationError
 from .gpc import gpc_enabled
 from .http import NO_CHANGES, VARY_ONLY, ResponseChanges
 from .inventory import Scope
-from .journal import Journal, LedgerWriter
 from .ledger import Ledger
 from .ledger_url import open_ledger
 from .modes import mode_for
 from .policy import MAX_CONSENT_LIFETIME, ConsentPolicy
 from .reasons import refusal
+from .recorder import Recorder
 from .signing import check_secret_keys
 from .stores import PreferenceBackend, SignalStore, StoreCodec, StoredData, clean
 
@@ -37,6 +42,10 @@ logger = logging.getLogger("consent_middleware")
 
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\Z")
+# GPC withdrawals already recorded (consent id, decision time), so that a replayed cookie
+# cannot flood the ledger; the event id is derived from the same pair across processes.
+_GPC_MEMORY = 10_000
+_GPC_EVENTS = uuid.UUID("6f1d2c3e-4b5a-4c7d-9e8f-0a1b2c3d4e5f")
 
 
 class ConsentEngine:
@@ -63,6 +72,7 @@ class ConsentEngine:
         data_exporters: Mapping[str, Callable[[PersonalisationContext], object]] | None = None,
         data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None = None,
         pseudonymise_on_erase: bool = False,
+        enforce_withdrawal: bool = False,
     ) -> None:
         if policy is None:
             policy = ConsentPolicy.default()
@@ -131,7 +141,15 @@ class ConsentEngine:
         self.data_exporters = _callables("data_exporters", data_exporters)
         self.data_erasers = _callables("data_erasers", data_erasers)
         self.pseudonymise_on_erase = bool(pseudonymise_on_erase)
-        self.writer = self._open_ledger(ledger, spool)
+        if enforce_withdrawal and ledger is None:
+            raise ConfigurationError(
+                "enforce_withdrawal=True needs a ledger to know each browser's latest "
+                "choice: pass ledger='sqlite:///consent.db' (or postgresql://...)"
+            )
+        self._lifetime = int(policy.consent_lifetime.total_seconds())
+        self.decisions = DecisionWatch(self._lifetime) if enforce_withdrawal else None
+        self.recorder = self._open_ledger(ledger, spool, self.decisions)
+        self._gpc_recorded: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._store_codecs = {
             scope: StoreCodec(policy, keys, scope) for scope in (Scope.SESSION, Scope.PERSISTENT)
         }
@@ -139,32 +157,47 @@ class ConsentEngine:
         retentions = [s.retention for s in policy.signals if s.retention is not None]
         longest = max(retentions, default=policy.consent_lifetime)
         self._preferences_max_age = int(min(longest, MAX_CONSENT_LIFETIME).total_seconds())
-        self._lifetime = int(policy.consent_lifetime.total_seconds())
 
     @staticmethod
-    def _open_ledger(target: str | Ledger | None, spool: str | None) -> LedgerWriter | None:
+    def _open_ledger(
+        target: str | Ledger | None, spool: str | None, decisions: DecisionWatch | None
+    ) -> Recorder | None:
         if target is None:
+            if spool is not None:
+                raise ConfigurationError("spool= needs a ledger: pass ledger='sqlite:///...'")
             logger.warning(
                 "consent choices are not being recorded: pass ledger='sqlite:///consent.db' "
                 "(or postgresql://...) to keep proof of consent"
             )
             return None
         ledger = open_ledger(target)
+        path = getattr(ledger, "path", None)
         if spool is None:
-            path = getattr(ledger, "path", None)
-            spool = f"{path}.spool" if isinstance(path, str) else "consent-ledger.spool"
-        return LedgerWriter(ledger, Journal(spool))
+            spool = f"{path}-spool" if isinstance(path, str) else "consent-ledger-spool"
+        elif isinstance(path, str) and _same_filesystem(spool, path):
+            logger.warning(
+                "spool %r is on the same filesystem as the SQLite ledger %r: a full or "
+                "read-only disk stops both, and grants are then refused; put the spool on "
+                "another local filesystem",
+                spool,
+                path,
+            )
+        return Recorder(ledger, spool, decisions=decisions)
+
+    def keep(self, event: ConsentEvent) -> bool:
+        """Make a consent event durable; ``False`` if it could not be (the choice must then
+        not be acknowledged). Without a ledger it is only logged. Blocks: worker thread."""
+        if self.recorder is None:
+            logger.info("consent %s (%s): %s", event.kind, event.method, ",".join(event.granted))
+            return True
+        return self.recorder.keep(event)
 
     def record(self, event: ConsentEvent) -> None:
-        """Keep a consent event; without a ledger it is only logged."""
-        if self.writer is None:
-            logger.info("consent %s (%s): %s", event.kind, event.method, ",".join(event.granted))
-            return
-        try:
-            self.writer.record(event)
-        except OSError:
-            # The spool itself cannot be written (disk full, ...): the log keeps the event.
-            logger.exception("consent event could not be spooled: %s", event.to_json())
+        """Keep a withdrawal: durable now if possible, else retried in the background."""
+        if self.recorder is None:
+            self.keep(event)
+        else:
+            self.recorder.keep_later(event)
 
     def event(
         self,
@@ -173,10 +206,12 @@ class ConsentEngine:
         method: str,
         *,
         renewed: bool = False,
+        event_id: str | None = None,
     ) -> ConsentEvent:
         """The event that records ``state`` replacing the context's decision."""
         previous = None if ctx.state is None else ctx.state.granted
         return ConsentEvent.new(
+            event_id=event_id,
             consent_id=state.consent_id,
             time=time.time(),
             policy_version=self.policy.version,
@@ -214,8 +249,10 @@ class ConsentEngine:
                     if len(values) == 1 or len(set(values)) == 1
                     else CookieProblem.DUPLICATE
                 )
-                if isinstance(result, ConsentState):
+                if isinstance(result, ConsentState) and not self._withdrawn(result):
                     state = result
+                elif isinstance(result, ConsentState):
+                    logger.debug("consent cookie refused: a later choice replaced it")
                 else:
                     logger.debug("consent cookie refused: %s", result.value)
             return PersonalisationContext(
@@ -230,6 +267,12 @@ class ConsentEngine:
         except Exception:
             logger.exception("consent could not be read; treating the request as undecided")
             return PersonalisationContext(self.policy, None, gpc, self)
+
+    def _withdrawn(self, state: ConsentState) -> bool:
+        decisions = self.decisions
+        return decisions is not None and decisions.stale(
+            state.consent_id, state.decided_at, state.granted
+        )
 
     def open_store(self, ctx: PersonalisationContext, scope: Scope) -> SignalStore:
         """The visit or preference data of this request's visitor, as stored now."""
@@ -267,7 +310,7 @@ class ConsentEngine:
             # opt-in again: the withdrawal is written into the cookie.
             withdrawn = ConsentState(state.consent_id, ctx._granted, state.decided_at)
             cookies.extend(self.decision_cookies(withdrawn, ctx._cookie_header))
-            self.record(self.event(ctx, withdrawn, Method.GPC))
+            self._record_gpc(ctx, withdrawn)
         else:
             for store in ctx.open_stores():
                 if store.dirty:
@@ -277,6 +320,27 @@ class ConsentEngine:
             private=bool(cookies or ctx.used_signals),
             vary_cookie=ctx.touched,
         )
+
+    def may_block(self, ctx: PersonalisationContext) -> bool:
+        """Whether :meth:`response_headers` may wait on a store (a ledger write, the
+        preference backend): the ASGI adapter then calls it from a worker thread."""
+        state = ctx.state
+        if ctx.gpc and state is not None and not state.granted <= ctx._granted:
+            return self.recorder is not None
+        preferences = ctx._preferences
+        return self.preference_backend is not None and preferences is not None and preferences.dirty
+
+    def _record_gpc(self, ctx: PersonalisationContext, withdrawn: ConsentState) -> None:
+        """Record a GPC withdrawal once per consent id and decision, however often a stale
+        cookie is replayed with GPC on."""
+        key = (withdrawn.consent_id, withdrawn.decided_at)
+        if key in self._gpc_recorded:
+            return
+        self._gpc_recorded[key] = None
+        if len(self._gpc_recorded) > _GPC_MEMORY:
+            self._gpc_recorded.popitem(last=False)
+        event_id = uuid.uuid5(_GPC_EVENTS, f"{key[0]}.{key[1]}").hex
+        self.record(self.event(ctx, withdrawn, Method.GPC, event_id=event_id))
 
     def write_store(self, scope: Scope, data: StoredData, consent_id: str | None) -> list[str]:
         """``Set-Cookie`` lines (or a backend write) that store ``data`` for a visitor."""
@@ -341,6 +405,17 @@ class ConsentEngine:
         """Whether cookie ``name`` belongs only to purposes outside ``granted``."""
         owners = [p.id for p in self.policy.purposes if p.owns_cookie(name)]
         return bool(owners) and all(owner not in granted for owner in owners)
+
+
+def _same_filesystem(spool: str, ledger_path: str) -> bool:
+    try:
+        existing = Path(spool).resolve()
+        while not existing.exists():
+            existing = existing.parent
+        ledger_dir = Path(ledger_path).resolve().parent
+        return os.stat(existing).st_dev == os.stat(ledger_dir).st_dev
+    except OSError:
+        return False
 
 
 def _strings(name: str, values: Iterable[str]) -> list[str]:

@@ -62,10 +62,11 @@ class ConsentEvent:
         method: str,
         kind: str,
         language: str,
+        event_id: str | None = None,
     ) -> ConsentEvent:
-        """An event with a fresh random id."""
+        """An event with ``event_id``, or a fresh random id."""
         return cls(
-            uuid.uuid4().hex,
+            event_id or uuid.uuid4().hex,
             consent_id,
             time,
             policy_version,

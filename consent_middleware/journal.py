@@ -1,159 +1,199 @@
-"""The spool in front of the ledger: nothing lost, nothing slowed.
+"""Per-process journals: where a choice waits, durable, while the ledger cannot take it.
 
-A choice is appended to a local journal file (one JSON line, one ``write`` call, no wait
-for the database) and a background thread copies the journal into the ledger. When the
-ledger cannot be reached the journal is flushed to disk and kept; the thread retries until
-the ledger is back. Writes are idempotent by event id, so a replay never duplicates. The
-journal is locked with ``flock``, so several worker processes can share one file.
+Each process appends to a file of its own in the spool directory and holds an exclusive
+``flock`` on it for as long as it lives. Only that process ever truncates its file, so no
+process can drop bytes another has written. When a process dies (a crash, ``kill -9``) the
+kernel releases its lock, and any other process on the machine may then claim the file:
+write its events to the ledger and delete it. Event ids make every replay idempotent.
+
+An append is acknowledged only once it is wholly written and ``fsync``-ed; a failed or
+short write is cut back off the file, so a full disk never leaves half a line behind.
 """
 
 from __future__ import annotations
 
-import atexit
+import contextlib
+import errno
 import fcntl
 import json
 import logging
 import os
+import secrets
+import socket
 import threading
-import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .events import ConsentEvent
-from .exceptions import ConfigurationError
-from .ledger import Ledger
 
-__all__ = ["Journal", "LedgerWriter"]
+__all__ = ["Journal", "claim_orphans"]
 
 logger = logging.getLogger("consent_middleware")
 
-#: Events written to the ledger in one transaction.
-BATCH = 1000
+_SUFFIX = ".journal"
 
 
 class Journal:
-    """An append-only file of events waiting for the ledger."""
+    """This process's own append-only file of events waiting for the ledger."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        except OSError as e:
-            raise ConfigurationError(f"spool file {str(self.path)!r} cannot be opened: {e}") from e
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
         self._lock = threading.Lock()
+        self._fd, self.path = _create(self.directory)
+        #: Bytes known to be whole lines, written and synced.
+        self._size = 0
 
     def append(self, events: Sequence[ConsentEvent]) -> None:
-        """Add events; one ``write`` call, so a line is never interleaved with another."""
+        """Write ``events`` and ``fsync`` them; :class:`OSError` if they are not durable.
+
+        Nothing of a failed append stays in the file.
+        """
         data = "".join(event.to_json() + "\n" for event in events).encode()
         with self._lock:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._follow_if_removed()
+            fd = self._fd
             try:
-                os.write(self._fd, data)
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                if os.fstat(fd).st_size != self._size:
+                    os.ftruncate(fd, self._size)  # what an earlier failed append left
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, self._size)
+                raise
+            self._size += len(data)
 
     def read(self) -> tuple[list[ConsentEvent], int]:
-        """Every complete event in the journal, and the size read."""
+        """Every event in the journal, and the size read (for :meth:`drop`)."""
         with self._lock:
-            fcntl.flock(self._fd, fcntl.LOCK_SH)
-            try:
-                data = os.pread(self._fd, os.fstat(self._fd).st_size, 0)
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        events = []
-        for line in data.splitlines():
-            try:
-                events.append(ConsentEvent.from_mapping(json.loads(line)))
-            except (ValueError, KeyError, TypeError):
-                logger.error("spool %s holds an unreadable line; it is kept", self.path)
-        return events, len(data)
+            size = self._size
+            data = os.pread(self._fd, size, 0) if size else b""
+        return _parse(data, self.path), size
 
-    def sync(self) -> None:
-        """Make the journal durable on disk (while the ledger is away)."""
-        os.fsync(self._fd)
-
-    def drop(self, size: int) -> None:
-        """Forget the first ``size`` bytes, now safe in the ledger; later lines stay."""
+    def drop(self, size: int) -> bool:
+        """Empty the journal, now safe in the ledger, unless more was appended after the
+        ``size`` read; ``True`` if it was emptied."""
         with self._lock:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            try:
-                rest = os.pread(self._fd, os.fstat(self._fd).st_size, size)
-                os.ftruncate(self._fd, 0)
-                if rest:
-                    os.write(self._fd, rest)
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-
-class LedgerWriter:
-    """Copies the journal into the ledger from a background thread."""
-
-    def __init__(self, ledger: Ledger, journal: Journal, *, retry_seconds: float = 1.0) -> None:
-        self.ledger = ledger
-        self.journal = journal
-        self.retry_seconds = retry_seconds
-        self.available = True
-        self._wake = threading.Event()
-        self._stop = False
-        self._flush_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="consent-ledger", daemon=True)
-        self._wake.set()  # a spool left by an earlier run is written first
-        self._thread.start()
-        # Events still in the journal at exit are written, or stay in the spool for later.
-        atexit.register(_close_at_exit, weakref.ref(self))
-
-    def record(self, event: ConsentEvent) -> None:
-        """Keep an event: in the journal now, in the ledger soon."""
-        self.journal.append([event])
-        self._wake.set()
-
-    def flush(self) -> bool:
-        """Copy the journal into the ledger now; ``False`` if the ledger is away."""
-        with self._flush_lock:
-            events, size = self.journal.read()
-            if not events:
-                return True
-            try:
-                for start in range(0, len(events), BATCH):
-                    self.ledger.write(events[start : start + BATCH])
-            except Exception as error:
-                if self.available:
-                    logger.warning(
-                        "consent ledger unreachable (%s); choices are kept in %s until it is back",
-                        error,
-                        self.journal.path,
-                    )
-                self.available = False
-                self.journal.sync()
+            if size != self._size:
                 return False
-            if not self.available:
-                logger.warning("consent ledger is back; spooled choices written")
-            self.available = True
-            self.journal.drop(size)
+            os.ftruncate(self._fd, 0)
+            self._size = 0
             return True
 
-    def _run(self) -> None:
-        while not self._stop:
-            self._wake.wait(None if self.available else self.retry_seconds)
-            self._wake.clear()
-            if not self._stop:
-                self.flush()
+    def close(self) -> None:
+        """Release the file: deleted when empty, else left for another process to claim."""
+        with self._lock:
+            if self._fd < 0:
+                return
+            if self._size == 0:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+            os.close(self._fd)  # releases the lock
+            self._fd = -1
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the thread after a last flush."""
-        if self._stop:
+    def _follow_if_removed(self) -> None:
+        """Start a new file when someone deleted ours (its directory removed, say): what
+        it held is carried over, so nothing is lost with it."""
+        if os.fstat(self._fd).st_nlink:
             return
-        self._stop = True
-        self._wake.set()
-        self._thread.join(timeout)
-        self.flush()
+        logger.error(
+            "consent spool file %s was deleted while in use; starting a new one in %s",
+            self.path,
+            self.directory,
+        )
+        held = os.pread(self._fd, self._size, 0) if self._size else b""
+        fd, path = _create(self.directory)
+        try:
+            os.write(fd, held)
+            os.fsync(fd)
+        except OSError:
+            os.unlink(path)
+            os.close(fd)
+            raise
+        os.close(self._fd)
+        self._fd, self.path = fd, path
 
 
-def _close_at_exit(ref: weakref.ref[LedgerWriter]) -> None:
-    writer = ref()
-    if writer is not None:
-        writer.close()
+def _create(directory: Path) -> tuple[int, Path]:
+    """A new journal file, locked before its name appears, so that no other process can
+    take it for an orphan."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    name = f"{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}"
+    hidden = directory / f".{name}.new"
+    fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path = directory / f"{name}{_SUFFIX}"
+        os.rename(hidden, path)
+        _sync_directory(directory)
+    except OSError:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(hidden)
+        raise
+    return fd, path
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _parse(data: bytes, path: Path) -> list[ConsentEvent]:
+    events = []
+    for line in data.splitlines():
+        try:
+            events.append(ConsentEvent.from_mapping(json.loads(line)))
+        except (ValueError, KeyError, TypeError):
+            # Only whole, synced appends are ever acknowledged: this is not one of them.
+            logger.error("spool %s holds an unreadable line; it is skipped", path)
+    return events
+
+
+def claim_orphans(
+    directory: str | Path, write: Callable[[list[ConsentEvent]], object], *, own: Path | None
+) -> int:
+    """Write the journals of dead processes into the ledger with ``write`` and delete
+    them; the number of events written. A journal whose owner lives is left alone."""
+    claimed = 0
+    for path in _journals(Path(directory)):
+        if path == own:
+            continue
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue  # another process claimed it first
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                if e.errno in (errno.EAGAIN, errno.EACCES):
+                    continue  # its owner is alive
+                raise
+            if not os.fstat(fd).st_nlink:
+                continue  # claimed and deleted while we waited
+            data = os.pread(fd, os.fstat(fd).st_size, 0)
+            events = _parse(data, path)
+            if events:
+                write(events)  # raises while the ledger is away: the file stays
+            os.unlink(path)
+            claimed += len(events)
+            logger.info("consent spool %s of an ended process written to the ledger", path)
+        finally:
+            os.close(fd)
+    return claimed
+
+
+def _journals(directory: Path) -> Iterator[Path]:
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return
+    for name in names:
+        if name.endswith(_SUFFIX) and not name.startswith("."):
+            yield directory / name

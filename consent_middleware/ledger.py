@@ -2,24 +2,30 @@
 
 :class:`Ledger` is what the middleware needs of a store; :class:`SQLLedger` is the SQL that
 the SQLite and PostgreSQL stores share. Writes are idempotent by event id, so replaying a
-batch never duplicates. Each store keeps its schema version and applies newer migrations
-when it is first used.
+batch never duplicates. Erasure is final: an erased browser leaves a tombstone (a keyed hash
+of its consent id, never the id) that turns every later write of its events into a no-op.
+Each store keeps its schema version and applies newer migrations when it is first used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
+import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .events import ConsentEvent
 from .exceptions import ConsentError
+from .forks import renew_after_fork
 
 __all__ = ["Ledger", "LedgerUnavailable", "SQLLedger"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 COLUMNS = "event_id, consent_id, time, policy_version, granted, refused, method, kind, language"
 #: Statements that bring a store from version ``n - 1`` to ``n``; ``{real}`` and ``{text}``
 #: are the column types of the store's dialect.
@@ -32,7 +38,19 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS consent_events_by_browser ON consent_events (consent_id, time)",
         "CREATE INDEX IF NOT EXISTS consent_events_by_time ON consent_events (time)",
     ],
+    2: [
+        # One row per erased browser: a keyed hash of its consent id, and when.
+        "CREATE TABLE IF NOT EXISTS consent_erasures ("
+        " subject {text} PRIMARY KEY, time {real} NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS consent_erasures_by_time ON consent_erasures (time)",
+    ],
 }
+#: Inserts an event unless it is stored already or its browser was erased.
+INSERT = (
+    f"INSERT INTO consent_events ({COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    " WHERE NOT EXISTS (SELECT 1 FROM consent_erasures WHERE subject = ?)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
 
 T = TypeVar("T")
 
@@ -54,11 +72,15 @@ class Ledger(Protocol):
         ...
 
     def erase(self, consent_id: str, *, pseudonymise: bool = False) -> int:
-        """Delete one browser's events, or cut them loose from it; the number affected."""
+        """Delete one browser's events, or cut them loose from it; the number affected.
+
+        Final: events of ``consent_id`` written afterwards are not stored.
+        """
         ...
 
     def purge(self, before: float) -> int:
-        """Delete events older than ``before`` (Unix seconds); the number deleted."""
+        """Delete events (and erasure tombstones) older than ``before`` (Unix seconds); the
+        number of events deleted."""
         ...
 
     def events(self, since: float = 0.0) -> Iterator[ConsentEvent]:
@@ -98,29 +120,37 @@ def event_to_row(event: ConsentEvent) -> tuple[Any, ...]:
 
 
 class SQLLedger:
-    """The ledger in SQL: one connection per thread, the statements both dialects share.
+    """The ledger in SQL: a small pool of connections per process, the statements both
+    dialects share.
 
     A subclass connects (:meth:`_connect`), opens a transaction (:meth:`_transaction`),
     turns the driver's errors into :class:`LedgerUnavailable` (:attr:`_errors`) and names
-    its dialect's details.
+    its dialect's details. Connections are taken from the pool for one operation and given
+    back, so threads that come and go (a server's thread pool) leave no connection behind.
     """
 
     #: How the driver marks a parameter.
     placeholder = "?"
     #: The column types, for the migrations.
     real_type = "REAL"
-    #: An insert that skips an event id already stored.
-    insert = f"INSERT OR IGNORE INTO consent_events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     #: A random id for an erased browser's events kept for statistics.
     erased_id = "'erased-' || lower(hex(randomblob(8)))"
+    #: Idle connections kept open in each process.
+    pool_size = 4
     _errors: tuple[type[Exception], ...] = ()
 
     def __init__(self) -> None:
-        self._local = threading.local()
-        # Every thread's connection, so that close() can close them all.
-        self._connections: list[Any] = []
         self._lock = threading.Lock()
-        self._migrated = False
+        self._idle: list[Any] = []
+        # The key of the erasure tombstones, read from the store when first connected.
+        self._erasure_key: bytes | None = None
+        renew_after_fork(self)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        # The parent still uses these: never touch them here, not even to close them.
+        _inherited.extend(self._idle)
+        self._idle = []
 
     def _connect(self) -> Any:
         raise NotImplementedError
@@ -131,20 +161,42 @@ class SQLLedger:
     def _usable(self, db: Any) -> bool:
         return True
 
-    def _connection(self) -> Any:
-        db = getattr(self._local, "connection", None)
-        if db is None or not self._usable(db):
-            db = self._local.connection = self._connect()
-            with self._lock:
-                self._connections.append(db)
-        if not self._migrated:
-            with self._lock:
-                if not self._migrated:
-                    self._migrate(db)
-                    self._migrated = True
-        return db
+    def _guard(self, db: Any) -> contextlib.AbstractContextManager[object]:
+        """Bounds how long one operation may wait on ``db``."""
+        return contextlib.nullcontext()
 
-    def _migrate(self, db: Any) -> None:
+    def _check(self) -> None:
+        """Raise :class:`LedgerUnavailable` when the store is known to be gone."""
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Any]:
+        with self._lock:
+            db = self._idle.pop() if self._idle else None
+        if db is None or not self._usable(db):
+            db = self._connect()
+            if self._erasure_key is None:
+                try:
+                    self._erasure_key = self._migrate(db)
+                except BaseException:
+                    db.close()
+                    raise
+        healthy = False
+        try:
+            with self._guard(db):
+                yield db
+            healthy = True
+        finally:
+            if healthy and self._usable(db):
+                with self._lock:
+                    if len(self._idle) < self.pool_size:
+                        self._idle.append(db)
+                        db = None
+            if db is not None:
+                with contextlib.suppress(Exception):
+                    db.close()
+
+    def _migrate(self, db: Any) -> bytes:
+        """Bring the schema up to date; the erasure key."""
         with self._transaction(db):
             self._lock_migrations(db)
             db.execute(
@@ -157,27 +209,42 @@ class SQLLedger:
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[version]:
                     db.execute(statement.format(text="TEXT", real=self.real_type))
+            upsert = (
+                "INSERT INTO consent_ledger_meta VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            )
+            db.execute(self._sql(upsert), ("schema_version", str(max(current, SCHEMA_VERSION))))
             db.execute(
                 self._sql(
-                    "INSERT INTO consent_ledger_meta VALUES ('schema_version', ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                    "INSERT INTO consent_ledger_meta VALUES ('erasure_key', ?) "
+                    "ON CONFLICT (key) DO NOTHING"
                 ),
-                (str(max(current, SCHEMA_VERSION)),),
+                (secrets.token_hex(32),),
             )
+            key = db.execute(
+                "SELECT value FROM consent_ledger_meta WHERE key = 'erasure_key'"
+            ).fetchone()
+        return bytes.fromhex(key[0])
 
     def _lock_migrations(self, db: Any) -> None:
         """Keep other processes from migrating at the same time (inside the transaction)."""
+
+    def _lock_subjects(self, db: Any, consent_ids: list[str]) -> None:
+        """Keep a write and an erasure of the same browser apart (inside the transaction)."""
+
+    def _subject(self, consent_id: str) -> str:
+        assert self._erasure_key is not None
+        return hmac.new(self._erasure_key, consent_id.encode(), hashlib.sha256).hexdigest()
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", self.placeholder)
 
     def _run(self, work: Callable[[Any], T]) -> T:
         try:
-            return work(self._connection())
+            self._check()
+            with self._connection() as db:
+                return work(db)
         except self._errors as e:
-            db = getattr(self._local, "connection", None)
-            if db is not None and not self._usable(db):
-                self._local.connection = None
             raise LedgerUnavailable(f"{self!r}: {e}") from e
 
     def write(self, events: Sequence[ConsentEvent]) -> int:
@@ -186,8 +253,10 @@ class SQLLedger:
 
         def work(db: Any) -> int:
             with self._transaction(db):
+                self._lock_subjects(db, sorted({e.consent_id for e in events}))
                 cursor = db.cursor()
-                cursor.executemany(self._sql(self.insert), [event_to_row(e) for e in events])
+                rows = [(*event_to_row(e), self._subject(e.consent_id)) for e in events]
+                cursor.executemany(self._sql(INSERT), rows)
                 return int(cursor.rowcount)
 
         return self._run(work)
@@ -199,9 +268,6 @@ class SQLLedger:
 
         return self._run(work)
 
-    def _change(self, statement: str, *parameters: object) -> int:
-        return self._run(lambda db: int(db.execute(self._sql(statement), parameters).rowcount))
-
     def history(self, consent_id: str) -> list[ConsentEvent]:
         return self._rows(
             f"SELECT {COLUMNS} FROM consent_events WHERE consent_id = ? ORDER BY time",
@@ -210,14 +276,32 @@ class SQLLedger:
 
     def erase(self, consent_id: str, *, pseudonymise: bool = False) -> int:
         if pseudonymise:
-            return self._change(
-                f"UPDATE consent_events SET consent_id = {self.erased_id} WHERE consent_id = ?",
-                consent_id,
-            )
-        return self._change("DELETE FROM consent_events WHERE consent_id = ?", consent_id)
+            change = f"UPDATE consent_events SET consent_id = {self.erased_id} WHERE consent_id = ?"
+        else:
+            change = "DELETE FROM consent_events WHERE consent_id = ?"
+
+        def work(db: Any) -> int:
+            with self._transaction(db):
+                self._lock_subjects(db, [consent_id])
+                db.execute(
+                    self._sql(
+                        "INSERT INTO consent_erasures (subject, time) VALUES (?, ?) "
+                        "ON CONFLICT (subject) DO NOTHING"
+                    ),
+                    (self._subject(consent_id), time.time()),
+                )
+                return int(db.execute(self._sql(change), (consent_id,)).rowcount)
+
+        return self._run(work)
 
     def purge(self, before: float) -> int:
-        return self._change("DELETE FROM consent_events WHERE time < ?", before)
+        def work(db: Any) -> int:
+            with self._transaction(db):
+                db.execute(self._sql("DELETE FROM consent_erasures WHERE time < ?"), (before,))
+                statement = self._sql("DELETE FROM consent_events WHERE time < ?")
+                return int(db.execute(statement, (before,)).rowcount)
+
+        return self._run(work)
 
     def events(self, since: float = 0.0) -> Iterator[ConsentEvent]:
         return iter(
@@ -226,7 +310,12 @@ class SQLLedger:
 
     def close(self) -> None:
         with self._lock:
-            connections, self._connections = self._connections, []
-        for db in connections:
-            db.close()
-        self._local = threading.local()
+            idle, self._idle = self._idle, []
+        for db in idle:
+            with contextlib.suppress(Exception):
+                db.close()
+
+
+# Connections a forked child inherited: kept referenced so that they are never finalised
+# (and so closed under the parent's feet) in the child.
+_inherited: list[Any] = []

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from .exceptions import ConfigurationError
-from .ledger import COLUMNS, SQLLedger
+from .forks import renew_after_fork
+from .ledger import SQLLedger
 
 try:
     import psycopg
@@ -22,19 +29,26 @@ _MIGRATION_LOCK = 27_560
 class PostgresLedger(SQLLedger):
     """A ledger in PostgreSQL, for shops running many app servers.
 
-    Connects when first used, one connection per thread; a lost connection is reopened on
-    the next call. Unreachable at start-up is not an error: events wait in the spool.
+    Connects when first used and keeps a few connections per process; a lost connection
+    is replaced on the next call. Unreachable at start-up is not an error: choices wait in
+    the spool. Every wait is bounded: connecting by ``connect_timeout``, a statement by
+    ``statement_timeout`` on the server, and a whole operation by ``operation_timeout`` on
+    this side, which also ends a wait on a connection that went silent (a network path
+    that drops packets without closing).
     """
 
     placeholder = "%s"
     real_type = "DOUBLE PRECISION"
-    insert = (
-        f"INSERT INTO consent_events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (event_id) DO NOTHING"
-    )
     erased_id = "'erased-' || md5(random()::text)"
 
-    def __init__(self, dsn: str, *, connect_timeout: int = 5) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        connect_timeout: float = 3.0,
+        statement_timeout: float = 5.0,
+        operation_timeout: float = 10.0,
+    ) -> None:
         if psycopg is None:
             raise ConfigurationError(
                 "a PostgreSQL ledger needs psycopg: pip install 'consent_middleware[postgres]'"
@@ -43,13 +57,32 @@ class PostgresLedger(SQLLedger):
             psycopg.conninfo.conninfo_to_dict(dsn)
         except psycopg.ProgrammingError as e:
             raise ConfigurationError(f"ledger URL is not a valid PostgreSQL URL: {e}") from e
+        for name, value in (
+            ("connect_timeout", connect_timeout),
+            ("statement_timeout", statement_timeout),
+            ("operation_timeout", operation_timeout),
+        ):
+            if not isinstance(value, int | float) or value <= 0:
+                raise ConfigurationError(f"{name} must be a positive number of seconds")
         super().__init__()
         self._errors = (psycopg.Error,)
         self.dsn = dsn
         self.connect_timeout = connect_timeout
+        self.statement_timeout = statement_timeout
+        self._watchdog = _Watchdog(operation_timeout)
 
     def _connect(self) -> Any:
-        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=self.connect_timeout)
+        db = psycopg.connect(
+            self.dsn,
+            autocommit=True,
+            connect_timeout=max(1, round(self.connect_timeout)),
+            application_name="consent_middleware",
+        )
+        db.execute(f"SET statement_timeout = {int(self.statement_timeout * 1000)}")
+        db.execute(
+            f"SET idle_in_transaction_session_timeout = {int(self.statement_timeout * 2000)}"
+        )
+        return db
 
     def _usable(self, db: Any) -> bool:
         return not (db.closed or db.broken)
@@ -57,8 +90,81 @@ class PostgresLedger(SQLLedger):
     def _transaction(self, db: Any) -> contextlib.AbstractContextManager[Any]:
         return db.transaction()  # type: ignore[no-any-return]
 
+    def _guard(self, db: Any) -> contextlib.AbstractContextManager[object]:
+        return self._watchdog.watch(db)
+
     def _lock_migrations(self, db: Any) -> None:
         db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
 
+    def _lock_subjects(self, db: Any, consent_ids: list[str]) -> None:
+        # In one order for every transaction, so that two batches never deadlock.
+        db.execute(
+            "SELECT pg_advisory_xact_lock(1, h) FROM "
+            "(SELECT DISTINCT hashtext(c) AS h FROM unnest(%s::text[]) AS c ORDER BY h) AS s",
+            (consent_ids,),
+        )
+
     def __repr__(self) -> str:
         return "<PostgresLedger>"
+
+
+class _Watchdog:
+    """Ends operations that outlive their deadline by shutting their connection's socket
+    down: the driver's wait then fails at once, and the connection is dropped."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._after_fork()
+        renew_after_fork(self)
+
+    def _after_fork(self) -> None:
+        self._condition = threading.Condition()
+        self._deadlines: list[tuple[float, int]] = []
+        self._watched: dict[int, Any] = {}
+        self._thread: threading.Thread | None = None
+        self._ids = itertools.count()
+
+    @contextlib.contextmanager
+    def watch(self, db: Any) -> Iterator[None]:
+        key = next(self._ids)
+        with self._condition:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="consent-ledger-watchdog", daemon=True
+                )
+                self._thread.start()
+            heapq.heappush(self._deadlines, (time.monotonic() + self.timeout, key))
+            self._watched[key] = db
+            self._condition.notify()
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._watched.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while self._deadlines and self._deadlines[0][1] not in self._watched:
+                    heapq.heappop(self._deadlines)
+                if not self._deadlines:
+                    self._condition.wait()
+                    continue
+                deadline, key = self._deadlines[0]
+                late = deadline - time.monotonic()
+                if late > 0:
+                    self._condition.wait(late)
+                    continue
+                heapq.heappop(self._deadlines)
+                db = self._watched.pop(key)
+            _cut(db)
+
+
+def _cut(db: Any) -> None:
+    with contextlib.suppress(Exception):
+        fd = db.pgconn.socket
+        sock = socket.socket(fileno=fd)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.detach()  # the driver still owns the descriptor

@@ -1,8 +1,13 @@
-"""The shopper's rights over their data: download it (GDPR 15, 20) and erase it (GDPR 17)."""
+"""The shopper's rights over their data: download it (GDPR 15, 20) and erase it (GDPR 17).
+
+Both find the browser's history through its consent cookie, even one that has expired or
+was written under an earlier policy version (the signature still proves it is ours).
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .context import PersonalisationContext
@@ -12,9 +17,21 @@ from .events import ConsentEvent
 if TYPE_CHECKING:
     from .engine import ConsentEngine
 
-__all__ = ["DataRights"]
+__all__ = ["DataRights", "Erasure"]
 
 logger = logging.getLogger("consent_middleware")
+
+
+@dataclass(slots=True)
+class Erasure:
+    """What an erasure did: lines for the shopper, and the cookies that finish it."""
+
+    removed: list[str] = field(default_factory=list)
+    cookies: list[str] = field(default_factory=list)
+    #: Everything held was erased; when not, the browser keeps its cookie to retry with.
+    complete: bool = True
+    #: The consent id to quote to the shop when erasure could not complete.
+    reference: str | None = None
 
 
 class DataRights:
@@ -23,27 +40,33 @@ class DataRights:
     def __init__(self, engine: ConsentEngine) -> None:
         self.engine = engine
 
+    def consent_id(self, ctx: PersonalisationContext, cookie_header: str) -> str | None:
+        """The browser's consent id, from a valid cookie or an expired or outdated one."""
+        return ctx.consent_id or self.engine.expired_consent_id(cookie_header)
+
     def _history(self, consent_id: str) -> tuple[list[ConsentEvent], bool]:
-        """One browser's events, spooled ones included, and whether the ledger answered."""
-        writer = self.engine.writer
-        if writer is None:
+        """One browser's events, those waiting in this process included, and whether the
+        ledger answered."""
+        recorder = self.engine.recorder
+        if recorder is None:
             return [], True
-        writer.flush()
-        # Events still in the spool (the ledger away) belong to the history all the same.
-        pending = [e for e in writer.journal.read()[0] if e.consent_id == consent_id]
+        recorder.flush()
         try:
-            stored, complete = writer.ledger.history(consent_id), True
+            stored, complete = recorder.ledger.history(consent_id), True
         except Exception:
             logger.exception("consent history could not be read")
             stored, complete = [], False
+        # Events still waiting for the ledger belong to the history all the same.
+        pending = [e for e in recorder.pending() if e.consent_id == consent_id]
         known = {e.event_id for e in stored}
         events = stored + [e for e in pending if e.event_id not in known]
         return sorted(events, key=lambda e: e.time), complete
 
-    def export(self, ctx: PersonalisationContext) -> dict[str, object]:
+    def export(self, ctx: PersonalisationContext, cookie_header: str = "") -> dict[str, object]:
         """Everything held about this browser, for the shopper's own download."""
-        consent = {**ctx.public_state(), "consent_id": ctx.consent_id}
-        history, complete = self._history(ctx.consent_id) if ctx.consent_id else ([], True)
+        consent_id = self.consent_id(ctx, cookie_header)
+        consent = {**ctx.public_state(), "consent_id": consent_id}
+        history, complete = self._history(consent_id) if consent_id else ([], True)
         host: dict[str, object] = {}
         for name, exporter in self.engine.data_exporters.items():
             try:
@@ -62,45 +85,57 @@ class DataRights:
             data["history_note"] = "The consent history could not be read just now."
         return data
 
-    def erase(self, ctx: PersonalisationContext, cookie_header: str) -> tuple[list[str], list[str]]:
-        """Erase what is held about this browser: what was removed, and the cookies that
-        remove the rest from the browser."""
-        removed = []
-        consent_id = ctx.consent_id
-        if consent_id is not None and self.engine.writer is not None:
-            self.engine.writer.flush()
+    def erase(self, ctx: PersonalisationContext, cookie_header: str) -> Erasure:
+        """Erase what is held about this browser.
+
+        The ledger and the preference backend go first; if either cannot be reached the
+        erasure is incomplete and no cookie is deleted, so the shopper can retry.
+        """
+        engine = self.engine
+        erasure = Erasure()
+        consent_id = self.consent_id(ctx, cookie_header)
+        if consent_id is not None and engine.recorder is not None:
             try:
-                count = self.engine.writer.ledger.erase(
-                    consent_id, pseudonymise=self.engine.pseudonymise_on_erase
+                count = engine.recorder.ledger.erase(
+                    consent_id, pseudonymise=engine.pseudonymise_on_erase
                 )
             except Exception:
                 logger.exception("consent history could not be erased")
-                removed.append("Your consent history could not be erased just now; ask the shop.")
+                erasure.complete = False
+                erasure.removed.append("Your consent history could not be erased just now.")
             else:
-                if self.engine.pseudonymise_on_erase:
-                    removed.append(
+                if engine.pseudonymise_on_erase:
+                    erasure.removed.append(
                         f"Your consent history ({count} choices) is no longer linked to you; "
                         "the shop keeps the choices without any identifier, for its statistics."
                     )
                 else:
-                    removed.append(f"Your consent history ({count} choices) was deleted.")
-        if consent_id is not None and self.engine.preference_backend is not None:
+                    erasure.removed.append(f"Your consent history ({count} choices) was deleted.")
+        if consent_id is not None and engine.preference_backend is not None:
             try:
-                self.engine.preference_backend.delete(consent_id)
-                removed.append("Your stated preferences were deleted.")
+                engine.preference_backend.delete(consent_id)
+                erasure.removed.append("Your stated preferences were deleted.")
             except Exception:
                 logger.exception("preferences could not be erased")
-        for name, eraser in self.engine.data_erasers.items():
+                erasure.complete = False
+                erasure.removed.append("Your stated preferences could not be erased just now.")
+        if not erasure.complete:
+            erasure.reference = consent_id
+            return erasure
+        for name, eraser in engine.data_erasers.items():
             try:
-                removed.append(eraser(ctx))
+                erasure.removed.append(eraser(ctx))
             except Exception:
                 logger.exception("data eraser %r failed", name)
-                removed.append(f"{name}: could not be erased just now; ask the shop.")
-        engine = self.engine
+                erasure.removed.append(f"{name}: could not be erased just now; ask the shop.")
         present = cookie_names(cookie_header)
         ours = [engine.cookie_name, engine.visit_cookie_name, engine.preferences_cookie_name]
-        cookies = [delete_cookie(name, secure=engine.secure) for name in ours if name in present]
-        cookies += engine.purpose_cookie_deletions(cookie_header, engine.policy.required_ids)
-        if cookies:
-            removed.append("The cookies this shop had set in your browser were deleted.")
-        return removed, cookies
+        erasure.cookies = [
+            delete_cookie(name, secure=engine.secure) for name in ours if name in present
+        ]
+        erasure.cookies += engine.purpose_cookie_deletions(
+            cookie_header, engine.policy.required_ids
+        )
+        if erasure.cookies:
+            erasure.removed.append("The cookies this shop had set in your browser were deleted.")
+        return erasure

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
+import logging
+import os
+import sqlite3
+import stat
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from consent_middleware import ConfigurationError
 from consent_middleware.events import ConsentEvent, event_kind
-from consent_middleware.journal import Journal, LedgerWriter
-from consent_middleware.ledger import Ledger, LedgerUnavailable
+from consent_middleware.ledger import Ledger, LedgerUnavailable, SQLLedger
 from consent_middleware.ledger_sqlite import SQLiteLedger
 from consent_middleware.ledger_url import open_ledger
 
-from .ledgers import KINDS, event, make_ledger, postgres_schema, postgres_url
+from .ledgers import KINDS, event, make_ledger
 
 
 @pytest.fixture(params=KINDS)
@@ -69,12 +68,38 @@ def test_reopening_keeps_the_schema_and_the_events(tmp_path: Path) -> None:
     SQLiteLedger(path).write([event()])
     again = SQLiteLedger(path)
     assert len(again.history("browser-one-000000")) == 1
-    import sqlite3
-
     version = sqlite3.connect(path).execute(
         "SELECT value FROM consent_ledger_meta WHERE key = 'schema_version'"
     )
-    assert version.fetchone() == ("1",)
+    assert version.fetchone() == ("2",)
+
+
+def test_a_version_one_ledger_is_migrated_and_keeps_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE consent_ledger_meta (key TEXT PRIMARY KEY, value TEXT);"
+        "INSERT INTO consent_ledger_meta VALUES ('schema_version', '1');"
+        "CREATE TABLE consent_events (event_id TEXT PRIMARY KEY, consent_id TEXT NOT NULL,"
+        " time REAL NOT NULL, policy_version TEXT NOT NULL, granted TEXT NOT NULL,"
+        " refused TEXT NOT NULL, method TEXT NOT NULL, kind TEXT NOT NULL, language TEXT NOT NULL);"
+        "INSERT INTO consent_events VALUES ('e1', 'browser-one-000000', 1.0, '1',"
+        " '[\"necessary\"]', '[]', 'banner', 'given', 'en');"
+    )
+    db.close()
+    ledger = SQLiteLedger(path)
+    assert [e.event_id for e in ledger.history("browser-one-000000")] == ["e1"]
+    assert ledger.erase("browser-one-000000") == 1
+    assert ledger.write([event()]) == 0
+    ledger.close()
+
+
+def test_the_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    SQLiteLedger(path).write([event()])
+    for name in ("ledger.db", "ledger.db-wal"):
+        if (tmp_path / name).exists():
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
 
 
 @pytest.mark.parametrize(
@@ -117,207 +142,127 @@ def test_event_json_round_trip() -> None:
     assert ConsentEvent.from_mapping(json.loads(original.to_json())) == original
 
 
-# -- the journal and the writer -----------------------------------------------------------
+# -- erasure is final ---------------------------------------------------------------------
 
 
-def wait_for(condition: object, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.01)
+def test_an_event_written_after_its_browser_was_erased_is_not_stored(ledger: Ledger) -> None:
+    # The race seen in production, step by step: a worker holds an event of a browser, the
+    # browser is erased, then the worker writes the event.
+    held = event()
+    ledger.write([event()])
+    assert ledger.erase("browser-one-000000") == 1
+    assert ledger.write([held, event("browser-two-000000")]) == 1
+    assert ledger.history("browser-one-000000") == []
+    assert len(ledger.history("browser-two-000000")) == 1
 
 
-def test_journal_keeps_lines_appended_while_writing(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "spool")
-    journal.append([event(), event()])
-    events, size = journal.read()
-    late = event()
-    journal.append([late])
-    journal.drop(size)
-    assert journal.read()[0] == [late]
+def test_pseudonymised_erasure_is_final_too(ledger: Ledger) -> None:
+    ledger.write([event()])
+    ledger.erase("browser-one-000000", pseudonymise=True)
+    assert ledger.write([event()]) == 0
+    assert ledger.history("browser-one-000000") == []
 
 
-def test_journal_keeps_an_unreadable_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    path = tmp_path / "spool"
-    path.write_text("not json\n")
-    journal = Journal(path)
-    journal.append([event()])
-    assert len(journal.read()[0]) == 1
-    assert "unreadable line" in caplog.text
+def test_the_tombstone_keeps_no_consent_id(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    ledger = SQLiteLedger(path)
+    ledger.write([event()])
+    ledger.erase("browser-one-000000")
+    ledger.close()
+    dump = "\n".join(sqlite3.connect(path).iterdump())
+    assert "browser-one-000000" not in dump
+    assert "consent_erasures" in dump
 
 
-def write_from_eight_threads(writer: LedgerWriter, per_writer: int) -> set[str]:
-    ids: list[list[str]] = [[] for _ in range(8)]
-
-    def write(n: int) -> None:
-        for i in range(per_writer):
-            item = event(f"browser-{n}-{i:012d}")
-            ids[n].append(item.event_id)
-            writer.record(item)
-
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return {i for batch in ids for i in batch}
+def test_tombstones_go_with_the_retention_purge(ledger: Ledger) -> None:
+    ledger.erase("browser-one-000000")
+    ledger.purge(before=4_000_000_000.0)
+    assert ledger.write([event()]) == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_eight_writers_lose_and_duplicate_nothing(kind: str, tmp_path: Path) -> None:
+def test_concurrent_writes_and_erasures_never_bring_an_erased_browser_back(
+    kind: str, tmp_path: Path
+) -> None:
+    browsers = [f"browser-{n:012d}" for n in range(120)]
     with make_ledger(kind, tmp_path) as ledger:
-        writer = LedgerWriter(ledger, Journal(tmp_path / "spool"))
-        sent = write_from_eight_threads(writer, 5000)
-        writer.close()
-        stored = [e.event_id for e in ledger.events()]
-        assert len(stored) == 8 * 5000
-        assert set(stored) == sent
-        assert writer.journal.read()[0] == []
+        erased: set[str] = set()
+        stop = threading.Event()
+
+        def write() -> None:
+            while not stop.is_set():
+                ledger.write([event(b) for b in browsers[::7]] + [event(b) for b in browsers])
+
+        writers = [threading.Thread(target=write) for _ in range(3)]
+        for thread in writers:
+            thread.start()
+        for browser in browsers[::2]:
+            ledger.erase(browser)
+            erased.add(browser)
+        stop.set()
+        for thread in writers:
+            thread.join()
+        for browser in browsers:
+            history = ledger.history(browser)
+            assert (history == []) == (browser in erased), browser
 
 
-class Switchable:
-    """A ledger that can be made unreachable, as a stopped store would be."""
-
-    def __init__(self, inner: Ledger) -> None:
-        self.inner = inner
-        self.down = False
-
-    def write(self, events: list[ConsentEvent]) -> int:
-        if self.down:
-            raise LedgerUnavailable("store stopped")
-        return self.inner.write(events)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
+# -- bounded resources --------------------------------------------------------------------
 
 
-def test_outage_spools_then_writes_everything_once(tmp_path: Path) -> None:
-    store = Switchable(SQLiteLedger(tmp_path / "ledger.db"))
-    writer = LedgerWriter(store, Journal(tmp_path / "spool"), retry_seconds=0.05)  # type: ignore[arg-type]
-    sent = [event(f"browser-{i:014d}") for i in range(300)]
-    for item in sent[:100]:
-        writer.record(item)
-    wait_for(lambda: len(list(store.inner.events())) == 100)
-    store.down = True
-    for item in sent[100:200]:
-        writer.record(item)
-    wait_for(lambda: not writer.available)
-    assert len(writer.journal.read()[0]) >= 100
-    assert writer.journal.path.stat().st_size > 0
-    store.down = False
-    for item in sent[200:]:
-        writer.record(item)
-    wait_for(lambda: writer.available and writer.journal.read()[0] == [])
-    writer.close()
-    stored = [e.event_id for e in store.inner.events()]
-    store.inner.close()
-    assert sorted(stored) == sorted(e.event_id for e in sent)
+@pytest.mark.parametrize("kind", KINDS)
+def test_threads_that_come_and_go_leave_no_connection_behind(kind: str, tmp_path: Path) -> None:
+    with make_ledger(kind, tmp_path) as ledger:
+        assert isinstance(ledger, SQLLedger)
+        opened: list[object] = []
+        connect = ledger._connect
+
+        def counting() -> object:
+            db = connect()
+            opened.append(db)
+            return db
+
+        ledger._connect = counting  # type: ignore[method-assign]
+        for n in range(40):
+            # A fresh thread each time, as a server's thread pool retires idle threads.
+            thread = threading.Thread(target=ledger.write, args=([event(f"b-{n:016d}")],))
+            thread.start()
+            thread.join()
+        still_open = [db for db in opened if not _closed(db)]
+        assert len(opened) <= SQLLedger.pool_size
+        assert len(still_open) <= SQLLedger.pool_size
 
 
-def test_spool_left_by_a_previous_run_is_written_at_start(tmp_path: Path) -> None:
-    Journal(tmp_path / "spool").append([event(), event()])
-    ledger = SQLiteLedger(tmp_path / "ledger.db")
-    writer = LedgerWriter(ledger, Journal(tmp_path / "spool"))
-    wait_for(lambda: len(list(ledger.events())) == 2)
-    writer.close()
-    ledger.close()
-
-
-# -- PostgreSQL stopped and started again --------------------------------------------------
-
-
-class Proxy:
-    """A TCP relay to PostgreSQL that can be stopped and started, like the server."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.listener.listen()
-        self.running = True
-        self.sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.running:
-                client.close()
-                continue
-            server = socket.create_connection(self.target)
-            self.sockets += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, target: socket.socket) -> None:
+def _closed(db: object) -> bool:
+    if isinstance(db, sqlite3.Connection):
         try:
-            while data := source.recv(65536):
-                target.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, target):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def stop(self) -> None:
-        self.running = False
-        for s in self.sockets:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            s.close()
-        self.sockets = []
-
-    def start(self) -> None:
-        self.running = True
-
-    def close(self) -> None:
-        self.stop()
-        self.listener.close()
+            db.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return True
+        return False
+    return bool(db.closed)  # type: ignore[attr-defined]
 
 
-def relayed_url(url: str, port: int) -> str:
-    """``url`` with its host and port replaced by the relay's."""
-    parts = urlsplit(url)
-    credentials, _, _ = parts.netloc.rpartition("@")
-    host = f"127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=f"{credentials}@{host}" if credentials else host))
+def test_a_removed_sqlite_file_is_an_outage_with_a_clear_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "ledger.db"
+    ledger = SQLiteLedger(path)
+    ledger.write([event()])
+    for name in os.listdir(tmp_path):
+        os.unlink(tmp_path / name)
+    with caplog.at_level(logging.ERROR), pytest.raises(LedgerUnavailable):
+        ledger.write([event()])
+    assert "was removed while in use" in caplog.text
+    assert not path.exists()  # not silently made anew, empty, in the running process
 
 
-@pytest.mark.postgres
-def test_postgres_outage_spools_then_writes_everything_once(tmp_path: Path) -> None:
-    from consent_middleware.ledger_postgres import PostgresLedger
-
-    with postgres_schema() as schema:
-        url = postgres_url(schema)
-        parts = urlsplit(url)
-        proxy = Proxy((parts.hostname or "127.0.0.1", parts.port or 5432))
-        ledger = PostgresLedger(relayed_url(url, proxy.port), connect_timeout=2)
-        writer = LedgerWriter(ledger, Journal(tmp_path / "spool"), retry_seconds=0.1)
-        sent = [event(f"browser-{i:014d}") for i in range(300)]
-        for item in sent[:100]:
-            writer.record(item)
-        wait_for(lambda: writer.journal.read()[0] == [])
-        proxy.stop()
-        for item in sent[100:200]:
-            writer.record(item)
-        wait_for(lambda: not writer.available)
-        assert len(writer.journal.read()[0]) >= 100
-        proxy.start()
-        for item in sent[200:]:
-            writer.record(item)
-        wait_for(lambda: writer.available and writer.journal.read()[0] == [])
-        writer.close()
-        ledger.close()
-        proxy.close()
-        direct = PostgresLedger(url)
-        stored = [e.event_id for e in direct.events()]
-        direct.close()
-        assert sorted(stored) == sorted(e.event_id for e in sent)
+def test_a_replaced_sqlite_file_is_used(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    ledger = SQLiteLedger(path)
+    ledger.write([event()])
+    ledger.close()
+    os.rename(path, tmp_path / "moved.db")
+    other = SQLiteLedger(path)
+    other.write([event("browser-two-000000")])
+    assert [e.consent_id for e in ledger.events()] == ["browser-two-000000"]

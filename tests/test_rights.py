@@ -257,6 +257,8 @@ def test_with_the_ledger_down_choices_are_spooled_and_still_downloadable(
     data = json.loads(driver.get("/consent/data", cookies={driver.cookie_name: value}).text)
     assert [h["kind"] for h in data["history"]] == ["given"]
     assert data["history_note"] == "The consent history could not be read just now."
-    spooled = (tmp_path / "spool").read_text().splitlines()
+    journals = list((tmp_path / "spool").glob("*.journal"))
+    assert len(journals) == 1
+    spooled = journals[0].read_text().splitlines()
     assert len(spooled) == 1
     assert json.loads(spooled[0])["consent_id"] == consent_id(value)

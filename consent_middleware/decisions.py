@@ -1,0 +1,72 @@
+"""The latest recorded decision of each browser, for refusing replayed cookies.
+
+A signed cookie stays valid until it expires, so a browser (or anyone who copied the cookie)
+could send an older "accept all" cookie after the shopper chose "reject all". With
+``enforce_withdrawal=True`` the middleware refuses a cookie when the ledger holds a later
+decision of the same consent id that grants something else. Requests never wait on the
+ledger: the decisions are read into memory in the background (every ``poll_seconds``), and
+this process's own decisions are known at once. Only browsers that decided more than once
+are remembered; a first decision cannot make an earlier cookie stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from .events import ConsentEvent, Kind
+from .ledger import Ledger
+
+__all__ = ["DecisionWatch"]
+
+logger = logging.getLogger("consent_middleware")
+
+
+class DecisionWatch:
+    """The latest decision per consent id, refreshed from the ledger."""
+
+    def __init__(self, lifetime_seconds: float, *, poll_seconds: float = 2.0) -> None:
+        self.lifetime_seconds = lifetime_seconds
+        self.poll_seconds = poll_seconds
+        self._latest: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._next_poll = 0.0
+
+    def add(self, events: Iterable[ConsentEvent]) -> None:
+        """Take recorded events into account."""
+        with self._lock:
+            for event in events:
+                if event.kind == Kind.GIVEN:
+                    continue
+                known = self._latest.get(event.consent_id)
+                if known is None or known[0] <= event.time:
+                    self._latest[event.consent_id] = (event.time, frozenset(event.granted))
+
+    def refresh(self, ledger: Ledger) -> None:
+        """Read the decisions recorded since the last refresh (by every process)."""
+        now = time.time()
+        if now < self._next_poll:
+            return
+        self._next_poll = now + self.poll_seconds
+        # A little overlap: events committed by others just before our last read.
+        since = now - self.lifetime_seconds if self._since is None else self._since - 30
+        try:
+            events = list(ledger.events(since))
+        except Exception as error:
+            logger.debug("latest consent decisions could not be read: %s", error)
+            return
+        self._since = now
+        self.add(events)
+        with self._lock:
+            horizon = now - self.lifetime_seconds
+            for consent_id in [k for k, (t, _) in self._latest.items() if t < horizon]:
+                del self._latest[consent_id]
+
+    def stale(self, consent_id: str, decided_at: int, granted: frozenset[str]) -> bool:
+        """Whether a cookie of ``consent_id`` decided at ``decided_at`` granting ``granted``
+        was replaced by a later recorded decision that grants something else."""
+        known = self._latest.get(consent_id)
+        return known is not None and known[0] >= decided_at and known[1] != granted
