@@ -45,23 +45,24 @@ class DecisionWatch:
                 if known is None or known[0] <= event.time:
                     self._latest[event.consent_id] = (event.time, frozenset(event.granted))
 
-    def refresh(self, ledger: Ledger) -> None:
-        """Read the decisions recorded since the last refresh (by every process)."""
-        now = time.time()
-        if now < self._next_poll:
+    def refresh(self, ledger: Ledger, *, now: bool = False) -> None:
+        """Read the decisions recorded since the last refresh (by every process), at most
+        every ``poll_seconds`` unless ``now``."""
+        if time.time() < self._next_poll and not now:
             return
-        self._next_poll = now + self.poll_seconds
+        started = time.time()
+        self._next_poll = started + self.poll_seconds
         # A little overlap: events committed by others just before our last read.
-        since = now - self.lifetime_seconds if self._since is None else self._since - 30
+        since = started - self.lifetime_seconds if self._since is None else self._since - 30
         try:
             events = list(ledger.events(since))
         except Exception as error:
             logger.debug("latest consent decisions could not be read: %s", error)
             return
-        self._since = now
+        self._since = started
         self.add(events)
         with self._lock:
-            horizon = now - self.lifetime_seconds
+            horizon = started - self.lifetime_seconds
             for consent_id in [k for k, (t, _) in self._latest.items() if t < horizon]:
                 del self._latest[consent_id]
 

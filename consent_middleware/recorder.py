@@ -196,8 +196,9 @@ class Recorder:
                 self._committer.start()
 
     def flush(self) -> bool:
-        """Write what waits in this process (and in ended processes' journals) into the
-        ledger; ``False`` if the ledger is away."""
+        """Write what waits in this process into the ledger; ``False`` if the ledger is
+        away."""
+        written = False
         try:
             with self._lock:
                 unsaved, self._unsaved = self._unsaved, []
@@ -212,6 +213,9 @@ class Recorder:
                 if events:
                     self._write(events)
                     journal.drop(size)
+                    written = True
+            if not (written or self.available):
+                self.ledger.history("")  # nothing to write: is the store back?
         except Exception as error:
             if unsaved and not self._in_journal(unsaved):
                 with self._lock:
@@ -219,7 +223,7 @@ class Recorder:
             self._lost_ledger(error)
             return False
         if not self.available:
-            logger.warning("consent ledger is back; spooled choices written")
+            logger.warning("consent ledger is back; choices are written to it again")
         self.available = True
         return True
 
