@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Generic, TypeVar
 
 from .context import PersonalisationContext
@@ -10,7 +11,7 @@ from .endpoints import Endpoints
 from .engine import ConsentEngine
 from .ledger import Ledger
 from .policy import ConsentPolicy
-from .stores import PreferenceBackend
+from .stores import DEFAULT_VISIT_LIFETIME, PreferenceBackend
 
 AppT = TypeVar("AppT")
 
@@ -35,7 +36,7 @@ class MiddlewareBase(Generic[AppT]):
         # Serve /.well-known/gpc.json; turn off to serve your own.
         gpc_json: bool = True,
         # Keep stated preferences server-side (keyed by the pseudonymous consent id)
-        # instead of in a signed cookie.
+        # instead of in an encrypted cookie.
         preference_backend: PreferenceBackend | None = None,
         # Where choices are proved: "sqlite:///consent.db", "postgresql://...", or an object.
         ledger: str | Ledger | None = None,
@@ -52,6 +53,9 @@ class MiddlewareBase(Generic[AppT]):
         # Refuse a cookie that a later recorded choice replaced (replays of an old "accept
         # all" after "reject all"); needs a ledger.
         enforce_withdrawal: bool = False,
+        # How long a value of this visit is kept after it was written (a minute to a day),
+        # even if the browser keeps its session cookie.
+        visit_lifetime: timedelta | float = DEFAULT_VISIT_LIFETIME,
     ) -> None:
         self.app = app
         self.engine = ConsentEngine(
@@ -71,5 +75,6 @@ class MiddlewareBase(Generic[AppT]):
             data_erasers=data_erasers,
             pseudonymise_on_erase=pseudonymise_on_erase,
             enforce_withdrawal=enforce_withdrawal,
+            visit_lifetime=visit_lifetime,
         )
         self.endpoints = Endpoints(self.engine)

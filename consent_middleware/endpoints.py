@@ -283,7 +283,7 @@ class Endpoints:
         except ConsentRequired:
             return self._refuse(403, ctx, "Preferences are kept only while personalisation is on.")
         store = ctx.preferences
-        cookies = self.engine.write_store(Scope.PERSISTENT, store.export(), ctx.consent_id)
+        cookies = self.engine.write_store(Scope.PERSISTENT, store.entries(), ctx.consent_id)
         return _see_other(form.get("next"), cookies)
 
     def _gpc_json(self) -> dict[str, object]:

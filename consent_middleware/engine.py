@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,15 @@ from .policy import MAX_CONSENT_LIFETIME, ConsentPolicy
 from .reasons import refusal
 from .recorder import Recorder
 from .signing import check_secret_keys
-from .stores import PreferenceBackend, SignalStore, StoreCodec, StoredData, clean
+from .stores import (
+    DEFAULT_VISIT_LIFETIME,
+    MAX_VISIT_LIFETIME,
+    PreferenceBackend,
+    SignalStore,
+    StoreCodec,
+    StoredData,
+    pack,
+)
 
 __all__ = ["ConsentEngine"]
 
@@ -73,6 +82,7 @@ class ConsentEngine:
         data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None = None,
         pseudonymise_on_erase: bool = False,
         enforce_withdrawal: bool = False,
+        visit_lifetime: timedelta | float = DEFAULT_VISIT_LIFETIME,
     ) -> None:
         if policy is None:
             policy = ConsentPolicy.default()
@@ -150,8 +160,10 @@ class ConsentEngine:
         self.decisions = DecisionWatch(self._lifetime) if enforce_withdrawal else None
         self.recorder = self._open_ledger(ledger, spool, self.decisions)
         self._gpc_recorded: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self.visit_lifetime = _check_visit_lifetime(visit_lifetime)
         self._store_codecs = {
-            scope: StoreCodec(policy, keys, scope) for scope in (Scope.SESSION, Scope.PERSISTENT)
+            Scope.SESSION: StoreCodec(policy, keys, Scope.SESSION, lifetime=self.visit_lifetime),
+            Scope.PERSISTENT: StoreCodec(policy, keys, Scope.PERSISTENT),
         }
         # Preferences last as long as the longest retention declared (395 days at most).
         retentions = [s.retention for s in policy.signals if s.retention is not None]
@@ -276,21 +288,36 @@ class ConsentEngine:
 
     def open_store(self, ctx: PersonalisationContext, scope: Scope) -> SignalStore:
         """The visit or preference data of this request's visitor, as stored now."""
-        return SignalStore(ctx, scope, self._load(scope, ctx._cookie_header, ctx.consent_id))
+        now = int(time.time())
+        data, stale = self._load(scope, ctx._cookie_header, ctx.consent_id, now)
+        return SignalStore(ctx, scope, data, now, stale=stale)
 
-    def _load(self, scope: Scope, cookie_header: str, consent_id: str | None) -> StoredData:
+    def _load(
+        self, scope: Scope, cookie_header: str, consent_id: str | None, now: int
+    ) -> tuple[StoredData, bool]:
+        """The data stored for ``consent_id`` still kept at ``now``, and whether what is
+        stored held more (expired, invalid or foreign values) and should be rewritten."""
+        # Without a consent nothing can be read; a renewed consent keeps its id and its data.
+        if consent_id is None:
+            return {}, False
+        codec = self._store_codecs[scope]
         if scope is Scope.PERSISTENT and self.preference_backend is not None:
-            if consent_id is None:
-                return {}
             try:
                 raw = self.preference_backend.load(consent_id)
             except Exception:
                 logger.exception("preferences could not be loaded; using none")
-                return {}
-            return clean(self.policy, scope, dict(raw))
+                return {}, False
+            return codec.unpack(raw, now)
         name = self.visit_cookie_name if scope is Scope.SESSION else self.preferences_cookie_name
         values = cookie_values(cookie_header, name + "=")
-        return self._store_codecs[scope].decode(values[0] if len(values) == 1 else None)
+        if not values:
+            return {}, False
+        if len(values) > 1:
+            return {}, True
+        data, stale = codec.decode(values[0], consent_id, now)
+        if stale:
+            logger.debug("%s store cookie: values dropped (expired, invalid or foreign)", scope)
+        return data, stale
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -314,7 +341,7 @@ class ConsentEngine:
         else:
             for store in ctx.open_stores():
                 if store.dirty:
-                    cookies.extend(self.write_store(store.scope, store.export(), ctx.consent_id))
+                    cookies.extend(self.write_store(store.scope, store.entries(), ctx.consent_id))
         return ResponseChanges(
             cookies=tuple(cookies),
             private=bool(cookies or ctx.used_signals),
@@ -343,12 +370,17 @@ class ConsentEngine:
         self.record(self.event(ctx, withdrawn, Method.GPC, event_id=event_id))
 
     def write_store(self, scope: Scope, data: StoredData, consent_id: str | None) -> list[str]:
-        """``Set-Cookie`` lines (or a backend write) that store ``data`` for a visitor."""
+        """``Set-Cookie`` lines (or a backend write) that store ``data`` for a visitor.
+
+        Stored data is bound to ``consent_id``; without one (no decision, so nothing could
+        have been allowed) the store is deleted instead.
+        """
+        codec = self._store_codecs[scope]
         if scope is Scope.PERSISTENT and self.preference_backend is not None:
             if consent_id is not None:
                 try:
                     if data:
-                        self.preference_backend.save(consent_id, data)
+                        self.preference_backend.save(consent_id, pack(data))
                     else:
                         self.preference_backend.delete(consent_id)
                 except Exception:
@@ -358,9 +390,9 @@ class ConsentEngine:
             name, max_age = self.visit_cookie_name, None
         else:
             name, max_age = self.preferences_cookie_name, self._preferences_max_age
-        if not data:
+        if not data or consent_id is None:
             return [delete_cookie(name, secure=self.secure)]
-        value = self._store_codecs[scope].encode(data)
+        value = codec.encode(data, consent_id)
         return [set_cookie(name, value, max_age=max_age, secure=self.secure)]
 
     def csrf_cookie(self, nonce: str) -> str:
@@ -379,14 +411,15 @@ class ConsentEngine:
         cookies += self.purpose_cookie_deletions(cookie_header, state.granted)
         # Stored signals the new choice no longer allows are removed with it.
         mode = mode_for(state.granted)
+        now = int(time.time())
         for scope in (Scope.SESSION, Scope.PERSISTENT):
-            stored = self._load(scope, cookie_header, state.consent_id)
+            stored, stale = self._load(scope, cookie_header, state.consent_id, now)
             allowed = {
-                key: values
-                for key, values in stored.items()
+                key: entries
+                for key, entries in stored.items()
                 if refusal(self.policy.signal(key), state.granted, mode) is None
             }
-            if allowed != stored:
+            if allowed != stored or stale:
                 cookies.extend(self.write_store(scope, allowed, state.consent_id))
         return cookies
 
@@ -416,6 +449,23 @@ def _same_filesystem(spool: str, ledger_path: str) -> bool:
         return os.stat(existing).st_dev == os.stat(ledger_dir).st_dev
     except OSError:
         return False
+
+
+def _check_visit_lifetime(value: timedelta | float) -> timedelta:
+    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
+        raise ConfigurationError(
+            "visit_lifetime must be a timedelta or a number of seconds, "
+            "e.g. visit_lifetime=timedelta(hours=4)"
+        )
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    # A minute at least, so that a visit is usable; a day at most: data kept longer than a
+    # visit is a profile across visits, which needs persistent signals and personalisation.
+    if not 60 <= seconds <= MAX_VISIT_LIFETIME.total_seconds():
+        raise ConfigurationError(
+            f"visit_lifetime is {value!r}: give between one minute and one day, "
+            "e.g. visit_lifetime=timedelta(hours=4)"
+        )
+    return timedelta(seconds=seconds)
 
 
 def _strings(name: str, values: Iterable[str]) -> list[str]:

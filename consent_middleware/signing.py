@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from itsdangerous import Signer, URLSafeSerializer
+from itsdangerous import Signer
 from itsdangerous.encoding import want_bytes
 
 from .exceptions import ConfigurationError
@@ -63,14 +63,4 @@ def make_signer(keys: list[bytes], salt: str) -> Signer:
         salt=salt,
         key_derivation="hmac",
         digest_method=hashlib.sha256,
-    )
-
-
-def make_serializer(keys: list[bytes], salt: str) -> URLSafeSerializer:
-    """A URL-safe JSON serializer signed like :func:`make_signer`."""
-    return URLSafeSerializer(
-        list(reversed(keys)),
-        salt=salt,
-        signer=_KeyCachingSigner,
-        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
     )

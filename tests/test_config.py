@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,13 @@ def _claiming(cookie: str) -> ConsentPolicy:
         pytest.param(
             {"policy": _claiming("__Host-*")}, "which keeps the consent", id="claims-prefix"
         ),
+        pytest.param({"visit_lifetime": 0}, "between one minute and one day", id="visit-zero"),
+        pytest.param({"visit_lifetime": -600}, "between one minute", id="visit-negative"),
+        pytest.param({"visit_lifetime": 30}, "between one minute", id="visit-seconds-short"),
+        pytest.param({"visit_lifetime": timedelta(days=2)}, "and one day", id="visit-two-days"),
+        pytest.param({"visit_lifetime": float("nan")}, "between one minute", id="visit-nan"),
+        pytest.param({"visit_lifetime": "4h"}, "timedelta or a number", id="visit-text"),
+        pytest.param({"visit_lifetime": True}, "timedelta or a number", id="visit-bool"),
     ],
 )
 @pytest.mark.parametrize("middleware", ["asgi", "wsgi"])
@@ -74,6 +82,23 @@ def test_defaults_are_safe() -> None:
     assert engine.cookie_name == "__Host-consent"
     assert engine.prefix == "/consent"
     assert engine.policy.version == DEFAULT.version
+    assert engine.visit_lifetime == timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "expected"),
+    [
+        pytest.param(timedelta(minutes=30), timedelta(minutes=30), id="timedelta"),
+        pytest.param(5400, timedelta(minutes=90), id="seconds"),
+        pytest.param(86400.0, timedelta(days=1), id="one-day"),
+    ],
+)
+def test_visit_lifetime_is_taken_by_both_middlewares(
+    lifetime: timedelta | float, expected: timedelta
+) -> None:
+    asgi = ConsentMiddleware(Starlette(), secret_keys=[KEY], visit_lifetime=lifetime)
+    wsgi = ConsentWSGIMiddleware(wsgi_app, secret_keys=[KEY], visit_lifetime=lifetime)
+    assert asgi.engine.visit_lifetime == wsgi.engine.visit_lifetime == expected
 
 
 def test_trusted_origins_are_normalised() -> None:
