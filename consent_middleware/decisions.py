@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 
 from .events import ConsentEvent, Kind
+from .forks import renew_after_fork
 from .ledger import Ledger
 
 __all__ = ["DecisionWatch"]
@@ -34,6 +35,10 @@ class DecisionWatch:
         self._lock = threading.Lock()
         self._since: float | None = None
         self._next_poll = 0.0
+        renew_after_fork(self)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
 
     def add(self, events: Iterable[ConsentEvent]) -> None:
         """Take recorded events into account."""

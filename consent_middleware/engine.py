@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -160,6 +161,7 @@ class ConsentEngine:
         self.decisions = DecisionWatch(self._lifetime) if enforce_withdrawal else None
         self.recorder = self._open_ledger(ledger, spool, self.decisions)
         self._gpc_recorded: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._gpc_lock = threading.Lock()
         self.visit_lifetime = _check_visit_lifetime(visit_lifetime)
         self._store_codecs = {
             Scope.SESSION: StoreCodec(policy, keys, Scope.SESSION, lifetime=self.visit_lifetime),
@@ -361,11 +363,12 @@ class ConsentEngine:
         """Record a GPC withdrawal once per consent id and decision, however often a stale
         cookie is replayed with GPC on."""
         key = (withdrawn.consent_id, withdrawn.decided_at)
-        if key in self._gpc_recorded:
-            return
-        self._gpc_recorded[key] = None
-        if len(self._gpc_recorded) > _GPC_MEMORY:
-            self._gpc_recorded.popitem(last=False)
+        with self._gpc_lock:
+            if key in self._gpc_recorded:
+                return
+            self._gpc_recorded[key] = None
+            if len(self._gpc_recorded) > _GPC_MEMORY:
+                self._gpc_recorded.popitem(last=False)
         event_id = uuid.uuid5(_GPC_EVENTS, f"{key[0]}.{key[1]}").hex
         self.record(self.event(ctx, withdrawn, Method.GPC, event_id=event_id))
 
