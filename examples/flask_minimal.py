@@ -23,11 +23,11 @@ app.wsgi_app = ConsentWSGIMiddleware(  # type: ignore[method-assign]
 )
 
 PAGE = """<!doctype html><html lang="en"><body>
+{{ consent_banner() }}
 <header>{{ privacy_choices_link() }}</header>
 <main><p>Mode: {{ mode }}</p>
 <p>Tea {{ why(reason) }}</p>
 {% consent "analytics" %}<script src="/static/analytics.js"></script>{% endconsent %}</main>
-{{ consent_banner() }}
 </body></html>"""
 
 

@@ -30,6 +30,7 @@ PAGE = TEMPLATES.from_string(
 <html lang="en">
 <head><meta charset="utf-8"><title>Minimal shop</title></head>
 <body>
+{{ consent_banner() }}
 <header><a href="/">Minimal shop</a> | {{ privacy_choices_link() }}</header>
 <main>
 <h1>Minimal shop</h1>
@@ -41,7 +42,6 @@ PAGE = TEMPLATES.from_string(
 </ul>
 {% consent "analytics" %}<p>Analytics would load here (you allowed it).</p>{% endconsent %}
 </main>
-{{ consent_banner() }}
 </body>
 </html>"""
 )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -125,3 +128,34 @@ def test_ledger_benchmark_runs_and_prints_its_figures() -> None:
     assert re.search(r"POST /consent, SQLite ledger: p50 [\d.]+ ms \(\+-?[\d.]+\)", output)
     assert re.search(r"export of one browser's history .* median [\d.]+ ms", output)
     assert re.search(r"GET /consent/data from the 3000-event ledger: [\d.]+ ms", output)
+
+
+async def asgi_home(app: Any) -> str:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        return (await client.get("/")).text
+
+
+def undecided_home(example: str, tmp_path: Path) -> str:
+    if example == "minimal":
+        from examples.minimal import create_app
+
+        return asyncio.run(asgi_home(create_app()))
+    if example == "demo_shop":
+        from examples.demo_shop import create_app as create_shop
+
+        return asyncio.run(asgi_home(create_shop(ledger=f"sqlite:///{tmp_path / 'c.db'}")))
+    if example == "flask_minimal":
+        from examples.flask_minimal import app
+    else:
+        from examples.flask_shop.app import app
+    return str(webtest.TestApp(app).get("/").text)
+
+
+@pytest.mark.parametrize("example", ["minimal", "demo_shop", "flask_minimal", "flask_shop"])
+def test_every_example_puts_the_banner_right_after_body(example: str, tmp_path: Path) -> None:
+    """First in the page, first in the tab order: no link or field comes before it."""
+    home = undecided_home(example, tmp_path)
+    assert re.search(
+        r"<body>\s*(<style>.*?</style>\s*)*<section class=\"consent-banner\"", home, re.S
+    )

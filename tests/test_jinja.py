@@ -226,12 +226,12 @@ def test_templates_can_be_overridden_by_name() -> None:
 
 # -- through real requests ----------------------------------------------------------------
 
-PAGE = """<!doctype html><html lang="en"><body>
+PAGE = """<!doctype html><html lang="en"><body>{{ consent_banner() }}
 <nav>{{ privacy_choices_link() }}</nav>
 <main><h1>{{ title }}</h1>
 {% for item in items %}<article><h2>{{ item.name }}</h2>{{ why(item) }}</article>{% endfor %}
 {% consent "analytics" %}<script src="/analytics.js"></script>{% endconsent %}
-</main>{{ consent_banner() }}</body></html>"""
+</main></body></html>"""
 
 
 def items_for(ctx: PersonalisationContext) -> list[dict[str, Any]]:

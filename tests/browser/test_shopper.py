@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -147,16 +148,98 @@ def test_every_choice_works_without_javascript(
     context.close()
 
 
-def press_tab_until(page: Page, text: str, limit: int = 80) -> None:
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        focused = page.evaluate(
+def focused_text(page: Page) -> str:
+    return str(
+        page.evaluate(
             "() => (document.activeElement.innerText || document.activeElement.labels?.[0]"
             "?.innerText || '').trim()"
         )
-        if focused == text:
+    )
+
+
+def press_tab_until(page: Page, text: str, limit: int = 80) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if focused_text(page) == text:
             return
-    raise AssertionError(f"{text!r} cannot be reached with the Tab key")
+    raise AssertionError(f"{text!r} cannot be reached with {limit} presses of the Tab key")
+
+
+def test_the_banner_comes_first_in_the_tab_order(page: Page) -> None:
+    page.goto("/")
+    reached = []
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        reached.append(focused_text(page))
+    assert reached == BANNER_BUTTONS
+
+
+def test_enter_on_reject_all_a_few_tabs_from_the_top_records_the_refusal(page: Page) -> None:
+    page.goto("/")
+    press_tab_until(page, "Reject all", limit=3)
+    page.keyboard.press("Enter")
+    expect(page.locator("section.consent-banner")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/$"))
+    state = page.request.get("/consent/state").json()
+    assert state["decided"] is True
+    assert not any(state["purposes"][p] for p in ("analytics", "personalisation", "marketing"))
+
+
+PHONE = {"width": 360, "height": 640}
+DESKTOP = {"width": 1280, "height": 720}
+
+
+def bottom_of(page: Page, selector: str) -> float:
+    box = page.locator(selector).bounding_box()
+    assert box is not None
+    return float(box["y"] + box["height"])
+
+
+def top_of(page: Page, selector: str) -> float:
+    box = page.locator(selector).bounding_box()
+    assert box is not None
+    return float(box["y"])
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_end_of_the_page_scrolls_into_view_above_the_banner(
+    page: Page, viewport: dict[str, int]
+) -> None:
+    page.set_viewport_size(viewport)
+    page.goto("/")
+    expect(page.locator("section.consent-banner")).to_be_visible()
+    page.evaluate("() => window.scrollTo(0, document.scrollingElement.scrollHeight)")
+    last = "footer > :last-child"
+    assert 0 < bottom_of(page, last) <= top_of(page, "section.consent-banner")
+    # However long the text, the choices themselves stay inside the window.
+    for label in BANNER_BUTTONS:
+        button = f"section.consent-banner button:text-is('{label}')"
+        assert top_of(page, "section.consent-banner") <= top_of(page, button)
+        assert bottom_of(page, button) <= viewport["height"]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_banner_never_hides_the_element_in_focus(page: Page, viewport: dict[str, int]) -> None:
+    page.set_viewport_size(viewport)
+    page.goto("/")
+    banner_top = top_of(page, "section.consent-banner")
+    hidden, seen = [], 0
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        where = page.evaluate(
+            "() => { const e = document.activeElement;"
+            " if (e === document.body || e.closest('.consent-banner')) return null;"
+            " const r = e.getBoundingClientRect(); return [r.top, r.bottom]; }"
+        )
+        if where is None:
+            if seen:
+                break  # round the page once
+            continue
+        seen += 1
+        if not (where[0] >= 0 and where[1] <= banner_top):
+            hidden.append((focused_text(page), where))
+    assert seen > 20
+    assert hidden == []
 
 
 def test_the_whole_flow_by_keyboard(page: Page) -> None:
