@@ -256,7 +256,9 @@ class ConsentEngine:
 
         Nothing unless ``ctx.touched`` or ``ctx.gpc``: adapters test those first.
         """
-        if not (ctx.gpc or ctx.new_csrf_nonce or ctx.used_signals or ctx.open_stores()):
+        if not (
+            ctx.gpc or ctx.new_csrf_nonce or ctx.personal or ctx.used_signals or ctx.open_stores()
+        ):
             return VARY_ONLY if ctx.touched else NO_CHANGES
         cookies = []
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
@@ -274,7 +276,7 @@ class ConsentEngine:
                     cookies.extend(self.write_store(store.scope, store.export(), ctx.consent_id))
         return ResponseChanges(
             cookies=tuple(cookies),
-            private=bool(cookies or ctx.used_signals),
+            private=bool(cookies or ctx.personal or ctx.used_signals),
             vary_cookie=ctx.touched,
         )
 

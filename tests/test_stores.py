@@ -195,3 +195,27 @@ def test_response_that_never_consulted_consent_is_untouched(shop: Driver) -> Non
     assert result.header("cache-control") == "public, max-age=60"
     assert result.header("vary") is None
     assert result.set_cookies == []
+
+
+PER_BROWSER_READS = [
+    "csrf_token",
+    "csrf_nonce",
+    "consent_id",
+    "public_state",
+    "visit_export",
+    "preferences_export",
+]
+
+
+@pytest.mark.parametrize("read", PER_BROWSER_READS)
+def test_a_page_showing_any_per_browser_value_is_private(shop: Driver, read: str) -> None:
+    """Even with nothing to write (the CSRF cookie exists, no store changes), a page built
+    with a value of this browser's own never reaches a shared cache."""
+    nonce, _ = shop.csrf()
+    cookies = {**_stored(shop), shop.csrf_name: nonce}
+    result = shop.get(f"/per-browser?read={read}", cookies=cookies)
+    assert result.status == 200
+    assert result.set_cookies == []
+    assert json.loads(result.text) not in (None, {}, "")
+    assert result.header("cache-control") == "private, max-age=60"
+    assert result.header("vary") == "Cookie"
