@@ -84,6 +84,7 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         request = RequestInfo(
             method=scope["method"],
             query_string=scope.get("query_string", b"").decode("latin-1"),
+            scheme=scope.get("scheme") or "http",
         )
         for name, value in scope["headers"]:
             request.headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))

@@ -159,6 +159,7 @@ class Endpoints:
             request.header("sec-fetch-site"),
             request.header("host"),
             self.engine.trusted_origins,
+            scheme=request.scheme,
         ):
             return self._refuse(403, ctx, "The form was sent from another site.")
         try:

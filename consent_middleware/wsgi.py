@@ -64,6 +64,7 @@ def _request_info(environ: WSGIEnvironment) -> RequestInfo:
     request = RequestInfo(
         method=environ.get("REQUEST_METHOD", "GET"),
         query_string=environ.get("QUERY_STRING", ""),
+        scheme=environ.get("wsgi.url_scheme") or "http",
     )
     for key, value in environ.items():
         if key.startswith("HTTP_"):

@@ -280,6 +280,8 @@ def test_changing_a_choice_keeps_the_consent_id(driver: Driver) -> None:
         pytest.param({"with_csrf": False}, 403, id="no-token"),
         pytest.param({"origin": "https://evil.example"}, 403, id="cross-origin"),
         pytest.param({"origin": "null"}, 403, id="null-origin"),
+        pytest.param({"origin": "http://shop.test"}, 403, id="http-origin-on-https"),
+        pytest.param({"origin": "https://shop.test:80"}, 403, id="port-80-on-https"),
         pytest.param({"headers": [("Sec-Fetch-Site", "cross-site")]}, 403, id="fetch-cross-site"),
         pytest.param({"headers": [("Sec-Fetch-Site", "same-site")]}, 403, id="fetch-same-site"),
     ],
