@@ -258,7 +258,15 @@ def test_choice_redirects_with_303_and_no_store(driver: Driver) -> None:
 
 @pytest.mark.parametrize(
     "next_value",
-    ["//evil.example", "https://evil.example", "/\\evil.example", "javascript:alert(1)", ""],
+    [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "",
+        "/.//evil.example",
+        "/%2e%2e//evil.example",
+    ],
 )
 def test_next_never_leaves_the_site(driver: Driver, next_value: str) -> None:
     result = driver.post_form([("action", "accept_all"), ("next", next_value)])
