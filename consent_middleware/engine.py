@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -88,6 +89,9 @@ class ConsentEngine:
         keys = check_secret_keys(secret_keys)
         self.policy = policy
         self.secure = secure
+        #: Adapters pass each request's scheme to :meth:`check_scheme` while this is true.
+        self.watch_scheme = not secure
+        self._scheme_lock = threading.Lock()
         self.prefix = prefix
         self.gpc_json = bool(gpc_json)
         self.cookie_domains = tuple(
@@ -191,6 +195,22 @@ class ConsentEngine:
         """The consent id of an expired or outdated cookie this server signed, if any."""
         values = cookie_values(cookie_header, self._cookie_key)
         return self.codec.signed_consent_id(values[0]) if len(values) == 1 else None
+
+    def check_scheme(self, scheme: str | None, forwarded_proto: str | None) -> None:
+        """Warn, once, that ``secure=False`` is serving a request that arrived over HTTPS
+        (by its own scheme or a proxy's ``X-Forwarded-Proto``)."""
+        proto = (forwarded_proto or "").partition(",")[0].strip().lower()
+        if scheme != "https" and proto != "https":
+            return
+        with self._scheme_lock:
+            if not self.watch_scheme:
+                return
+            self.watch_scheme = False
+        logger.warning(
+            "a request arrived over HTTPS while secure=False: remove secure=False so that the "
+            "consent cookies are Secure and __Host- prefixed (it is for plain-HTTP local "
+            "development only)"
+        )
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -30,6 +30,10 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         engine = self.engine
+        if engine.watch_scheme:
+            engine.check_scheme(
+                environ.get("wsgi.url_scheme"), environ.get("HTTP_X_FORWARDED_PROTO")
+            )
         cookie_header = environ.get("HTTP_COOKIE", "")
         # Servers join repeated headers with commas; the GPC check reads each item.
         gpc = environ.get("HTTP_SEC_GPC")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 
@@ -552,3 +553,24 @@ def test_token_used_by_the_app_sets_the_csrf_cookie(driver: Driver) -> None:
         body=f"action=reject_all&csrf_token={result.text}".encode(),
     )
     assert posted.status == 303
+
+
+# -- secure=False over HTTPS ---------------------------------------------------------------
+
+
+def insecure_warnings(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("remove secure=False" in r.getMessage() for r in caplog.records)
+
+
+def test_secure_false_over_https_warns_once_per_middleware(
+    make_driver: DriverFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="consent_middleware")
+    first = make_driver(secure=False)  # the drivers send every request over https
+    for path in ["/", "/consent", "/plain", "/"]:
+        assert first.get(path).status == 200
+    assert insecure_warnings(caplog) == 1
+    make_driver(secure=False).get("/")
+    assert insecure_warnings(caplog) == 2
+    make_driver().get("/")
+    assert insecure_warnings(caplog) == 2
