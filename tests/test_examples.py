@@ -123,3 +123,12 @@ def test_ledger_benchmark_runs_and_prints_its_figures() -> None:
     assert re.search(r"SQLite, journal and writer: +\d+ events/s", output)
     assert re.search(r"export of one browser's history .* median [\d.]+ ms", output)
     assert re.search(r"GET /consent/data from the 3000-event ledger: [\d.]+ ms", output)
+
+
+def test_the_threat_model_names_only_tests_that_exist() -> None:
+    text = (ROOT / "docs" / "security.md").read_text()
+    named = re.findall(r"`((?:browser/)?test_\w+\.py)::(\w+)`", text)
+    assert len(named) > 50
+    for file, test in named:
+        source = (ROOT / "tests" / file).read_text()
+        assert re.search(rf"^def {test}\(", source, re.M), f"{file}::{test}"
