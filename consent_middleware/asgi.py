@@ -42,16 +42,22 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookie_header = ""
+        cookies = []
         gpc_values = []
         for name, value in scope["headers"]:
             if name == b"cookie":
                 # HTTP/2 may split the Cookie header into several.
-                text = value.decode("latin-1")
-                cookie_header = f"{cookie_header}; {text}" if cookie_header else text
+                cookies.append(value.decode("latin-1"))
             elif name == b"sec-gpc":
                 gpc_values.append(value.decode("latin-1"))
+        cookie_header = cookies[0] if len(cookies) == 1 else "; ".join(cookies)
         engine = self.engine
+        if engine.watch_scheme:
+            forwarded = next(
+                (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-proto"),
+                None,
+            )
+            engine.check_scheme(scope.get("scheme"), forwarded)
         full_path = path = scope["path"]
         root_path = scope.get("root_path") or ""
         if root_path and path.startswith(root_path):
@@ -89,6 +95,7 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         request = RequestInfo(
             method=scope["method"],
             query_string=scope.get("query_string", b"").decode("latin-1"),
+            scheme=scope.get("scheme") or "http",
         )
         for name, value in scope["headers"]:
             request.headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))

@@ -39,8 +39,9 @@ class PersonalisationContext:
 
     Anything wrong with the consent cookie has already been turned into "no decision", so
     every attribute here is safe to act on. Reading the consent (``mode``, ``allows``, ...)
-    makes the response vary with the ``Cookie`` header; using a personal signal (a reason,
-    a stored value) also makes it ``Cache-Control: private``.
+    makes the response vary with the ``Cookie`` header; reading anything of this browser's
+    own (a personal signal, a reason, a store, a form token, the consent id, the public
+    state) also makes it ``Cache-Control: private``.
     """
 
     __slots__ = (
@@ -57,6 +58,7 @@ class PersonalisationContext:
         "gpc",
         "new_csrf_nonce",
         "path",
+        "personal",
         "policy",
         "state",
         "touched",
@@ -97,6 +99,8 @@ class PersonalisationContext:
         self.touched = False
         #: The response must set the CSRF cookie (a token was made for a new nonce).
         self.new_csrf_nonce = False
+        #: A value of this browser's own was read: no shared cache may keep the response.
+        self.personal = False
 
     # -- the decision ----------------------------------------------------------------------
 
@@ -124,6 +128,7 @@ class PersonalisationContext:
     @property
     def consent_id(self) -> str | None:
         """The pseudonymous id of this browser's consent record, once it has decided."""
+        self.touched = self.personal = True
         return None if self.state is None else self.state.consent_id
 
     def allows(self, purpose_id: str) -> bool:
@@ -143,6 +148,8 @@ class PersonalisationContext:
     def public_state(self) -> dict[str, object]:
         """The state for client code: purposes, mode, GPC, dates; no secrets, no identifiers."""
         state = self.state
+        # The decision's dates are this browser's own.
+        self.touched = self.personal = True
         lifetime = int(self.policy.consent_lifetime.total_seconds())
         return {
             "policy_version": self.policy.version,
@@ -227,6 +234,7 @@ class PersonalisationContext:
     def visit(self) -> SignalStore:
         """This visit's behaviour (signals of scope ``session``): a cookie that ends with
         the visit and carries no identifier."""
+        self.touched = self.personal = True
         if self._visit is None:
             self._visit = self._require_host().open_store(self, Scope.SESSION)
         return self._visit
@@ -235,6 +243,7 @@ class PersonalisationContext:
     def preferences(self) -> SignalStore:
         """Stated preferences (signals of scope ``persistent``), kept only under
         ``personalisation``."""
+        self.touched = self.personal = True
         if self._preferences is None:
             self._preferences = self._require_host().open_store(self, Scope.PERSISTENT)
         return self._preferences
@@ -253,6 +262,7 @@ class PersonalisationContext:
     @property
     def csrf_nonce(self) -> str | None:
         """This browser's CSRF nonce: from its cookie, or made for this response."""
+        self.touched = self.personal = True
         if self._csrf_nonce is None and self._host is not None:
             self._csrf_nonce = self._host.csrf.nonce_from(self._cookie_header)
         return self._csrf_nonce

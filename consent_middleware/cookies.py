@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 __all__ = [
     "cookie_names",
@@ -24,43 +25,56 @@ def is_cookie_name(name: object) -> bool:
     return isinstance(name, str) and _NAME.match(name) is not None
 
 
+# Browsers trim spaces and tabs around a cookie's name and value (RFC 6265, 5.2), so
+# ``name =value`` is the cookie ``name``; a part without ``=`` is a nameless cookie and has
+# no name to match. Every reader below follows that one rule.
+_BLANK = " \t"
+
+
+def _pairs(header: str) -> Iterator[tuple[str, str]]:
+    """Every ``(name, value)`` in a ``Cookie`` header, in the order sent, duplicates kept."""
+    for part in header.split(";"):
+        name, sep, value = part.partition("=")
+        name = name.strip(_BLANK)
+        if sep and name:
+            yield name, value.strip(_BLANK)
+
+
 # Parsers in the standard library and the frameworks keep one value per name; a consent
 # decision must see every copy the browser sent, so this scan keeps duplicates.
 def find_cookies(header: str, names: tuple[str, ...]) -> dict[str, list[str]]:
     """Every value sent for each of ``names``, in the order the browser sent them."""
     found: dict[str, list[str]] = {}
-    if not header:
-        return found
-    for part in header.split(";"):
-        key, sep, value = part.partition("=")
-        key = key.strip()
-        if sep and key in names:
-            found.setdefault(key, []).append(value.strip())
+    for name, value in _pairs(header):
+        if name in names:
+            found.setdefault(name, []).append(value)
     return found
 
 
 def cookie_values(header: str, key: str) -> list[str]:
     """Every value sent for the cookie whose ``key`` is its name followed by ``=``.
 
-    Fast when the cookie appears once, as it usually does; values are returned as sent
-    (a quoted or padded value simply fails verification later).
+    Fast when the name appears once, right before its ``=``, as it usually does; otherwise
+    the whole header is parsed, with the same result. Values are returned as sent, less
+    surrounding blanks (a quoted or padded value simply fails verification later).
     """
+    name = key[:-1]
     before, found, after = header.partition(key)
-    if not found:
+    if (
+        found
+        and name not in after
+        and name not in before
+        and (not before or before.endswith(("; ", ";")))
+    ):
+        return [after.partition(";")[0].strip(_BLANK)]
+    if name not in header:
         return []
-    if key not in after and (not before or before.endswith(("; ", ";"))):
-        return [after.partition(";")[0]]
-    return find_cookies(header, (key[:-1],)).get(key[:-1], [])
+    return find_cookies(header, (name,)).get(name, [])
 
 
 def cookie_names(header: str) -> set[str]:
     """The names of the cookies in a ``Cookie`` header."""
-    names = set()
-    for part in header.split(";"):
-        key, sep, _ = part.partition("=")
-        if sep and key.strip():
-            names.add(key.strip())
-    return names
+    return {name for name, _ in _pairs(header)}
 
 
 def set_cookie(

@@ -58,12 +58,35 @@ class CsrfGuard:
         return hmac.compare_digest(signed, nonce.encode())
 
 
-def _strip_default_port(netloc: str) -> str:
-    netloc = netloc.lower()
-    for port in (":443", ":80"):
-        if netloc.endswith(port):
-            return netloc[: -len(port)]
-    return netloc
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_PORT = re.compile(r"[0-9]{1,5}\Z")
+
+
+def _origin(scheme: str, netloc: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` with the scheme's default port filled in, or ``None`` when
+    this is not an http(s) origin (a path, user info, a bad port, ...)."""
+    scheme, netloc = scheme.lower(), netloc.lower()
+    default = _DEFAULT_PORTS.get(scheme)
+    if default is None or not netloc or any(c in netloc for c in "/\\?#@ \t"):
+        return None
+    if netloc.startswith("["):  # an IPv6 literal
+        host, bracket, rest = netloc.partition("]")
+        host += bracket
+        if not bracket or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:] if rest else default
+    else:
+        host, colon, port = netloc.partition(":")
+        if not colon:
+            port = default
+    if not host or not _PORT.match(port):
+        return None
+    return scheme, host, int(port)
+
+
+def _parse_origin(origin: str) -> tuple[str, str, int] | None:
+    scheme, sep, netloc = origin.strip().partition("://")
+    return _origin(scheme, netloc) if sep else None
 
 
 def origin_allowed(
@@ -71,21 +94,25 @@ def origin_allowed(
     fetch_site: str | None,
     host: str | None,
     trusted_origins: Iterable[str] = (),
+    *,
+    scheme: str,
 ) -> bool:
     """Whether a ``POST`` may come from where its headers say it comes from.
 
-    ``Sec-Fetch-Site`` must be ``same-origin`` or ``none`` when sent; ``Origin``, when sent,
-    must be this host or one of ``trusted_origins`` (for proxies that rewrite ``Host``).
-    Browsers that send neither header are left to the token check.
+    ``Sec-Fetch-Site`` must be ``same-origin`` or ``none`` when sent. ``Origin``, when sent,
+    must be this site: the request's own ``scheme`` (as the server saw it), ``host`` and
+    port (80 and 443 by default), or one of ``trusted_origins``. Behind a proxy that ends
+    TLS or rewrites ``Host``, let the server apply the forwarded scheme and host, or list
+    the public origin in ``trusted_origins``. Browsers that send neither header are left
+    to the token check.
     """
     if fetch_site is not None and fetch_site.strip().lower() not in ("same-origin", "none"):
         return False
     if origin is None:
         return True
-    origin = origin.strip().lower()
-    if origin in trusted_origins:
-        return True
-    scheme, sep, netloc = origin.partition("://")
-    if not sep or scheme not in ("http", "https") or not netloc or "/" in netloc:
+    claimed = _parse_origin(origin)
+    if claimed is None:
         return False
-    return host is not None and _strip_default_port(netloc) == _strip_default_port(host.strip())
+    if any(_parse_origin(trusted) == claimed for trusted in trusted_origins):
+        return True
+    return host is not None and _origin(scheme, host.strip()) == claimed

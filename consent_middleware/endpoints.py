@@ -3,9 +3,13 @@ explanation page and ``/.well-known/gpc.json``."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
+import re
 import time
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -54,6 +58,11 @@ _SUBPATHS = {
     "/forget": FORGET,
 }
 _NO_STORE = ("Cache-Control", "no-store")
+#: No other site may frame what the middleware serves (clickjacking), and no response of
+#: ours loads anything.
+_LOCKED_DOWN = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+_NONE = "'none'"
+_STYLE = re.compile(rb"<style>(.*?)</style>", re.DOTALL)
 
 
 class Endpoints:
@@ -111,6 +120,7 @@ class Endpoints:
             reply = self._record_choice(request, ctx, cookie_header)
         else:
             reply = self._preferences_page(request, ctx)
+        reply.headers += _protection(reply)
         reply.headers.append(("Content-Length", str(len(reply.body))))
         if request.method == "HEAD":
             reply.body = b""
@@ -150,6 +160,7 @@ class Endpoints:
             request.header("sec-fetch-site"),
             request.header("host"),
             self.engine.trusted_origins,
+            scheme=request.scheme,
         ):
             return self._refuse(403, ctx, "The form was sent from another site.")
         try:
@@ -306,3 +317,27 @@ def _html(status: int, html: str) -> Reply:
 def _json(status: int, data: object, headers: list[tuple[str, str]]) -> Reply:
     body = json.dumps(data, separators=(",", ":")).encode()
     return Reply(status, [("Content-Type", "application/json"), *headers], body)
+
+
+def _protection(reply: Reply) -> list[tuple[str, str]]:
+    """The headers every response of the middleware carries, whatever its status.
+
+    Our own pages need only their inline ``<style>`` blocks (allowed by hash) and forms that
+    post to this site; everything else is refused.
+    """
+    policy = _LOCKED_DOWN
+    content_type = next((v for k, v in reply.headers if k == "Content-Type"), "")
+    if content_type.startswith("text/html"):
+        styles = " ".join(_style_source(block) for block in _STYLE.findall(reply.body))
+        policy += f"; form-action 'self'; style-src {styles or _NONE}"
+    return [
+        ("Content-Security-Policy", policy),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+
+
+@lru_cache(maxsize=64)
+def _style_source(block: bytes) -> str:
+    """The CSP source that allows this inline style block (the blocks are the templates')."""
+    return f"'sha256-{base64.b64encode(hashlib.sha256(block).digest()).decode()}'"

@@ -109,6 +109,9 @@ class ConsentEngine:
         keys = check_secret_keys(secret_keys)
         self.policy = policy
         self.secure = secure
+        #: Adapters pass each request's scheme to :meth:`check_scheme` while this is true.
+        self.watch_scheme = not secure
+        self._scheme_lock = threading.Lock()
         self.prefix = prefix
         self.gpc_json = bool(gpc_json)
         self.cookie_domains = tuple(
@@ -241,6 +244,22 @@ class ConsentEngine:
         values = cookie_values(cookie_header, self._cookie_key)
         return self.codec.signed_consent_id(values[0]) if len(values) == 1 else None
 
+    def check_scheme(self, scheme: str | None, forwarded_proto: str | None) -> None:
+        """Warn, once, that ``secure=False`` is serving a request that arrived over HTTPS
+        (by its own scheme or a proxy's ``X-Forwarded-Proto``)."""
+        proto = (forwarded_proto or "").partition(",")[0].strip().lower()
+        if scheme != "https" and proto != "https":
+            return
+        with self._scheme_lock:
+            if not self.watch_scheme:
+                return
+            self.watch_scheme = False
+        logger.warning(
+            "a request arrived over HTTPS while secure=False: remove secure=False so that the "
+            "consent cookies are Secure and __Host- prefixed (it is for plain-HTTP local "
+            "development only)"
+        )
+
     # -- reading ---------------------------------------------------------------------------
 
     def read(
@@ -328,7 +347,9 @@ class ConsentEngine:
 
         Nothing unless ``ctx.touched`` or ``ctx.gpc``: adapters test those first.
         """
-        if not (ctx.gpc or ctx.new_csrf_nonce or ctx.used_signals or ctx.open_stores()):
+        if not (
+            ctx.gpc or ctx.new_csrf_nonce or ctx.personal or ctx.used_signals or ctx.open_stores()
+        ):
             return VARY_ONLY if ctx.touched else NO_CHANGES
         cookies = []
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
@@ -346,7 +367,7 @@ class ConsentEngine:
                     cookies.extend(self.write_store(store.scope, store.entries(), ctx.consent_id))
         return ResponseChanges(
             cookies=tuple(cookies),
-            private=bool(cookies or ctx.used_signals),
+            private=bool(cookies or ctx.personal or ctx.used_signals),
             vary_cookie=ctx.touched,
         )
 

@@ -24,6 +24,9 @@ class RequestInfo:
     body: bytes = b""
     #: The body was longer than the adapter was willing to read.
     body_too_large: bool = False
+    #: ``http`` or ``https``, as the server received the request (ASGI ``scope["scheme"]``,
+    #: WSGI ``wsgi.url_scheme``).
+    scheme: str = "http"
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (lower case), or ``None``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from os import PathLike
@@ -46,6 +47,20 @@ def _index(kind: str, items: tuple[_Item, ...], expected: type[_Item]) -> dict[s
             raise ConfigurationError(f"policy declares {kind} {item.id!r} twice")
         index[item.id] = item
     return index
+
+
+def _fingerprint(version: str, purposes: tuple[Purpose, ...]) -> str:
+    """A digest of the version and of everything that decides what a cookie grants.
+
+    Purposes are hashed in declared order (the optional ones give the cookie's bit order)
+    with every flag that decides a grant. Labels, descriptions and cookie lists are left
+    out: rewording a notice keeps the shoppers' choices.
+    """
+    layout = [
+        [p.id, p.required, p.sensitive, p.gpc_opt_out, sorted(set(p.implies))] for p in purposes
+    ]
+    text = json.dumps(["consent-fingerprint-2", version, layout], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 class ConsentPolicy:
@@ -101,12 +116,9 @@ class ConsentPolicy:
         self.gpc_opt_out_ids: frozenset[str] = frozenset(
             p.id for p in self.purposes if p.gpc_opt_out
         )
-        # Changes whenever the version or the purposes change, so that a consent cookie
-        # written under other purposes is never read as if it were written under these.
-        digest = hashlib.sha256(
-            "\0".join([version, *(p.id for p in self.purposes)]).encode()
-        ).hexdigest()
-        self.fingerprint = digest[:10]
+        #: Changes whenever the meaning of a consent cookie's bits could change, so that a
+        #: cookie written under other rules is refused (the shopper is asked again).
+        self.fingerprint = _fingerprint(version, self.purposes)
 
     def _validate_references(self) -> None:
         for purpose in self.purposes:

@@ -2,25 +2,59 @@
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["safe_next"]
 
 MAX_NEXT_LENGTH = 2048
+# Encoded slashes and backslashes: browsers keep them, but a server or framework that decodes
+# its path before redirecting again would read them as separators.
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c)", re.IGNORECASE)
+_ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
 
 
 def safe_next(value: str | None, default: str = "/") -> str:
-    """``value`` if it is a path on this site, else ``default``.
+    """``value`` as a path on this site, with its dot segments resolved, else ``default``.
 
     Refuses anything a browser could read as another origin: a scheme (``javascript:``,
-    ``https:``), a network path (``//evil.example``), backslashes (``/\\evil``, which
-    browsers read as ``//``), and control or space characters (browsers drop tabs and
-    newlines, which could join ``/`` and ``/evil`` into ``//evil``).
+    ``https:``), a network path (``//evil.example``, also once dot segments are resolved, as
+    in ``/.//evil.example`` or ``/%2e%2e//evil.example``), backslashes (``/\\evil``, which
+    browsers read as ``//``), encoded slashes and backslashes in the path, and control or
+    space characters (browsers drop tabs and newlines, which could join ``/`` and ``/evil``
+    into ``//evil``).
     """
     if not value or len(value) > MAX_NEXT_LENGTH or not value.startswith("/"):
         return default
-    if value.startswith("//") or "\\" in value:
+    if "\\" in value or not value.isascii():
         return default
     if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in value):
         return default
-    if not value.isascii():
+    split = min((i for i in (value.find("?"), value.find("#")) if i >= 0), default=len(value))
+    path, rest = value[:split], value[split:]
+    if _ENCODED_SEPARATOR.search(path):
         return default
-    return value
+    path = _remove_dot_segments(path)
+    if path.startswith("//"):
+        return default
+    return path + rest
+
+
+def _remove_dot_segments(path: str) -> str:
+    """``path`` with ``.`` and ``..`` segments (``%2e`` spellings included) resolved as a
+    browser resolves them; ``..`` never climbs above the root."""
+    segments = path.split("/")[1:]
+    kept: list[str] = []
+    for position, segment in enumerate(segments):
+        last = position == len(segments) - 1
+        dots = _ENCODED_DOT.sub(".", segment)
+        if dots == "..":
+            if kept:
+                kept.pop()
+            if last:
+                kept.append("")
+        elif dots == ".":
+            if last:
+                kept.append("")
+        else:
+            kept.append(segment)
+    return "/" + "/".join(kept)

@@ -30,6 +30,10 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         engine = self.engine
+        if engine.watch_scheme:
+            engine.check_scheme(
+                environ.get("wsgi.url_scheme"), environ.get("HTTP_X_FORWARDED_PROTO")
+            )
         cookie_header = environ.get("HTTP_COOKIE", "")
         # Servers join repeated headers with commas; the GPC check reads each item.
         gpc = environ.get("HTTP_SEC_GPC")
@@ -64,6 +68,7 @@ def _request_info(environ: WSGIEnvironment) -> RequestInfo:
     request = RequestInfo(
         method=environ.get("REQUEST_METHOD", "GET"),
         query_string=environ.get("QUERY_STRING", ""),
+        scheme=environ.get("wsgi.url_scheme") or "http",
     )
     for key, value in environ.items():
         if key.startswith("HTTP_"):

@@ -50,6 +50,18 @@ def shop(ctx: PersonalisationContext, method: str, path: str, query: str) -> Ans
             return _json(describe(ctx))
         if path == "/token":
             return 200, ctx.csrf_token, text
+        if path == "/per-browser":
+            # A page that shows one value of this browser's own, and nothing else.
+            readers = {
+                "csrf_token": lambda: ctx.csrf_token,
+                "csrf_nonce": lambda: ctx.csrf_nonce,
+                "consent_id": lambda: ctx.consent_id,
+                "public_state": ctx.public_state,
+                "visit_export": lambda: ctx.visit.export(),
+                "preferences_export": lambda: ctx.preferences.export(),
+            }
+            body = json.dumps(readers[args["read"][0]]())
+            return 200, body, [("Content-Type", "application/json"), CUSTOM_HEADERS[0]]
         if path == "/custom":
             return 200, "custom", text + CUSTOM_HEADERS
         if path in ("/consent/other", "/consentment"):

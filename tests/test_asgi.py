@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import time
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -17,7 +20,7 @@ from starlette.websockets import WebSocket
 from consent_middleware import ConsentMiddleware, get_context
 from consent_middleware.endpoints import MAX_FORM_BYTES
 
-from .conftest import KEY
+from .conftest import KEY, make_cookie
 
 Message = dict[str, Any]
 
@@ -157,3 +160,53 @@ def test_context_is_in_the_scope_under_its_contract_key() -> None:
     sent = run_raw(ConsentMiddleware(inner, secret_keys=[KEY]), scope, [])
     assert sent[0]["status"] == 204
     assert json.dumps(captured[0].mode) == '"non_personalised"'
+
+
+def _decided(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """What the host app saw of the consent, for a raw request with these headers."""
+    seen: dict[str, Any] = {}
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        ctx = scope["consent"]
+        seen.update(decided=ctx.decided, granted=sorted(ctx.granted))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+    run_raw(ConsentMiddleware(inner, secret_keys=[KEY]), scope, [])
+    return seen
+
+
+def test_fifty_thousand_cookie_headers_still_give_the_right_cookie() -> None:
+    """HTTP/2 sends each cookie as a header of its own: they are joined once, in order."""
+    valid = make_cookie(("analytics",), decided_at=int(time.time()))
+    noise = [(b"cookie", f"n{i}=v{i}".encode()) for i in range(50_000)]
+    consent = (b"cookie", f"__Host-consent={valid}".encode())
+    for headers in (noise + [consent], [consent] + noise, noise[:25_000] + [consent] + noise):
+        assert _decided(headers) == {
+            "decided": True,
+            "granted": ["analytics", "necessary"],
+        }
+    other = make_cookie(("marketing",), decided_at=int(time.time()), consent_id="o" * 22)
+    twice = [consent, *noise, (b"cookie", f"__Host-consent={other}".encode())]
+    assert _decided(twice)["decided"] is False
+
+
+def test_secure_false_behind_a_tls_proxy_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="consent_middleware")
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    app = ConsentMiddleware(inner, secret_keys=[KEY], secure=False)
+
+    def warnings_after(headers: list[tuple[bytes, bytes]]) -> int:
+        scope = {"type": "http", "scheme": "http", "method": "GET", "path": "/"}
+        run_raw(app, {**scope, "headers": headers}, [])
+        return sum("remove secure=False" in r.getMessage() for r in caplog.records)
+
+    assert warnings_after([]) == 0
+    assert warnings_after([(b"x-forwarded-proto", b"http")]) == 0
+    assert warnings_after([(b"x-forwarded-proto", b"https")]) == 1
+    assert warnings_after([(b"x-forwarded-proto", b"https")]) == 1

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
 import string
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -175,3 +177,68 @@ def test_cache_does_not_outlive_expiry() -> None:
     value = c.encode(state("analytics", at=int(time.time())))
     assert isinstance(c.decode(value, time.time()), ConsentState)
     assert c.decode(value, time.time() + 181 * DAY) is CookieProblem.EXPIRED
+
+
+def _edited(**changes: dict[str, object]) -> ConsentPolicy:
+    """The default policy, same version, with some purposes' fields replaced."""
+    purposes = [
+        dataclasses.replace(p, **changes.get(p.id, {}))  # type: ignore[arg-type]
+        for p in POLICY.purposes
+    ]
+    return ConsentPolicy(purposes, version=POLICY.version, signals=POLICY.signals)
+
+
+def _reordered() -> ConsentPolicy:
+    first, *rest = POLICY.purposes
+    return ConsentPolicy([first, *reversed(rest)], version=POLICY.version)
+
+
+GRANT_EDITS = {
+    "analytics-made-required": lambda: _edited(analytics={"required": True}),
+    "marketing-made-sensitive": lambda: _edited(marketing={"sensitive": True}),
+    "analytics-opts-out-on-gpc": lambda: _edited(analytics={"gpc_opt_out": True}),
+    "marketing-no-longer-opts-out-on-gpc": lambda: _edited(marketing={"gpc_opt_out": False}),
+    "analytics-implies-marketing": lambda: _edited(analytics={"implies": ("marketing",)}),
+    "personalisation-implies-nothing": lambda: _edited(personalisation={"implies": ()}),
+    "optional-purposes-reordered": _reordered,
+}
+
+
+@pytest.mark.parametrize("edit", list(GRANT_EDITS.values()), ids=list(GRANT_EDITS))
+def test_a_policy_edit_that_changes_what_a_cookie_grants_makes_it_outdated(
+    edit: Callable[[], ConsentPolicy],
+) -> None:
+    edited = edit()
+    assert edited.version == POLICY.version
+    for granted in [("analytics",), ("marketing",), POLICY.accept_all_ids, ()]:
+        value = codec().encode(state(*granted))
+        assert codec(policy=edited).decode(value, NOW) is CookieProblem.OUTDATED
+
+
+def test_an_analytics_cookie_is_not_read_as_marketing_once_analytics_is_required() -> None:
+    value = codec().encode(state("analytics"))
+    decoded = codec(policy=_edited(analytics={"required": True})).decode(value, NOW)
+    assert not (isinstance(decoded, ConsentState) and "marketing" in decoded.granted)
+
+
+COSMETIC_EDITS = {
+    "labels": lambda: _edited(analytics={"label": "Count visits"}, marketing={"label": "Ads"}),
+    "descriptions": lambda: _edited(
+        necessary={"description": "Reworded."}, personalisation={"description": ""}
+    ),
+    "cookie-lists": lambda: _edited(analytics={"cookies": ("_ga", "_gid*")}),
+    "implies-listed-in-another-order": lambda: _edited(
+        personalisation={"implies": ("session_personalisation", "session_personalisation")}
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", list(COSMETIC_EDITS.values()), ids=list(COSMETIC_EDITS))
+def test_a_cosmetic_policy_edit_keeps_every_cookie_valid(
+    edit: Callable[[], ConsentPolicy],
+) -> None:
+    edited = edit()
+    assert edited.fingerprint == POLICY.fingerprint
+    for granted in [("analytics",), ("marketing",), POLICY.accept_all_ids, ()]:
+        original = state(*granted)
+        assert codec(policy=edited).decode(codec().encode(original), NOW) == original

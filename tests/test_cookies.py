@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
 from consent_middleware.cookies import (
@@ -9,6 +12,8 @@ from consent_middleware.cookies import (
     find_cookies,
     set_cookie,
 )
+
+from .conftest import Driver, make_cookie
 
 
 @pytest.mark.parametrize(
@@ -68,3 +73,53 @@ def test_delete_cookie_repeats_path_and_domain() -> None:
     assert delete_cookie("_ga", secure=True, domain=".shop.test") == (
         "_ga=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Domain=.shop.test; Secure"
     )
+
+
+# One rule for every reader, the browsers' own: blanks around names and values are trimmed.
+PARSER_TABLE = [
+    ("c=1", ["1"]),
+    ("c =1", ["1"]),
+    ("c\t=1", ["1"]),
+    (" c=1", ["1"]),
+    ("c= 1 ", ["1"]),
+    ("c=1 ; d=2", ["1"]),
+    ("c=1;c =2", ["1", "2"]),
+    ("c =2; c=1", ["2", "1"]),
+    ("xc=1; c =2", ["2"]),
+    ("xc =1; c=2", ["2"]),
+    ("a=c; c=3", ["3"]),
+    ("a=c =4", []),
+    ("c", []),
+    ("c;c=5", ["5"]),
+    ("c_csrf=1; c =6", ["6"]),
+    ("c=7;;c=8", ["7", "8"]),
+    ("c=", [""]),
+    ("c = ", [""]),
+    ("=c; c=9", ["9"]),
+    ("c=a=b", ["a=b"]),
+    ("d=1;  c=10", ["10"]),
+    ("d=1;\tc=11", ["11"]),
+    ("c=\u00a012", ["\u00a012"]),
+]
+
+
+@pytest.mark.parametrize(("header", "expected"), PARSER_TABLE, ids=[h for h, _ in PARSER_TABLE])
+def test_every_reader_agrees_on_each_header(header: str, expected: list[str]) -> None:
+    assert cookie_values(header, "c=") == expected
+    assert find_cookies(header, ("c",)).get("c", []) == expected
+    assert ("c" in cookie_names(header)) is bool(expected)
+
+
+def test_a_padded_second_consent_cookie_is_a_duplicate(driver: Driver) -> None:
+    """``consent =B`` is a second consent cookie to a browser: two different ones prove
+    nothing, whichever spelling the second uses."""
+    valid = make_cookie(("analytics",), decided_at=int(time.time()))
+    other = make_cookie(("marketing",), decided_at=int(time.time()), consent_id="o" * 22)
+    for header in [
+        f"{driver.cookie_name}={valid}; {driver.cookie_name} ={other}",
+        f"{driver.cookie_name} ={other}; {driver.cookie_name}={valid}",
+    ]:
+        result = driver.get("/", headers=[("Cookie", header)])
+        assert json.loads(result.text)["decided"] is False, header
+    padded = driver.get("/", headers=[("Cookie", f"{driver.cookie_name} = {valid} ")])
+    assert json.loads(padded.text)["granted"] == ["analytics", "necessary"]

@@ -159,3 +159,12 @@ def test_every_example_puts_the_banner_right_after_body(example: str, tmp_path: 
     assert re.search(
         r"<body>\s*(<style>.*?</style>\s*)*<section class=\"consent-banner\"", home, re.S
     )
+
+
+def test_the_threat_model_names_only_tests_that_exist() -> None:
+    text = (ROOT / "docs" / "security.md").read_text()
+    named = re.findall(r"`((?:browser/)?test_\w+\.py)::(\w+)`", text)
+    assert len(named) > 50
+    for file, test in named:
+        source = (ROOT / "tests" / file).read_text()
+        assert re.search(rf"^def {test}\(", source, re.M), f"{file}::{test}"

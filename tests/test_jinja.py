@@ -214,6 +214,18 @@ def test_state_json_has_no_identifier_and_is_script_safe() -> None:
     assert "j" * 22 not in text
 
 
+def test_state_json_escapes_markup_in_the_policy_version() -> None:
+    """The version is the shop's free text and reaches the JSON: ``</script>``, ``<!--`` or
+    ``&`` in it must not end or alter the script element."""
+    version = "</script><script>alert(1)</script><!-- & -->"
+    policy = ConsentPolicy(POLICY.purposes, version=version, signals=POLICY.signals)
+    source = "<script>const s = {{ consent_state_json() }};</script>"
+    text = render(source, consent=context("analytics", policy=policy))
+    inner = text.removeprefix("<script>const s = ").removesuffix(";</script>")
+    assert not {"<", ">", "&"} & set(inner), inner
+    assert json.loads(inner)["policy_version"] == version
+
+
 def test_templates_can_be_overridden_by_name() -> None:
     env = install(
         jinja2.Environment(loader=jinja2.DictLoader({"consent/why.html": "[{{ reason.text }}]"}))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 
@@ -259,7 +260,15 @@ def test_choice_redirects_with_303_and_no_store(driver: Driver) -> None:
 
 @pytest.mark.parametrize(
     "next_value",
-    ["//evil.example", "https://evil.example", "/\\evil.example", "javascript:alert(1)", ""],
+    [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "",
+        "/.//evil.example",
+        "/%2e%2e//evil.example",
+    ],
 )
 def test_next_never_leaves_the_site(driver: Driver, next_value: str) -> None:
     result = driver.post_form([("action", "accept_all"), ("next", next_value)])
@@ -281,6 +290,8 @@ def test_changing_a_choice_keeps_the_consent_id(driver: Driver) -> None:
         pytest.param({"with_csrf": False}, 403, id="no-token"),
         pytest.param({"origin": "https://evil.example"}, 403, id="cross-origin"),
         pytest.param({"origin": "null"}, 403, id="null-origin"),
+        pytest.param({"origin": "http://shop.test"}, 403, id="http-origin-on-https"),
+        pytest.param({"origin": "https://shop.test:80"}, 403, id="port-80-on-https"),
         pytest.param({"headers": [("Sec-Fetch-Site", "cross-site")]}, 403, id="fetch-cross-site"),
         pytest.param({"headers": [("Sec-Fetch-Site", "same-site")]}, 403, id="fetch-same-site"),
     ],
@@ -543,3 +554,24 @@ def test_token_used_by_the_app_sets_the_csrf_cookie(driver: Driver) -> None:
         body=f"action=reject_all&csrf_token={result.text}".encode(),
     )
     assert posted.status == 303
+
+
+# -- secure=False over HTTPS ---------------------------------------------------------------
+
+
+def insecure_warnings(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("remove secure=False" in r.getMessage() for r in caplog.records)
+
+
+def test_secure_false_over_https_warns_once_per_middleware(
+    make_driver: DriverFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="consent_middleware")
+    first = make_driver(secure=False)  # the drivers send every request over https
+    for path in ["/", "/consent", "/plain", "/"]:
+        assert first.get(path).status == 200
+    assert insecure_warnings(caplog) == 1
+    make_driver(secure=False).get("/")
+    assert insecure_warnings(caplog) == 2
+    make_driver().get("/")
+    assert insecure_warnings(caplog) == 2

@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consent_middleware import ConfigurationError, ConsentPolicy, Purpose, Scope, Signal
 
@@ -261,3 +263,53 @@ def test_from_mapping_matches_toml_shape() -> None:
     )
     assert policy.version == "7"
     assert policy.required_ids == {"necessary"}
+
+
+def _offers_implying_health() -> ConsentPolicy:
+    return ConsentPolicy(
+        [
+            Purpose("necessary", "Necessary", required=True),
+            Purpose("health", "Health", sensitive=True),
+            Purpose("offers", "Offers", implies=("health",)),
+        ],
+        version="1",
+    )
+
+
+def test_no_purpose_may_imply_a_sensitive_one() -> None:
+    with pytest.raises(ConfigurationError, match="implies sensitive purpose 'health'"):
+        _offers_implying_health()
+
+
+_IDS = ["p0", "p1", "p2", "p3", "p4", "p5"]
+
+
+@st.composite
+def _policies(draw: st.DrawFn) -> list[Purpose]:
+    ids = draw(st.lists(st.sampled_from(_IDS), min_size=1, max_size=6, unique=True))
+    purposes = []
+    for pid in ids:
+        required = draw(st.booleans())
+        purposes.append(
+            Purpose(
+                pid,
+                pid.upper(),
+                required=required,
+                sensitive=not required and draw(st.booleans()),
+                implies=tuple(draw(st.lists(st.sampled_from(_IDS), max_size=3))),
+            )
+        )
+    return purposes
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(_policies())
+def test_accept_all_never_grants_a_sensitive_purpose(purposes: list[Purpose]) -> None:
+    """Whatever policy is accepted at start-up, "Accept all" grants no sensitive purpose,
+    neither directly nor by implication."""
+    try:
+        policy = ConsentPolicy(purposes, version="1")
+    except ConfigurationError:
+        return
+    sensitive = {p.id for p in policy.purposes if p.sensitive}
+    assert not sensitive & policy.grant(policy.accept_all_ids)

@@ -18,6 +18,7 @@ from consent_middleware.ledger_sqlite import SQLiteLedger
 
 from .conftest import DriverFactory, make_cookie
 
+OTHER = "x" * 32 + "-another-shops-key"
 POLICY = ConsentPolicy.from_toml(Path(__file__).parent.parent / "examples" / "policy.toml")
 
 
@@ -99,6 +100,28 @@ def test_expired_consent_is_renewed_under_the_same_id(shop: Shop) -> None:
     renewed = shop.driver.decide("reject_all", cookies={shop.driver.cookie_name: old})
     assert consent_id(renewed) == consent_id(old)
     assert [e.kind for e in shop.history(consent_id(old))] == ["renewed"]
+
+
+@pytest.mark.parametrize("forgery", ["bad-signature", "other-key", "unsigned", "outdated-forged"])
+def test_renewal_never_adopts_the_id_of_an_unverified_cookie(shop: Shop, forgery: str) -> None:
+    """Only a cookie this server signed can hand its id to a new choice: a forged one naming
+    another browser's id must not join that browser's consent history."""
+    victim = "victim-consent-id-0001"
+    past = int(time.time()) - 200 * 86400
+    genuine = make_cookie(("analytics",), decided_at=past, policy=POLICY, consent_id=victim)
+    payload = genuine.rpartition(".")[0]
+    forged = {
+        "bad-signature": f"{payload}.{'A' * 43}",
+        "other-key": make_cookie(
+            (), decided_at=past, policy=POLICY, consent_id=victim, keys=[OTHER]
+        ),
+        "unsigned": payload,
+        "outdated-forged": f"1.0123456789.0.0.{victim}.{'A' * 43}",
+    }[forgery]
+    value = shop.driver.decide("accept_all", cookies={shop.driver.cookie_name: forged})
+    assert consent_id(value) != victim
+    assert [e.kind for e in shop.history(consent_id(value))] == ["given"]
+    assert shop.ledger.history(victim) == []
 
 
 def test_gpc_withdrawal_is_recorded(shop: Shop) -> None:

@@ -552,3 +552,27 @@ def test_a_full_store_stays_under_4096_bytes() -> None:
             header = f"{consent_cookie}; {line.partition(';')[0]}"
     kept = engine.read(header, []).preferences.get(signals[0].id)
     assert kept and kept[0].startswith("29")
+
+
+PER_BROWSER_READS = [
+    "csrf_token",
+    "csrf_nonce",
+    "consent_id",
+    "public_state",
+    "visit_export",
+    "preferences_export",
+]
+
+
+@pytest.mark.parametrize("read", PER_BROWSER_READS)
+def test_a_page_showing_any_per_browser_value_is_private(shop: Driver, read: str) -> None:
+    """Even with nothing to write (the CSRF cookie exists, no store changes), a page built
+    with a value of this browser's own never reaches a shared cache."""
+    nonce, _ = shop.csrf()
+    cookies = {**_stored(shop), shop.csrf_name: nonce}
+    result = shop.get(f"/per-browser?read={read}", cookies=cookies)
+    assert result.status == 200
+    assert result.set_cookies == []
+    assert json.loads(result.text) not in (None, {}, "")
+    assert result.header("cache-control") == "private, max-age=60"
+    assert result.header("vary") == "Cookie"

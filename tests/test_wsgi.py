@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any
+
+import pytest
 
 from consent_middleware import ConsentWSGIMiddleware, get_context
 
@@ -80,3 +83,18 @@ def test_declared_length_over_the_limit_is_413_unread() -> None:
     status, _, _ = call(app, environ)
     assert status == "413 Request Entity Too Large"
     assert stream.tell() == 0
+
+
+def test_secure_false_behind_a_tls_proxy_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="consent_middleware")
+    app = ConsentWSGIMiddleware(wsgi_app, secret_keys=[KEY], secure=False)
+
+    def warnings_after(**extra: Any) -> int:
+        call(app, base_environ(**{"wsgi.url_scheme": "http", **extra}))
+        return sum("remove secure=False" in r.getMessage() for r in caplog.records)
+
+    assert warnings_after() == 0
+    assert warnings_after(HTTP_X_FORWARDED_PROTO="http") == 0
+    assert warnings_after(HTTP_X_FORWARDED_PROTO="https, http") == 1
+    assert warnings_after(HTTP_X_FORWARDED_PROTO="https") == 1
+    assert warnings_after(**{"wsgi.url_scheme": "https"}) == 1
