@@ -82,8 +82,8 @@ def benchmark(script: str, *arguments: str) -> str:
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
     )
+    assert result.returncode == 0, result.stderr
     return result.stdout
 
 
