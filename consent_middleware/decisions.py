@@ -3,9 +3,9 @@
 A signed cookie stays valid until it expires, so a browser (or anyone who copied the cookie)
 could send an older "accept all" cookie after the shopper chose "reject all". With
 ``enforce_withdrawal=True`` the middleware refuses a cookie when the ledger holds a later
-decision of the same consent id that grants something else. Requests never wait on the
-ledger: the decisions are read into memory in the background (every ``poll_seconds``), and
-this process's own decisions are known at once. Only browsers that decided more than once
+decision of the same consent id, made in a later second, that grants something else.
+Requests never wait on the ledger: the decisions are read into memory in the background
+(every ``poll_seconds``), and this process's own decisions are known at once. Only browsers that decided more than once
 are remembered; a first decision cannot make an earlier cookie stale.
 """
 
@@ -59,8 +59,11 @@ class DecisionWatch:
         self._next_poll = started + self.poll_seconds
         # A little overlap: events committed by others just before our last read.
         since = started - self.lifetime_seconds if self._since is None else self._since - 30
+        # A ledger of ours tells what it received lately, even events dated long ago;
+        # another only what happened lately.
+        changes = getattr(ledger, "changes_since", None)
         try:
-            events = list(ledger.events(since))
+            events = list(changes(since) if changes is not None else ledger.events(since))
         except Exception as error:
             logger.debug("latest consent decisions could not be read: %s", error)
             return
@@ -75,4 +78,6 @@ class DecisionWatch:
         """Whether a cookie of ``consent_id`` decided at ``decided_at`` granting ``granted``
         was replaced by a later recorded decision that grants something else."""
         known = self._latest.get(consent_id)
-        return known is not None and known[0] >= decided_at and known[1] != granted
+        # A cookie keeps its decision time in whole seconds: only a choice recorded in a
+        # later second is known to be later (two choices within one second both pass).
+        return known is not None and known[0] >= decided_at + 1 and known[1] != granted

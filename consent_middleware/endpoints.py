@@ -99,6 +99,8 @@ class Endpoints:
         self, endpoint: str, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
     ) -> Reply:
         """Answer one endpoint request."""
+        if self.engine.recorder is not None:
+            self.engine.recorder.start()  # this process's first consent request starts it
         allowed = _METHODS[endpoint]
         if request.method not in allowed:
             reply = Reply(

@@ -376,7 +376,7 @@ class ConsentEngine:
         preference backend): the ASGI adapter then calls it from a worker thread."""
         state = ctx.state
         if ctx.gpc and state is not None and not state.granted <= ctx._granted:
-            return self.recorder is not None
+            return self.recorder is not None or self.preference_backend is not None
         preferences = ctx._preferences
         return self.preference_backend is not None and preferences is not None and preferences.dirty
 

@@ -42,6 +42,9 @@ class Journal:
         self._fd, self.path = _create(self.directory)
         #: Bytes known to be whole lines, written and synced.
         self._size = 0
+        # Counts appends and drops, so that a drop can tell the journal it read from the
+        # journal now, even when both hold the same number of bytes.
+        self._generation = 0
 
     def append(self, events: Sequence[ConsentEvent]) -> None:
         """Write ``events`` and ``fsync`` them; :class:`OSError` if they are not durable.
@@ -55,32 +58,41 @@ class Journal:
             try:
                 if os.fstat(fd).st_size != self._size:
                     os.ftruncate(fd, self._size)  # what an earlier failed append left
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                _write_all(fd, data)
                 os.fsync(fd)
             except OSError:
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, self._size)
                 raise
             self._size += len(data)
+            self._generation += 1
 
     def read(self) -> tuple[list[ConsentEvent], int]:
-        """Every event in the journal, and the size read (for :meth:`drop`)."""
+        """Every event in the journal, and a mark of what was read (for :meth:`drop`)."""
         with self._lock:
-            size = self._size
+            size, mark = self._size, self._generation
             data = os.pread(self._fd, size, 0) if size else b""
-        return _parse(data, self.path), size
+        return _parse(data, self.path), mark
 
-    def drop(self, size: int) -> bool:
-        """Empty the journal, now safe in the ledger, unless more was appended after the
-        ``size`` read; ``True`` if it was emptied."""
+    @property
+    def empty(self) -> bool:
+        return self._size == 0
+
+    def drop(self, mark: int) -> bool:
+        """Empty the journal, now safe in the ledger, unless it changed since the
+        :meth:`read` that gave ``mark``; ``True`` if it was emptied."""
         with self._lock:
-            if size != self._size:
+            if mark != self._generation:
                 return False
             os.ftruncate(self._fd, 0)
             self._size = 0
+            self._generation += 1
             return True
+
+    def check(self) -> None:
+        """Follow the journal to a new file now if ours was deleted."""
+        with self._lock:
+            self._follow_if_removed()
 
     def close(self) -> None:
         """Release the file: deleted when empty, else left for another process to claim."""
@@ -106,7 +118,7 @@ class Journal:
         held = os.pread(self._fd, self._size, 0) if self._size else b""
         fd, path = _create(self.directory)
         try:
-            os.write(fd, held)
+            _write_all(fd, held)
             os.fsync(fd)
         except OSError:
             os.unlink(path)
@@ -114,6 +126,12 @@ class Journal:
             raise
         os.close(self._fd)
         self._fd, self.path = fd, path
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _create(directory: Path) -> tuple[int, Path]:
@@ -168,13 +186,11 @@ def claim_orphans(
             fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
         except FileNotFoundError:
             continue  # another process claimed it first
+        except OSError as error:
+            logger.error("consent spool %s cannot be claimed: %s", path, error)
+            continue
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as e:
-                if e.errno in (errno.EAGAIN, errno.EACCES):
-                    continue  # its owner is alive
-                raise
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if not os.fstat(fd).st_nlink:
                 continue  # claimed and deleted while we waited
             data = os.pread(fd, os.fstat(fd).st_size, 0)
@@ -184,6 +200,9 @@ def claim_orphans(
             os.unlink(path)
             claimed += len(events)
             logger.info("consent spool %s of an ended process written to the ledger", path)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):  # else its owner is alive
+                logger.error("consent spool %s cannot be claimed: %s", path, error)
         finally:
             os.close(fd)
     return claimed

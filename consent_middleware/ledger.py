@@ -43,12 +43,16 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TABLE IF NOT EXISTS consent_erasures ("
         " subject {text} PRIMARY KEY, time {real} NOT NULL)",
         "CREATE INDEX IF NOT EXISTS consent_erasures_by_time ON consent_erasures (time)",
+        # When this store received each event (not when it happened): what is new to read.
+        "ALTER TABLE consent_events ADD COLUMN recorded {real} NOT NULL DEFAULT 0",
+        "CREATE INDEX IF NOT EXISTS consent_events_by_recorded ON consent_events (recorded)",
     ],
 }
-#: Inserts an event unless it is stored already or its browser was erased.
+#: Inserts an event unless it is stored already or its browser was erased after it happened
+#: (a later choice of a browser whose erasure could not finish is kept).
 INSERT = (
-    f"INSERT INTO consent_events ({COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?"
-    " WHERE NOT EXISTS (SELECT 1 FROM consent_erasures WHERE subject = ?)"
+    f"INSERT INTO consent_events ({COLUMNS}, recorded) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    " WHERE NOT EXISTS (SELECT 1 FROM consent_erasures WHERE subject = ? AND time >= ?)"
     " ON CONFLICT (event_id) DO NOTHING"
 )
 
@@ -141,7 +145,10 @@ class SQLLedger:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._idle: list[Any] = []
+        # Idle connections, each with the generation of the store it was opened on.
+        self._idle: list[tuple[int, Any]] = []
+        # Grows when the store is replaced under us: older connections are not used again.
+        self._generation = 0
         # The key of the erasure tombstones, read from the store when first connected.
         self._erasure_key: bytes | None = None
         renew_after_fork(self)
@@ -154,6 +161,9 @@ class SQLLedger:
 
     def _connect(self) -> Any:
         raise NotImplementedError
+
+    def _prepare(self, db: Any) -> None:
+        """Session settings of a new connection (inside :meth:`_guard`)."""
 
     def _transaction(self, db: Any) -> contextlib.AbstractContextManager[Any]:
         raise NotImplementedError
@@ -171,29 +181,31 @@ class SQLLedger:
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Any]:
         with self._lock:
-            db = self._idle.pop() if self._idle else None
-        if db is None or not self._usable(db):
+            generation, db = self._idle.pop() if self._idle else (self._generation, None)
+        if db is not None and (generation != self._generation or not self._usable(db)):
+            _close(db)
+            db = None
+        fresh = db is None
+        if fresh:
+            generation = self._generation
             db = self._connect()
-            if self._erasure_key is None:
-                try:
-                    self._erasure_key = self._migrate(db)
-                except BaseException:
-                    db.close()
-                    raise
         healthy = False
         try:
             with self._guard(db):
+                if fresh:
+                    self._prepare(db)
+                    if self._erasure_key is None:
+                        self._erasure_key = self._migrate(db)
                 yield db
             healthy = True
         finally:
-            if healthy and self._usable(db):
+            if healthy and generation == self._generation and self._usable(db):
                 with self._lock:
                     if len(self._idle) < self.pool_size:
-                        self._idle.append(db)
+                        self._idle.append((generation, db))
                         db = None
             if db is not None:
-                with contextlib.suppress(Exception):
-                    db.close()
+                _close(db)
 
     def _migrate(self, db: Any) -> bytes:
         """Bring the schema up to date; the erasure key."""
@@ -255,7 +267,10 @@ class SQLLedger:
             with self._transaction(db):
                 self._lock_subjects(db, sorted({e.consent_id for e in events}))
                 cursor = db.cursor()
-                rows = [(*event_to_row(e), self._subject(e.consent_id)) for e in events]
+                now = time.time()
+                rows = [
+                    (*event_to_row(e), now, self._subject(e.consent_id), e.time) for e in events
+                ]
                 cursor.executemany(self._sql(INSERT), rows)
                 return int(cursor.rowcount)
 
@@ -286,7 +301,7 @@ class SQLLedger:
                 db.execute(
                     self._sql(
                         "INSERT INTO consent_erasures (subject, time) VALUES (?, ?) "
-                        "ON CONFLICT (subject) DO NOTHING"
+                        "ON CONFLICT (subject) DO UPDATE SET time = excluded.time"
                     ),
                     (self._subject(consent_id), time.time()),
                 )
@@ -308,12 +323,26 @@ class SQLLedger:
             self._rows(f"SELECT {COLUMNS} FROM consent_events WHERE time >= ? ORDER BY time", since)
         )
 
+    def changes_since(self, since: float) -> list[ConsentEvent]:
+        """The events other than first choices (``given``) that this store received since
+        ``since`` (Unix seconds), whenever they happened: those that waited in a journal
+        included."""
+        return self._rows(
+            f"SELECT {COLUMNS} FROM consent_events WHERE recorded >= ? AND kind <> 'given' "
+            "ORDER BY time",
+            since,
+        )
+
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
-        for db in idle:
-            with contextlib.suppress(Exception):
-                db.close()
+        for _, db in idle:
+            _close(db)
+
+
+def _close(db: Any) -> None:
+    with contextlib.suppress(Exception):
+        db.close()
 
 
 # Connections a forked child inherited: kept referenced so that they are never finalised

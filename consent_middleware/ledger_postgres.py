@@ -72,17 +72,18 @@ class PostgresLedger(SQLLedger):
         self._watchdog = _Watchdog(operation_timeout)
 
     def _connect(self) -> Any:
-        db = psycopg.connect(
+        return psycopg.connect(
             self.dsn,
             autocommit=True,
             connect_timeout=max(1, round(self.connect_timeout)),
             application_name="consent_middleware",
         )
+
+    def _prepare(self, db: Any) -> None:
         db.execute(f"SET statement_timeout = {int(self.statement_timeout * 1000)}")
         db.execute(
             f"SET idle_in_transaction_session_timeout = {int(self.statement_timeout * 2000)}"
         )
-        return db
 
     def _usable(self, db: Any) -> bool:
         return not (db.closed or db.broken)
@@ -140,7 +141,11 @@ class _Watchdog:
             yield
         finally:
             with self._condition:
-                self._watched.pop(key, None)
+                cut = self._watched.pop(key, None) is None
+            if cut:
+                # Never handed back to the pool: its socket is shut down.
+                with contextlib.suppress(Exception):
+                    db.close()
 
     def _run(self) -> None:
         while True:
@@ -156,8 +161,9 @@ class _Watchdog:
                     self._condition.wait(late)
                     continue
                 heapq.heappop(self._deadlines)
-                db = self._watched.pop(key)
-            _cut(db)
+                # Cut while holding the lock: the operation cannot end and hand the
+                # connection to another in between.
+                _cut(self._watched.pop(key))
 
 
 def _cut(db: Any) -> None:

@@ -69,6 +69,7 @@ class SQLiteLedger(SQLLedger):
             # Restored from a backup, or made anew by another process: use that file.
             logger.warning("consent ledger file %s was replaced; using the new file", self.path)
             self._identity = identity
+            self._generation += 1  # connections to the old file, idle or busy, are dropped
             self._erasure_key = None
             self.close()
         self._gone = False

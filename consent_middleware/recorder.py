@@ -40,6 +40,8 @@ logger = logging.getLogger("consent_middleware")
 BATCH = 1000
 #: Events kept in memory, to retry, when neither the ledger nor the journal can take them.
 MAX_UNSAVED = 10_000
+#: The longest a choice waits for its commit before it is answered as not saved.
+KEEP_TIMEOUT = 60.0
 
 
 class Recorder:
@@ -74,7 +76,6 @@ class Recorder:
         self._after_fork()
         renew_after_fork(self)
         atexit.register(_close_at_exit, weakref.ref(self))
-        self._start()  # journals left by an earlier run are claimed at start-up
 
     def _after_fork(self) -> None:
         self._lock = threading.Lock()
@@ -82,7 +83,10 @@ class Recorder:
         self._unsaved: list[ConsentEvent] = []
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = False
         self._stopping = False
+        # One flush at a time: the background thread, a download and close() all flush.
+        self._flushing = threading.Lock()
         # Events waiting for the committer thread, each with its caller's answer.
         self._queue: list[_Pending] = []
         self._queued = threading.Condition(threading.Lock())
@@ -95,15 +99,17 @@ class Recorder:
 
         Waits for a commit or an ``fsync``: call it from a worker thread, not an event loop.
         """
-        self._start()
         pending = _Pending(event)
+        started = self.start()
         with self._queued:
-            if self._committer is None:
-                return self._commit([event])  # closed: no thread to hand it to
-            self._queue.append(pending)
-            self._queued.notify()
-        pending.done.wait()
-        return pending.durable
+            queued = started and self._committer is not None
+            if queued:
+                self._queue.append(pending)
+                self._queued.notify()
+        if not queued:
+            return self._commit([event])  # no thread to hand it to (closed)
+        # Every wait below is bounded already; this bound only guards against the unknown.
+        return pending.done.wait(KEEP_TIMEOUT) and pending.durable
 
     def _commit_queued(self) -> None:
         while True:
@@ -181,58 +187,77 @@ class Recorder:
 
     # -- the background thread --------------------------------------------------------------
 
-    def _start(self) -> None:
-        if self._thread is not None:
-            return
-        with self._lock, self._queued:
-            if self._thread is None and not self._stopping:
-                self._thread = threading.Thread(
-                    target=self._run, name="consent-ledger", daemon=True
-                )
-                self._committer = threading.Thread(
-                    target=self._commit_queued, name="consent-ledger-commit", daemon=True
-                )
-                self._thread.start()
-                self._committer.start()
+    def start(self) -> bool:
+        """Start this process's threads, if not yet: the committer, and the one that
+        retries the ledger and claims the journals of ended processes. Called on first use
+        in each process, never at construction, so that a server forking its workers from
+        a preloaded app forks no thread and no lock held by one. ``False`` if closed or if
+        no thread could be started."""
+        if self._started:
+            return True
+        with self._lock:
+            if self._started:
+                return True
+            if self._stopping:
+                return False
+            committer = threading.Thread(
+                target=self._commit_queued, name="consent-ledger-commit", daemon=True
+            )
+            background = threading.Thread(target=self._run, name="consent-ledger", daemon=True)
+            try:
+                committer.start()
+            except RuntimeError:
+                logger.exception("consent ledger thread could not be started")
+                return False
+            self._committer = committer
+            self._started = True
+            try:
+                background.start()
+            except RuntimeError:
+                logger.exception("consent ledger thread could not be started")
+            else:
+                self._thread = background
+            return True
 
     def flush(self) -> bool:
         """Write what waits in this process into the ledger; ``False`` if the ledger is
         away."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> bool:
         written = False
+        with self._lock:
+            unsaved, self._unsaved = self._unsaved, []
         try:
-            with self._lock:
-                unsaved, self._unsaved = self._unsaved, []
             if unsaved:
                 try:
                     self._own_journal().append(unsaved)
                 except OSError:
                     self._write(unsaved)  # no journal: straight to the ledger, or back
+                    self._seen(unsaved)
+                    written = True
+                else:
+                    self._seen(unsaved)
+                unsaved = []
             journal = self._journal
             if journal is not None:
-                events, size = journal.read()
+                events, mark = journal.read()
                 if events:
                     self._write(events)
-                    journal.drop(size)
+                    journal.drop(mark)
                     written = True
             if not (written or self.available):
                 self.ledger.history("")  # nothing to write: is the store back?
         except Exception as error:
-            if unsaved and not self._in_journal(unsaved):
-                with self._lock:
-                    self._unsaved[:0] = unsaved[: MAX_UNSAVED - len(self._unsaved)]
+            with self._lock:
+                self._unsaved[:0] = unsaved[: MAX_UNSAVED - len(self._unsaved)]
             self._lost_ledger(error)
             return False
         if not self.available:
             logger.warning("consent ledger is back; choices are written to it again")
         self.available = True
         return True
-
-    def _in_journal(self, events: list[ConsentEvent]) -> bool:
-        journal = self._journal
-        if journal is None:
-            return False
-        ids = {e.event_id for e in journal.read()[0]}
-        return all(e.event_id in ids for e in events)
 
     def _write(self, events: list[ConsentEvent]) -> None:
         for start in range(0, len(events), BATCH):
@@ -251,27 +276,37 @@ class Recorder:
         claim_every = max(1, round(self.claim_seconds / self.retry_seconds))
         rounds = 0
         while True:
-            if rounds % claim_every == 0:
-                self.claim()
+            try:
+                self._round(rounds % claim_every == 0)
+            except Exception:
+                logger.exception("consent ledger background work failed; retrying")
             rounds += 1
-            if self.decisions is not None:
-                self.decisions.refresh(self.ledger)
-            waiting = self._unsaved or self._journal is not None and self._journal.read()[1]
-            if waiting or not self.available:
-                self.flush()
             if self._stopping:
                 return
             self._wake.wait(self.retry_seconds)
             self._wake.clear()
 
+    def _round(self, claim: bool) -> None:
+        if claim:
+            self.claim()
+        journal = self._journal
+        if journal is not None:
+            journal.check()  # a deleted journal is carried over now, not at the next choice
+        if self.decisions is not None:
+            self.decisions.refresh(self.ledger)
+        waiting = self._unsaved or (journal is not None and not journal.empty)
+        if waiting or not self.available:
+            self.flush()
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop the thread after a last flush; an empty journal is deleted, one that still
         holds events is left for the next process to claim."""
-        with self._lock, self._queued:
+        with self._lock:
             if self._stopping:
                 return
             self._stopping = True
             threads = [self._thread, self._committer]
+        with self._queued:
             self._queued.notify()
         self._wake.set()
         for thread in threads:

@@ -227,7 +227,8 @@ def test_an_old_cookie_replayed_after_a_withdrawal_is_refused(
 ) -> None:
     ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
     driver = make_driver(policy=POLICY, ledger=ledger, enforce_withdrawal=True)
-    accepted = driver.decide("accept_all")
+    accepted = accepted_a_minute_ago()
+    assert driver.mode(accepted)["mode"] == "personalised"
     refused = driver.decide("reject_all", cookies={driver.cookie_name: accepted})
     assert driver.mode(refused)["decided"] is True
     replayed = driver.mode(accepted)
@@ -249,12 +250,19 @@ def test_another_server_learns_of_the_withdrawal_from_the_ledger(tmp_path: Path)
         for name in ("a", "b")
     ]
     here, there = (Driver("asgi", asgi_sender(app), True) for app in apps)
-    accepted = here.decide("accept_all")
+    accepted = accepted_a_minute_ago()
     here.decide("reject_all", cookies={here.cookie_name: accepted})
     decisions = apps[1].engine.decisions
     assert decisions is not None
     decisions.refresh(apps[1].engine.recorder.ledger, now=True)  # type: ignore[union-attr]
     assert there.mode(accepted)["decided"] is False
+
+
+def accepted_a_minute_ago() -> str:
+    # A cookie keeps its decision time in whole seconds: a later choice is known to be
+    # later once it was made in a later second.
+    everything = tuple(p.id for p in POLICY.optional if not p.sensitive)
+    return make_cookie(everything, decided_at=int(time.time()) - 60, policy=POLICY)
 
 
 def test_without_enforcement_an_old_cookie_stays_valid_until_it_expires(

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def test_a_version_one_ledger_is_migrated_and_keeps_its_events(tmp_path: Path) -
     ledger = SQLiteLedger(path)
     assert [e.event_id for e in ledger.history("browser-one-000000")] == ["e1"]
     assert ledger.erase("browser-one-000000") == 1
-    assert ledger.write([event()]) == 0
+    assert ledger.write([event(t=time.time() - 1)]) == 0
     ledger.close()
 
 
@@ -149,18 +150,27 @@ def test_event_json_round_trip() -> None:
 def test_an_event_written_after_its_browser_was_erased_is_not_stored(ledger: Ledger) -> None:
     # The race seen in production, step by step: a worker holds an event of a browser, the
     # browser is erased, then the worker writes the event.
-    held = event()
-    ledger.write([event()])
+    held = event(t=time.time() - 1)
+    ledger.write([event(t=time.time() - 2)])
     assert ledger.erase("browser-one-000000") == 1
     assert ledger.write([held, event("browser-two-000000")]) == 1
     assert ledger.history("browser-one-000000") == []
     assert len(ledger.history("browser-two-000000")) == 1
 
 
+def test_a_choice_made_after_an_erasure_is_kept(ledger: Ledger) -> None:
+    # An erasure that could not finish leaves the browser its cookie: what it chooses next
+    # is proof of consent like any other.
+    ledger.erase("browser-one-000000")
+    later = event(t=time.time() + 1)
+    assert ledger.write([later]) == 1
+    assert ledger.history("browser-one-000000") == [later]
+
+
 def test_pseudonymised_erasure_is_final_too(ledger: Ledger) -> None:
-    ledger.write([event()])
+    ledger.write([event(t=time.time() - 2)])
     ledger.erase("browser-one-000000", pseudonymise=True)
-    assert ledger.write([event()]) == 0
+    assert ledger.write([event(t=time.time() - 1)]) == 0
     assert ledger.history("browser-one-000000") == []
 
 
@@ -178,7 +188,7 @@ def test_the_tombstone_keeps_no_consent_id(tmp_path: Path) -> None:
 def test_tombstones_go_with_the_retention_purge(ledger: Ledger) -> None:
     ledger.erase("browser-one-000000")
     ledger.purge(before=4_000_000_000.0)
-    assert ledger.write([event()]) == 1
+    assert ledger.write([event(t=time.time() - 1)]) == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -190,11 +200,14 @@ def test_concurrent_writes_and_erasures_never_bring_an_erased_browser_back(
         erased: set[str] = set()
         stop = threading.Event()
 
+        # Events made before the erasures, still on their way (journals, other processes).
+        made = time.time() - 1
+
         def write() -> None:
             while not stop.wait(0.002):
                 # A lock held too long is an outage the recorder bridges; here, try again.
                 with contextlib.suppress(LedgerUnavailable):
-                    ledger.write([event(b) for b in browsers[::7]] + [event(b) for b in browsers])
+                    ledger.write([event(b, t=made) for b in browsers[::7] + browsers])
 
         writers = [threading.Thread(target=write) for _ in range(3)]
         for thread in writers:

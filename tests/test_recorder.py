@@ -283,7 +283,8 @@ def test_events_of_a_killed_process_are_claimed_by_the_next(tmp_path: Path) -> N
     worker.stdout.close()
     assert len(acknowledged) == 50
     ledger = SQLiteLedger(tmp_path / "ledger.db")
-    recorder = recorder_for(ledger, spool)  # claims at start-up
+    recorder = recorder_for(ledger, spool)
+    assert recorder.start()  # as the first consent request of a new process does
     wait_for(lambda: len(stored_ids(ledger)) == 50)
     recorder.close()
     assert stored_ids(ledger) == sorted(acknowledged)
