@@ -287,3 +287,19 @@ def test_a_replaced_sqlite_file_is_used(tmp_path: Path) -> None:
     other = SQLiteLedger(path)
     other.write([event("browser-two-000000")])
     assert [e.consent_id for e in ledger.events()] == ["browser-two-000000"]
+
+
+def test_a_connection_busy_while_the_file_is_replaced_is_not_used_again(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    ledger = SQLiteLedger(path)
+    ledger.write([event()])
+    with ledger._connection() as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        os.rename(path, tmp_path / "moved.db")
+        SQLiteLedger(path).write([event("browser-two-000000")])
+        ledger._check()  # another thread notices the new file meanwhile
+    assert ledger._idle == []
+    acknowledged = event("browser-three-0000")
+    assert ledger.write([acknowledged]) == 1
+    reopened = SQLiteLedger(path)
+    assert reopened.history("browser-three-0000") == [acknowledged]

@@ -359,3 +359,89 @@ def test_a_slow_statement_is_cut_by_the_statement_timeout(tmp_path: Path) -> Non
             ledger._run(lambda db: db.execute("SELECT pg_sleep(30)"))
         assert len(ledger.history("browser-one-000000")) == 1  # the pool recovers
         ledger.close()
+
+
+# -- found in review: each fails without its fix --------------------------------------------
+
+
+def test_a_drop_never_takes_an_append_of_the_same_size(tmp_path: Path) -> None:
+    # Flush 1 reads e1; flush 2 writes e1 and empties the journal; e2 (as many bytes as e1)
+    # is appended; flush 1 then drops what it read: e2 must stay.
+    journal = Journal(tmp_path)
+    first = event()
+    journal.append([first])
+    _, stale = journal.read()
+    _, current = journal.read()
+    assert journal.drop(current)
+    second = event()
+    assert len(second.to_json()) == len(first.to_json())
+    journal.append([second])
+    assert not journal.drop(stale)
+    assert journal.read()[0] == [second]
+
+
+def test_a_deleted_journal_is_carried_over_without_waiting_for_a_choice(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    journal = Journal(spool)
+    kept = event()
+    journal.append([kept])
+    shutil.rmtree(spool)
+    journal.check()
+    assert journal.path.exists()
+    assert journal.read()[0] == [kept]
+
+
+def test_building_a_recorder_starts_no_thread(switchable: Switchable, tmp_path: Path) -> None:
+    # A server that forks workers from a preloaded app must fork no thread and no lock.
+    before = threading.active_count()
+    recorder = recorder_for(switchable, tmp_path / "spool")
+    assert threading.active_count() == before
+    assert recorder.keep(event())
+    assert threading.active_count() > before
+    recorder.close()
+
+
+def test_a_thread_that_cannot_start_is_no_5xx_and_no_hang(
+    switchable: Switchable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = recorder_for(switchable, tmp_path / "spool")
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    item = event()
+    assert recorder.keep(item)  # committed by the caller itself
+    monkeypatch.undo()
+    assert stored_ids(switchable.inner) == [item.event_id]
+    assert recorder.keep(event())
+    recorder.close()
+
+
+def test_the_withdrawal_watch_sees_a_choice_that_reached_the_ledger_late(tmp_path: Path) -> None:
+    from consent_middleware.decisions import DecisionWatch
+
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    watch = DecisionWatch(180 * 86400)
+    watch.refresh(ledger, now=True)
+    decided = int(time.time()) - 600
+    # A withdrawal made ten minutes ago that waited in a journal until now.
+    ledger.write([event(t=decided + 5.0, kind="withdrawn", granted=["necessary"])])
+    watch.refresh(ledger, now=True)
+    assert watch.stale("browser-one-000000", decided, frozenset({"necessary", "analytics"}))
+    assert not watch.stale("browser-one-000000", decided + 5, frozenset({"necessary"}))
+    ledger.close()
+
+
+@pytest.mark.postgres
+def test_an_operation_past_its_deadline_does_not_poison_the_pool(tmp_path: Path) -> None:
+    from consent_middleware.ledger_postgres import PostgresLedger
+
+    with postgres_schema() as schema:
+        ledger = PostgresLedger(postgres_url(schema), operation_timeout=0.3)
+        ledger.write([event()])
+        # Overruns its deadline without a query in flight: its connection is cut meanwhile.
+        ledger._run(lambda db: time.sleep(1.0))
+        for _ in range(3):
+            assert len(ledger.history("browser-one-000000")) == 1
+        ledger.close()
