@@ -313,6 +313,9 @@ class Recorder:
             if thread is not None and thread is not threading.current_thread():
                 thread.join(timeout)
         self.flush()
+        for event in self._unsaved:
+            # The last place left to prove a withdrawal: the log, for the operator.
+            logger.error("consent event not recorded before shutdown: %s", event.to_json())
         if self._journal is not None:
             with contextlib.suppress(OSError):
                 self._journal.close()

@@ -7,11 +7,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from consent_middleware.events import ConsentEvent
-from consent_middleware.ledger import Ledger
+from consent_middleware.ledger import Ledger, LedgerUnavailable
 from consent_middleware.ledger_sqlite import SQLiteLedger
 
 POSTGRES_DSN = os.environ.get("CONSENT_TEST_POSTGRES_DSN")
@@ -71,3 +72,25 @@ def event(
     }
     values.update(kw)
     return ConsentEvent.new(**values)  # type: ignore[arg-type]
+
+
+class Switchable:
+    """A ledger whose writes or erasures can be made to fail, as a stopped store's would."""
+
+    def __init__(self, inner: Ledger) -> None:
+        self.inner = inner
+        self.down = False
+        self.erase_down = False
+
+    def write(self, events: list[ConsentEvent]) -> int:
+        if self.down:
+            raise LedgerUnavailable("store stopped")
+        return self.inner.write(events)
+
+    def erase(self, consent_id: str, *, pseudonymise: bool = False) -> int:
+        if self.erase_down:
+            raise LedgerUnavailable("store stopped")
+        return self.inner.erase(consent_id, pseudonymise=pseudonymise)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)

@@ -21,34 +21,12 @@ from starlette.routing import Route
 from consent_middleware import ConfigurationError, ConsentMiddleware, ConsentPolicy
 from consent_middleware.events import ConsentEvent
 from consent_middleware.journal import Journal
-from consent_middleware.ledger import LedgerUnavailable
 from consent_middleware.ledger_sqlite import SQLiteLedger
 
 from .conftest import KEY, ORIGIN, Driver, DriverFactory, asgi_sender, make_cookie
+from .ledgers import Switchable
 
 POLICY = ConsentPolicy.from_toml(Path(__file__).parent.parent / "examples" / "policy.toml")
-
-
-class Flaky:
-    """A SQLite ledger whose writes or erasures can be made to fail."""
-
-    def __init__(self, path: Path) -> None:
-        self.inner = SQLiteLedger(path)
-        self.down = False
-        self.erase_down = False
-
-    def write(self, events: list[ConsentEvent]) -> int:
-        if self.down:
-            raise LedgerUnavailable("store stopped")
-        return self.inner.write(events)
-
-    def erase(self, consent_id: str, *, pseudonymise: bool = False) -> int:
-        if self.erase_down:
-            raise LedgerUnavailable("store stopped")
-        return self.inner.erase(consent_id, pseudonymise=pseudonymise)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def consent_id(value: str) -> str:
@@ -60,12 +38,12 @@ def no_space(self: Journal, events: object) -> None:
 
 
 @pytest.fixture
-def flaky(tmp_path: Path) -> Flaky:
-    return Flaky(tmp_path / "ledger.db")
+def flaky(tmp_path: Path) -> Switchable:
+    return Switchable(SQLiteLedger(tmp_path / "ledger.db"))
 
 
 @pytest.fixture
-def shop(make_driver: DriverFactory, flaky: Flaky, tmp_path: Path) -> Driver:
+def shop(make_driver: DriverFactory, flaky: Switchable, tmp_path: Path) -> Driver:
     return make_driver(policy=POLICY, ledger=flaky, spool=str(tmp_path / "spool"))
 
 
@@ -84,7 +62,7 @@ def forget(driver: Driver, cookies: dict[str, str]) -> Any:
 
 
 def test_a_grant_that_cannot_be_made_durable_is_not_acknowledged(
-    shop: Driver, flaky: Flaky, monkeypatch: pytest.MonkeyPatch
+    shop: Driver, flaky: Switchable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     flaky.down = True
     monkeypatch.setattr(Journal, "append", no_space)
@@ -97,7 +75,7 @@ def test_a_grant_that_cannot_be_made_durable_is_not_acknowledged(
 
 
 def test_a_refusal_takes_effect_even_when_nothing_can_be_written(
-    shop: Driver, flaky: Flaky, monkeypatch: pytest.MonkeyPatch
+    shop: Driver, flaky: Switchable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     accepted = shop.decide("accept_all")
     flaky.down = True
@@ -115,7 +93,7 @@ def test_a_refusal_takes_effect_even_when_nothing_can_be_written(
 
 
 def test_a_change_that_grants_and_withdraws_keeps_only_the_withdrawal(
-    shop: Driver, flaky: Flaky, monkeypatch: pytest.MonkeyPatch
+    shop: Driver, flaky: Switchable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = shop.decide("save", ("analytics",))
     flaky.down = True
@@ -132,7 +110,7 @@ def test_a_change_that_grants_and_withdraws_keeps_only_the_withdrawal(
 
 
 def test_with_the_ledger_down_a_grant_is_acknowledged_once_journaled(
-    shop: Driver, flaky: Flaky, tmp_path: Path
+    shop: Driver, flaky: Switchable, tmp_path: Path
 ) -> None:
     flaky.down = True
     value = shop.decide("accept_all")
@@ -145,7 +123,7 @@ def test_with_the_ledger_down_a_grant_is_acknowledged_once_journaled(
 
 
 def test_an_erasure_that_cannot_complete_keeps_the_cookie_and_can_be_retried(
-    shop: Driver, flaky: Flaky
+    shop: Driver, flaky: Switchable
 ) -> None:
     value = shop.decide("accept_all")
     flaky.erase_down = True
@@ -164,7 +142,7 @@ def test_an_erasure_that_cannot_complete_keeps_the_cookie_and_can_be_retried(
 
 @pytest.mark.parametrize("why", ["expired", "outdated"])
 def test_erasure_finds_the_history_through_an_old_cookie(
-    shop: Driver, flaky: Flaky, why: str
+    shop: Driver, flaky: Switchable, why: str
 ) -> None:
     now = int(time.time())
     cid = "old-browser-id-000001"

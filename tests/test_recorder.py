@@ -25,7 +25,7 @@ from consent_middleware.ledger import Ledger, LedgerUnavailable
 from consent_middleware.ledger_sqlite import SQLiteLedger
 from consent_middleware.recorder import Recorder
 
-from .ledgers import KINDS, event, make_ledger, postgres_schema, postgres_url
+from .ledgers import KINDS, Switchable, event, make_ledger, postgres_schema, postgres_url
 from .relay import Relay
 
 
@@ -36,22 +36,6 @@ def wait_for(condition: Callable[[], object], seconds: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition never held")
         time.sleep(0.01)
-
-
-class Switchable:
-    """A ledger that can be made unreachable, as a stopped store would be."""
-
-    def __init__(self, inner: Ledger) -> None:
-        self.inner = inner
-        self.down = False
-
-    def write(self, events: list[ConsentEvent]) -> int:
-        if self.down:
-            raise LedgerUnavailable("store stopped")
-        return self.inner.write(events)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 @pytest.fixture
