@@ -124,10 +124,10 @@ def main() -> None:
     for label, make in rows:
         durable = kept(make("kept"), work / f"{label}-spool", events(args.events, 5000))
         straight = direct(make("direct"), events(args.events, 5000))
-        print(f"  {label}, kept (committed each):   {durable:9.0f} events/s")
+        print(f"  {label}, kept (durable on return):{durable:9.0f} events/s")
         print(f"  {label}, batches straight in:     {straight:9.0f} events/s")
     journal = kept(Down(), work / "down-spool", events(args.events // 4, 5000))
-    print(f"  store down, journal (fsync each): {journal:9.0f} events/s")
+    print(f"  store down, journal (synced):     {journal:9.0f} events/s")
     if not dsn:
         print("  PostgreSQL: not measured (set CONSENT_TEST_POSTGRES_DSN)")
 

@@ -5,8 +5,9 @@ could send an older "accept all" cookie after the shopper chose "reject all". Wi
 ``enforce_withdrawal=True`` the middleware refuses a cookie when the ledger holds a later
 decision of the same consent id, made in a later second, that grants something else.
 Requests never wait on the ledger: the decisions are read into memory in the background
-(every ``poll_seconds``), and this process's own decisions are known at once. Only browsers that decided more than once
-are remembered; a first decision cannot make an earlier cookie stale.
+(every ``poll_seconds``), and this process's own decisions are known at once. Only browsers
+that decided more than once are remembered; a first decision cannot make an earlier cookie
+stale.
 """
 
 from __future__ import annotations
