@@ -120,7 +120,11 @@ class Recorder:
                 if not batch:
                     self._committer = None
                     return
-            durable = self._commit([p.event for p in batch])
+            try:
+                durable = self._commit([p.event for p in batch])
+            except Exception:
+                logger.exception("consent events could not be committed")
+                durable = False
             for pending in batch:
                 pending.durable = durable
                 pending.done.set()
