@@ -45,6 +45,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS consent_erasures_by_time ON consent_erasures (time)",
         # When this store received each event (not when it happened): what is new to read.
         "ALTER TABLE consent_events ADD COLUMN recorded {real} NOT NULL DEFAULT 0",
+        # Events kept before: received, at the latest, when they happened.
+        "UPDATE consent_events SET recorded = time",
         "CREATE INDEX IF NOT EXISTS consent_events_by_recorded ON consent_events (recorded)",
     ],
 }

@@ -91,6 +91,12 @@ def test_a_version_one_ledger_is_migrated_and_keeps_its_events(tmp_path: Path) -
     db.close()
     ledger = SQLiteLedger(path)
     assert [e.event_id for e in ledger.history("browser-one-000000")] == ["e1"]
+    # Kept before the migration, yet read by the withdrawal watch as received then.
+    assert ledger.changes_since(0.5) == []
+    sqlite3.connect(path).execute(
+        "UPDATE consent_events SET kind = 'withdrawn'"
+    ).connection.commit()
+    assert [e.event_id for e in ledger.changes_since(0.5)] == ["e1"]
     assert ledger.erase("browser-one-000000") == 1
     assert ledger.write([event(t=time.time() - 1)]) == 0
     ledger.close()
