@@ -25,7 +25,7 @@ import httpx
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 
-from consent_middleware.codec import ConsentCookieCodec, ConsentState  # noqa: E402
+from consent_middleware.core.codec import ConsentCookieCodec, ConsentState  # noqa: E402
 from examples.demo_shop.app import POLICY  # noqa: E402
 
 KEY = "load-check-secret-key-" * 3

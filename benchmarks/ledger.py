@@ -25,15 +25,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from consent_middleware.events import ConsentEvent  # noqa: E402
-from consent_middleware.ledger import (  # noqa: E402
+from consent_middleware.ledger.events import ConsentEvent  # noqa: E402
+from consent_middleware.ledger.recorder import Recorder  # noqa: E402
+from consent_middleware.ledger.sql import (  # noqa: E402
     COLUMNS,
     Ledger,
     LedgerUnavailable,
     event_to_row,
 )
-from consent_middleware.ledger_sqlite import SQLiteLedger  # noqa: E402
-from consent_middleware.recorder import Recorder  # noqa: E402
+from consent_middleware.ledger.sqlite import SQLiteLedger  # noqa: E402
 
 KEY = "ledger-benchmark-key-" * 3
 THREADS = 32
@@ -100,7 +100,7 @@ def direct(ledger: Ledger, batch: list[ConsentEvent]) -> float:
 def postgres(dsn: str, schema: str) -> Ledger:
     import psycopg
 
-    from consent_middleware.ledger_postgres import PostgresLedger
+    from consent_middleware.ledger.postgres import PostgresLedger
 
     with psycopg.connect(dsn, autocommit=True) as db:
         db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
@@ -233,7 +233,7 @@ def download(path: Path) -> float:
     from starlette.applications import Starlette
 
     from consent_middleware import ConsentMiddleware, ConsentPolicy
-    from consent_middleware.codec import ConsentCookieCodec, ConsentState
+    from consent_middleware.core.codec import ConsentCookieCodec, ConsentState
 
     policy = ConsentPolicy.default()
     app = ConsentMiddleware(

@@ -39,7 +39,7 @@ from consent_middleware import (
     Purpose,
     get_context,
 )
-from consent_middleware.codec import ConsentCookieCodec, ConsentState, new_consent_id
+from consent_middleware.core.codec import ConsentCookieCodec, ConsentState, new_consent_id
 
 KEY = "benchmark-secret-key-of-more-than-32-bytes"
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import jinja2
 
 from consent_middleware import ConsentPolicy, PersonalisationContext
-from consent_middleware.codec import ConsentState
-from consent_middleware.engine import ConsentEngine
+from consent_middleware.core.codec import ConsentState
 from consent_middleware.jinja import install
+from consent_middleware.web.engine import ConsentEngine
 
 POLICY = ConsentPolicy.from_toml(Path(__file__).parent.parent / "examples" / "policy.toml")
 WITH_WHY = "{% for item in items %}<li>{{ item.name }}{{ why(item.reason) }}</li>{% endfor %}"

@@ -6,12 +6,17 @@ Wrap an ASGI app with :class:`ConsentMiddleware` or a WSGI app with
 
 from __future__ import annotations
 
-from .asgi import ConsentMiddleware
-from .context import ENVIRON_KEY, SCOPE_KEY, Mode, PersonalisationContext, get_context
-from .exceptions import ConfigurationError, ConsentError, ConsentRequired, MiddlewareNotInstalled
-from .policy import ConsentPolicy, Purpose, Scope, Signal
-from .reasons import Reason
-from .wsgi import ConsentWSGIMiddleware
+from .core.context import ENVIRON_KEY, SCOPE_KEY, Mode, PersonalisationContext, get_context
+from .core.exceptions import (
+    ConfigurationError,
+    ConsentError,
+    ConsentRequired,
+    MiddlewareNotInstalled,
+)
+from .core.policy import ConsentPolicy, Purpose, Scope, Signal
+from .core.reasons import Reason
+from .web.asgi import ConsentMiddleware
+from .web.wsgi import ConsentWSGIMiddleware
 
 __version__ = "0.1.0"
 

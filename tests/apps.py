@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consent_middleware import ConsentRequired, get_context
-from consent_middleware.context import PersonalisationContext
+from consent_middleware.core.context import PersonalisationContext
 
 CUSTOM_HEADERS = [
     ("Cache-Control", "public, max-age=60"),

@@ -14,7 +14,7 @@ import pytest
 import webtest
 
 from consent_middleware import ConsentMiddleware, ConsentPolicy, ConsentWSGIMiddleware
-from consent_middleware.codec import ConsentCookieCodec, ConsentState
+from consent_middleware.core.codec import ConsentCookieCodec, ConsentState
 
 from .apps import flask_app, starlette_app, wsgi_app
 

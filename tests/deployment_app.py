@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from consent_middleware import ConsentMiddleware, ConsentWSGIMiddleware, get_context
-from consent_middleware.ledger import Ledger
+from consent_middleware.ledger.sql import Ledger
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 def _ledger() -> str | Ledger:
     url = os.environ["CONSENT_TEST_LEDGER"]
     if url.startswith("postgresql"):
-        from consent_middleware.ledger_postgres import PostgresLedger
+        from consent_middleware.ledger.postgres import PostgresLedger
 
         # Short bounds, so that a cut or silent network is bridged quickly in the tests.
         return PostgresLedger(url, connect_timeout=1, statement_timeout=2, operation_timeout=2)

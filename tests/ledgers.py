@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from consent_middleware.events import ConsentEvent
-from consent_middleware.ledger import Ledger, LedgerUnavailable
-from consent_middleware.ledger_sqlite import SQLiteLedger
+from consent_middleware.ledger.events import ConsentEvent
+from consent_middleware.ledger.sql import Ledger, LedgerUnavailable
+from consent_middleware.ledger.sqlite import SQLiteLedger
 
 POSTGRES_DSN = os.environ.get("CONSENT_TEST_POSTGRES_DSN")
 KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -49,7 +49,7 @@ def make_ledger(kind: str, tmp_path: Path) -> Iterator[Ledger]:
         yield ledger
         ledger.close()
         return
-    from consent_middleware.ledger_postgres import PostgresLedger
+    from consent_middleware.ledger.postgres import PostgresLedger
 
     with postgres_schema() as schema:
         ledger = PostgresLedger(postgres_url(schema))

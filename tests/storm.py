@@ -25,9 +25,9 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 
 from consent_middleware import ConsentMiddleware, ConsentPolicy, ConsentWSGIMiddleware
-from consent_middleware.codec import ConsentCookieCodec, ConsentState
-from consent_middleware.csrf import CsrfGuard
-from consent_middleware.exceptions import ConsentError
+from consent_middleware.core.codec import ConsentCookieCodec, ConsentState
+from consent_middleware.core.csrf import CsrfGuard
+from consent_middleware.core.exceptions import ConsentError
 
 KEY = "k" * 32 + "-newest-test-key"
 OTHER_KEY = "z" * 32 + "-another-shops-key"

@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from consent_middleware import ConsentMiddleware, get_context
-from consent_middleware.endpoints import MAX_FORM_BYTES
+from consent_middleware.web.endpoints import MAX_FORM_BYTES
 
 from .conftest import KEY, make_cookie
 

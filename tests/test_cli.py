@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from consent_middleware.cli import main
-from consent_middleware.ledger_sqlite import SQLiteLedger
+from consent_middleware.ledger.sqlite import SQLiteLedger
 
 from .ledgers import event
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from consent_middleware import ConfigurationError, ConsentPolicy, Purpose
-from consent_middleware.codec import (
+from consent_middleware.core.codec import (
     ConsentCookieCodec,
     ConsentState,
     CookieProblem,

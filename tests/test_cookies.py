@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from consent_middleware.cookies import (
+from consent_middleware.core.cookies import (
     cookie_names,
     cookie_values,
     delete_cookie,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from consent_middleware.csrf import CsrfGuard, origin_allowed
+from consent_middleware.core.csrf import CsrfGuard, origin_allowed
 
 KEYS = [b"k" * 32]
 

@@ -259,7 +259,7 @@ def check(url: str, browsers: list[Browser], *, grants_only: bool = False) -> di
 
 def _signed(browser: Browser) -> dict[str, str]:
     # An erased browser's cookie is gone; a cookie for its old id proves its data is too.
-    from consent_middleware.codec import ConsentCookieCodec, ConsentState
+    from consent_middleware.core.codec import ConsentCookieCodec, ConsentState
 
     assert browser.consent_id is not None
     codec = ConsentCookieCodec(POLICY, [KEY])
@@ -351,7 +351,7 @@ def test_preloaded_gunicorn_workers_record_too(tmp_path: Path) -> None:
         browsers = [Browser(n) for n in range(20)]
         burst(servers, browsers, choices=2)
         # Read while the preloaded servers still run: nothing waits for their shutdown.
-        from consent_middleware.ledger_sqlite import SQLiteLedger
+        from consent_middleware.ledger.sqlite import SQLiteLedger
 
         ledger = SQLiteLedger(tmp_path / "ledger.db")
         for browser in browsers:

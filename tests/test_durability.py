@@ -19,9 +19,9 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from consent_middleware import ConfigurationError, ConsentMiddleware, ConsentPolicy
-from consent_middleware.events import ConsentEvent
-from consent_middleware.journal import Journal
-from consent_middleware.ledger_sqlite import SQLiteLedger
+from consent_middleware.ledger.events import ConsentEvent
+from consent_middleware.ledger.journal import Journal
+from consent_middleware.ledger.sqlite import SQLiteLedger
 
 from .conftest import KEY, ORIGIN, Driver, DriverFactory, asgi_sender, make_cookie
 from .ledgers import Switchable

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from consent_middleware.gpc import gpc_enabled
+from consent_middleware.core.gpc import gpc_enabled
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from consent_middleware.http import (
+from consent_middleware.web.messages import (
     ResponseChanges,
     adjust_headers,
     private_cache_control,

@@ -33,9 +33,9 @@ from consent_middleware import (
     Scope,
     Signal,
 )
-from consent_middleware.codec import ConsentState
-from consent_middleware.engine import ConsentEngine
+from consent_middleware.core.codec import ConsentState
 from consent_middleware.jinja import install
+from consent_middleware.web.engine import ConsentEngine
 
 from .conftest import KEY, make_cookie
 

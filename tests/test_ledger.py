@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from consent_middleware import ConfigurationError
-from consent_middleware.events import ConsentEvent, event_kind
-from consent_middleware.ledger import Ledger, LedgerUnavailable, SQLLedger
-from consent_middleware.ledger_sqlite import SQLiteLedger
-from consent_middleware.ledger_url import open_ledger
+from consent_middleware.ledger.events import ConsentEvent, event_kind
+from consent_middleware.ledger.sql import Ledger, LedgerUnavailable, SQLLedger
+from consent_middleware.ledger.sqlite import SQLiteLedger
+from consent_middleware.ledger.url import open_ledger
 
 from .ledgers import KINDS, event, make_ledger
 

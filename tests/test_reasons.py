@@ -18,8 +18,8 @@ from consent_middleware import (
     Scope,
     Signal,
 )
-from consent_middleware.codec import ConsentState
-from consent_middleware.reasons import GENERAL_REASON, Reason, retention_text
+from consent_middleware.core.codec import ConsentState
+from consent_middleware.core.reasons import GENERAL_REASON, Reason, retention_text
 
 POLICY = ConsentPolicy.from_toml(Path(__file__).parent.parent / "examples" / "policy.toml")
 OPTIONAL = [p.id for p in POLICY.optional]

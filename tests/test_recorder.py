@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from consent_middleware import journal as journal_module
-from consent_middleware.events import ConsentEvent
-from consent_middleware.journal import Journal, claim_orphans
-from consent_middleware.ledger import Ledger, LedgerUnavailable
-from consent_middleware.ledger_sqlite import SQLiteLedger
-from consent_middleware.recorder import Recorder
+from consent_middleware.ledger import journal as journal_module
+from consent_middleware.ledger.events import ConsentEvent
+from consent_middleware.ledger.journal import Journal, claim_orphans
+from consent_middleware.ledger.recorder import Recorder
+from consent_middleware.ledger.sql import Ledger, LedgerUnavailable
+from consent_middleware.ledger.sqlite import SQLiteLedger
 
 from .ledgers import KINDS, Switchable, event, make_ledger, postgres_schema, postgres_url
 from .relay import Relay
@@ -228,8 +228,8 @@ def test_eight_threads_keep_everything_once(kind: str, tmp_path: Path) -> None:
 
 KILLED_WORKER = """
 import sys, time
-from consent_middleware.ledger import LedgerUnavailable
-from consent_middleware.recorder import Recorder
+from consent_middleware.ledger.sql import LedgerUnavailable
+from consent_middleware.ledger.recorder import Recorder
 from tests.ledgers import event
 
 class Down:
@@ -281,7 +281,7 @@ def test_events_of_a_killed_process_are_claimed_by_the_next(tmp_path: Path) -> N
 
 @contextlib.contextmanager
 def relayed_postgres(**options: Any) -> Iterator[tuple[Relay, Any, str]]:
-    from consent_middleware.ledger_postgres import PostgresLedger
+    from consent_middleware.ledger.postgres import PostgresLedger
 
     with postgres_schema() as schema:
         url = postgres_url(schema)
@@ -295,7 +295,7 @@ def relayed_postgres(**options: Any) -> Iterator[tuple[Relay, Any, str]]:
 
 
 def direct_ids(url: str) -> list[str]:
-    from consent_middleware.ledger_postgres import PostgresLedger
+    from consent_middleware.ledger.postgres import PostgresLedger
 
     direct = PostgresLedger(url)
     try:
@@ -334,7 +334,7 @@ def test_postgres_failures_are_bridged_and_nothing_is_lost(failure: str, tmp_pat
 
 @pytest.mark.postgres
 def test_a_slow_statement_is_cut_by_the_statement_timeout(tmp_path: Path) -> None:
-    from consent_middleware.ledger_postgres import PostgresLedger
+    from consent_middleware.ledger.postgres import PostgresLedger
 
     with postgres_schema() as schema:
         ledger = PostgresLedger(postgres_url(schema), statement_timeout=0.2)
@@ -403,7 +403,7 @@ def test_a_thread_that_cannot_start_is_no_5xx_and_no_hang(
 
 
 def test_the_withdrawal_watch_sees_a_choice_that_reached_the_ledger_late(tmp_path: Path) -> None:
-    from consent_middleware.decisions import DecisionWatch
+    from consent_middleware.ledger.decisions import DecisionWatch
 
     ledger = SQLiteLedger(tmp_path / "ledger.db")
     watch = DecisionWatch(180 * 86400)
@@ -419,7 +419,7 @@ def test_the_withdrawal_watch_sees_a_choice_that_reached_the_ledger_late(tmp_pat
 
 @pytest.mark.postgres
 def test_an_operation_past_its_deadline_does_not_poison_the_pool(tmp_path: Path) -> None:
-    from consent_middleware.ledger_postgres import PostgresLedger
+    from consent_middleware.ledger.postgres import PostgresLedger
 
     with postgres_schema() as schema:
         ledger = PostgresLedger(postgres_url(schema), operation_timeout=0.3)

@@ -4,7 +4,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from consent_middleware.redirects import safe_next
+from consent_middleware.core.redirects import safe_next
 
 
 @pytest.mark.parametrize(

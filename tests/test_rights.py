@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from consent_middleware import ConsentPolicy, PersonalisationContext
-from consent_middleware.ledger import LedgerUnavailable
-from consent_middleware.ledger_sqlite import SQLiteLedger
+from consent_middleware.ledger.sql import LedgerUnavailable
+from consent_middleware.ledger.sqlite import SQLiteLedger
 
 from .conftest import DriverFactory, make_cookie
 

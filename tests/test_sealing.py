@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from consent_middleware.sealing import Sealer, sealed_length
+from consent_middleware.core.sealing import Sealer, sealed_length
 
 KEY = b"k" * 32 + b"-newest-test-key"
 OLD_KEY = b"o" * 32 + b"-older-test-key"

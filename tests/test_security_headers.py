@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import pytest
 
-from consent_middleware.context import PersonalisationContext
-from consent_middleware.endpoints import Endpoints
-from consent_middleware.engine import ConsentEngine
-from consent_middleware.http import Reply, RequestInfo
+from consent_middleware.core.context import PersonalisationContext
+from consent_middleware.web.endpoints import Endpoints
+from consent_middleware.web.engine import ConsentEngine
+from consent_middleware.web.messages import Reply, RequestInfo
 
 from .conftest import KEY, Driver, Result
 

@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 from itsdangerous import URLSafeSerializer
 
-import consent_middleware.engine as engine_module
+import consent_middleware.web.engine as engine_module
 from consent_middleware import ConsentPolicy, Scope, Signal
-from consent_middleware.engine import ConsentEngine
-from consent_middleware.stores import (
+from consent_middleware.core.stores import (
     MAX_ENCODED_BYTES,
     MemoryPreferenceBackend,
     StoreCodec,
     fits,
 )
+from consent_middleware.web.engine import ConsentEngine
 
 from .conftest import KEY, OLD_KEY, Driver, DriverFactory, make_cookie
 

@@ -22,7 +22,7 @@ from consent_middleware import (
     PersonalisationContext,
     get_context,
 )
-from consent_middleware.codec import ConsentState
+from consent_middleware.core.codec import ConsentState
 from consent_middleware.jinja import install
 
 from .catalogue import CATALOGUE

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from ..core.exceptions import ConsentError
 from .events import ConsentEvent
-from .exceptions import ConsentError
 from .forks import renew_after_fork
 
 __all__ = ["Ledger", "LedgerUnavailable", "SQLLedger"]

@@ -9,8 +9,8 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from .exceptions import ConfigurationError
-from .ledger import LedgerUnavailable, SQLLedger
+from ..core.exceptions import ConfigurationError
+from .sql import LedgerUnavailable, SQLLedger
 
 __all__ = ["SQLiteLedger"]
 

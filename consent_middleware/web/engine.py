@@ -19,24 +19,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .codec import ConsentCookieCodec, ConsentState, CookieProblem
-from .context import PersonalisationContext
-from .cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name, set_cookie
-from .csrf import CsrfGuard
-from .decisions import DecisionWatch
-from .events import ConsentEvent, Method, event_kind
-from .exceptions import ConfigurationError
-from .gpc import gpc_enabled
-from .http import NO_CHANGES, VARY_ONLY, ResponseChanges
-from .inventory import Scope
-from .ledger import Ledger
-from .ledger_url import open_ledger
-from .modes import mode_for
-from .policy import MAX_CONSENT_LIFETIME, ConsentPolicy
-from .reasons import refusal
-from .recorder import Recorder
-from .signing import check_secret_keys
-from .stores import (
+from ..core.codec import ConsentCookieCodec, ConsentState, CookieProblem
+from ..core.context import PersonalisationContext
+from ..core.cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name, set_cookie
+from ..core.csrf import CsrfGuard
+from ..core.exceptions import ConfigurationError
+from ..core.gpc import gpc_enabled
+from ..core.inventory import Scope
+from ..core.modes import mode_for
+from ..core.policy import MAX_CONSENT_LIFETIME, ConsentPolicy
+from ..core.reasons import refusal
+from ..core.signing import check_secret_keys
+from ..core.stores import (
     DEFAULT_VISIT_LIFETIME,
     MAX_VISIT_LIFETIME,
     PreferenceBackend,
@@ -45,6 +39,12 @@ from .stores import (
     StoredData,
     pack,
 )
+from ..ledger.decisions import DecisionWatch
+from ..ledger.events import ConsentEvent, Method, event_kind
+from ..ledger.recorder import Recorder
+from ..ledger.sql import Ledger
+from ..ledger.url import open_ledger
+from .messages import NO_CHANGES, VARY_ONLY, ResponseChanges
 
 __all__ = ["ConsentEngine"]
 
@@ -146,7 +146,7 @@ class ConsentEngine:
         ):
             raise ConfigurationError(
                 "preference_backend needs load(), save() and delete() methods "
-                "(see consent_middleware.stores.PreferenceBackend)"
+                "(see consent_middleware.core.stores.PreferenceBackend)"
             )
         self.preference_backend = preference_backend
         if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):

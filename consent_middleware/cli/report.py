@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import jinja2
 from markupsafe import Markup, escape
 
-from .events import ConsentEvent
+from ..ledger.events import ConsentEvent
 
 __all__ = ["OptInReport", "build_report", "render_html", "render_text"]
 

@@ -27,7 +27,7 @@ class CsrfGuard:
     cookie ``cookie_name``."""
 
     def __init__(self, keys: list[bytes], cookie_name: str) -> None:
-        self._signer = make_signer(keys, "consent_middleware.csrf")
+        self._signer = make_signer(keys, "consent_middleware.core.csrf")
         self.cookie_name = cookie_name
         self._cookie_key = cookie_name + "="
 

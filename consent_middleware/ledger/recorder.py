@@ -25,12 +25,12 @@ import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.exceptions import ConfigurationError
 from .decisions import DecisionWatch
 from .events import ConsentEvent
-from .exceptions import ConfigurationError
 from .forks import renew_after_fork
 from .journal import Journal, claim_orphans
-from .ledger import Ledger
+from .sql import Ledger
 
 __all__ = ["Recorder"]
 

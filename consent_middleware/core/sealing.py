@@ -21,7 +21,7 @@ __all__ = ["Sealer", "sealed_length"]
 _FORMAT = "1."
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
-_SALT = b"consent_middleware.sealing"
+_SALT = b"consent_middleware.core.sealing"
 #: Longer values are refused unread (browsers keep cookies of 4096 bytes at most).
 MAX_SEALED_LENGTH = 4096
 
@@ -44,7 +44,7 @@ class Sealer:
     def __init__(self, secret_keys: Sequence[bytes], purpose: str) -> None:
         if not secret_keys:
             raise ValueError("a Sealer needs at least one secret key")
-        info = f"consent_middleware.sealing.{purpose}".encode()
+        info = f"consent_middleware.core.sealing.{purpose}".encode()
         self._ciphers = [AESGCM(_derive(key, info)) for key in secret_keys]
 
     def seal(self, data: bytes, bound_to: bytes) -> str:

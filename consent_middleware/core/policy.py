@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from .exceptions import ConfigurationError
 from .inventory import Purpose, Scope, Signal
-from .policy_toml import policy_arguments, read_toml
+from .policy_file import policy_arguments, read_toml
 
 __all__ = [
     "MAX_CONSENT_LIFETIME",

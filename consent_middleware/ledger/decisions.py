@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from .events import ConsentEvent, Kind
 from .forks import renew_after_fork
-from .ledger import Ledger
+from .sql import Ledger
 
 __all__ = ["DecisionWatch"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from .exceptions import ConfigurationError
-from .ledger import Ledger
-from .ledger_sqlite import SQLiteLedger
+from ..core.exceptions import ConfigurationError
+from .sql import Ledger
+from .sqlite import SQLiteLedger
 
 __all__ = ["open_ledger"]
 
@@ -31,7 +31,7 @@ def open_ledger(target: str | Ledger) -> Ledger:
             )
         return SQLiteLedger(path)
     if parts.scheme in ("postgresql", "postgres"):
-        from .ledger_postgres import PostgresLedger
+        from .postgres import PostgresLedger
 
         return PostgresLedger(target)
     raise ConfigurationError(

@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Generic, TypeVar
 
-from .context import PersonalisationContext
+from ..core.context import PersonalisationContext
+from ..core.policy import ConsentPolicy
+from ..core.stores import DEFAULT_VISIT_LIFETIME, PreferenceBackend
+from ..ledger.sql import Ledger
 from .endpoints import Endpoints
 from .engine import ConsentEngine
-from .ledger import Ledger
-from .policy import ConsentPolicy
-from .stores import DEFAULT_VISIT_LIFETIME, PreferenceBackend
 
 AppT = TypeVar("AppT")
 

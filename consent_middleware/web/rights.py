@@ -10,9 +10,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .context import PersonalisationContext
-from .cookies import cookie_names, delete_cookie
-from .events import ConsentEvent
+from ..core.context import PersonalisationContext
+from ..core.cookies import cookie_names, delete_cookie
+from ..ledger.events import ConsentEvent
 
 if TYPE_CHECKING:
     from .engine import ConsentEngine

@@ -13,15 +13,15 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from .codec import ConsentState, new_consent_id
-from .context import PersonalisationContext
-from .csrf import origin_allowed
-from .events import Method
-from .exceptions import ConsentRequired
-from .http import Reply, RequestInfo
-from .inventory import Scope
-from .pages import Pages
-from .redirects import safe_next
+from ..core.codec import ConsentState, new_consent_id
+from ..core.context import PersonalisationContext
+from ..core.csrf import origin_allowed
+from ..core.exceptions import ConsentRequired
+from ..core.inventory import Scope
+from ..core.redirects import safe_next
+from ..ledger.events import Method
+from ..ui.pages import Pages
+from .messages import Reply, RequestInfo
 from .rights import DataRights
 
 if TYPE_CHECKING:

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 from starlette.types import ASGIApp
 
-from .base import MiddlewareBase
-from .context import SCOPE_KEY
+from ..core.context import SCOPE_KEY
 from .endpoints import MAX_FORM_BYTES
-from .http import RequestInfo, ResponseChanges, adjust_headers
+from .messages import RequestInfo, ResponseChanges, adjust_headers
+from .middleware import MiddlewareBase
 
 if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope, Send

@@ -9,13 +9,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.exceptions import ConfigurationError
+from ..core.policy import ConsentPolicy
+from ..core.policy_file import read_toml
+from ..ledger.sql import Ledger, LedgerUnavailable
+from ..ledger.url import open_ledger
 from . import audit as audit_module
 from . import report as report_module
-from .exceptions import ConfigurationError
-from .ledger import Ledger, LedgerUnavailable
-from .ledger_url import open_ledger
-from .policy import ConsentPolicy
-from .policy_toml import read_toml
 
 __all__ = ["main"]
 

@@ -11,9 +11,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .exceptions import ConfigurationError
+from ..core.exceptions import ConfigurationError
 from .forks import renew_after_fork
-from .ledger import SQLLedger
+from .sql import SQLLedger
 
 try:
     import psycopg

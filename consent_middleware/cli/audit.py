@@ -8,9 +8,9 @@ from typing import Any
 
 import jinja2
 
-from .exceptions import ConfigurationError
-from .policy import ConsentPolicy
-from .reasons import retention_text
+from ..core.exceptions import ConfigurationError
+from ..core.policy import ConsentPolicy
+from ..core.reasons import retention_text
 
 __all__ = ["Finding", "audit", "render_html", "render_text"]
 

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from .base import MiddlewareBase
-from .context import ENVIRON_KEY
+from ..core.context import ENVIRON_KEY
 from .endpoints import MAX_FORM_BYTES
-from .http import RequestInfo, adjust_headers
+from .messages import RequestInfo, adjust_headers
+from .middleware import MiddlewareBase
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -1,0 +1,206 @@
+"""Jinja2 helpers: gate markup on consent, explain items, render the consent UI.
+
+``install(env)`` works with any environment: Starlette's ``Jinja2Templates(...).env``,
+Flask's ``app.jinja_env`` or a bare ``jinja2.Environment``. The helpers find the request's
+context in the template context, from a ``consent`` variable or from ``request``. Their own
+templates (``consent/banner.html``, ``consent/why.html``, ...) can be overridden by putting a
+template of the same name where ``env`` looks first. Everything they print is autoescaped,
+whatever the environment's own setting.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+from jinja2.ext import Extension
+from jinja2.parser import Parser
+from markupsafe import Markup
+
+from ..core.context import PersonalisationContext, get_context
+from ..core.exceptions import ConsentError, MiddlewareNotInstalled
+from ..core.modes import Mode
+from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
+from ..core.reasons import Reason, retention_text
+from ..core.redirects import safe_next
+
+__all__ = ["ConsentExtension", "install"]
+
+_PACKAGE_LOADER = jinja2.PackageLoader("consent_middleware.ui", "templates")
+
+
+def install(env: jinja2.Environment) -> jinja2.Environment:
+    """Register the ``{% consent %}`` tag, the helpers and the package's templates."""
+    env.add_extension(ConsentExtension)
+    if env.loader is None:
+        env.loader = _PACKAGE_LOADER
+    elif not _has_package_loader(env.loader):
+        # The host's templates come first, so any of ours can be overridden by name.
+        env.loader = jinja2.ChoiceLoader([env.loader, _PACKAGE_LOADER])
+    env.globals.update(
+        why=why,
+        consent_banner=consent_banner,
+        preference_centre=preference_centre,
+        consent_state_json=consent_state_json,
+        privacy_choices_link=privacy_choices_link,
+    )
+    return env
+
+
+def _has_package_loader(loader: jinja2.BaseLoader) -> bool:
+    if loader is _PACKAGE_LOADER:
+        return True
+    return isinstance(loader, jinja2.ChoiceLoader) and _PACKAGE_LOADER in loader.loaders
+
+
+def context_of(template_context: jinja2.runtime.Context) -> PersonalisationContext:
+    """The consent context of the request a template is rendered for."""
+    explicit = template_context.get("consent")
+    if isinstance(explicit, PersonalisationContext):
+        return explicit
+    request = template_context.get("request")
+    if request is None:
+        raise MiddlewareNotInstalled(
+            "no consent context in this template: render it with the request "
+            "(Starlette and Flask do) or pass consent=get_context(request); a macro "
+            "imported from another template needs '{% from ... import ... with context %}'"
+        )
+    return get_context(request)
+
+
+class ConsentExtension(Extension):
+    """``{% consent "analytics" %}...{% else %}...{% endconsent %}``: the body is rendered
+    only when the purpose is granted, on the server, so nothing gated reaches the browser."""
+
+    tags = {"consent"}
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        purpose = parser.parse_expression()
+        body = parser.parse_statements(("name:else", "name:endconsent"))
+        otherwise: list[nodes.Node] = []
+        if next(parser.stream).test("name:else"):
+            otherwise = parser.parse_statements(("name:endconsent",), drop_needle=True)
+        test = self.call_method("_allows", [nodes.ContextReference(), purpose], lineno=lineno)
+        return nodes.If(test, body, [], otherwise, lineno=lineno)
+
+    @staticmethod
+    def _allows(template_context: jinja2.runtime.Context, purpose: str) -> bool:
+        return context_of(template_context).allows(purpose)
+
+
+_TEMPLATES: weakref.WeakKeyDictionary[jinja2.Environment, dict[str, tuple[jinja2.Template, bool]]]
+_TEMPLATES = weakref.WeakKeyDictionary()
+_PACKAGE_DIR = str(Path(__file__).parent / "templates")
+
+
+def _template(env: jinja2.Environment, name: str) -> tuple[jinja2.Template, bool]:
+    """The template, looked up once per environment, and whether it is the package's own."""
+    templates = _TEMPLATES.setdefault(env, {})
+    found = templates.get(name)
+    if found is None:
+        template = env.get_template(name)
+        own = (template.filename or "").startswith(_PACKAGE_DIR)
+        found = templates[name] = (template, own)
+    return found
+
+
+def _render(template_context: jinja2.runtime.Context, name: str, **values: Any) -> Markup:
+    template, own = _template(template_context.environment, name)
+    if not own:
+        # A host's template may use the environment's globals (url_for, ...).
+        return Markup(template.render(**values))
+    # The package's templates use only what they are given: skip merging the globals.
+    return Markup("".join(template.root_render_func(template.new_context(values, shared=True))))
+
+
+def _reason_of(item_or_reason: object) -> Reason:
+    if isinstance(item_or_reason, Reason):
+        return item_or_reason
+    reason = getattr(item_or_reason, "reason", None)
+    if reason is None and isinstance(item_or_reason, dict):
+        reason = item_or_reason.get("reason")
+    if not isinstance(reason, Reason):
+        raise ConsentError(
+            "why() needs a Reason, or an item with a .reason (or ['reason']) that is one: "
+            "use ctx.reason(...) or ctx.general_reason()"
+        )
+    return reason
+
+
+@jinja2.pass_context
+def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Markup:
+    """A "Why am I seeing this?" disclosure for an item or a :class:`Reason`."""
+    ctx = context_of(template_context)
+    return _render(
+        template_context,
+        "consent/why.html",
+        reason=_reason_of(item_or_reason),
+        purpose=ctx.policy.purpose,
+        retention_text=retention_text,
+        change_url=ctx.change_url(),
+    )
+
+
+@jinja2.pass_context
+def consent_banner(template_context: jinja2.runtime.Context) -> Markup:
+    """The first-layer banner, shown until the visitor has made a choice."""
+    ctx = context_of(template_context)
+    if ctx.decided:
+        return Markup("")
+    return _render(template_context, "consent/banner.html", ctx=ctx, next=safe_next(ctx.path))
+
+
+@jinja2.pass_context
+def preference_centre(template_context: jinja2.runtime.Context, next: str | None = None) -> Markup:
+    """Every purpose with its signals and retention, the choices, and stated preferences;
+    the forms send the shopper back to ``next`` (default: this page)."""
+    ctx = context_of(template_context)
+    return _render(
+        template_context,
+        "consent/preference_centre.html",
+        ctx=ctx,
+        next=safe_next(next or ctx.path),
+        retention_text=retention_text,
+        switch=_switch(ctx),
+        # Progressive profiling: preferences are asked for only once they may be kept.
+        askable=[s for s in ctx.policy.signals if s.choices and ctx.may_use(s.id)],
+    )
+
+
+def _switch(ctx: PersonalisationContext) -> dict[str, Any] | None:
+    """One button between personalised and non-personalised browsing, keeping the rest.
+
+    Offered once a choice exists: before that the three equal buttons are the only choice.
+    """
+    personal = {SESSION_PERSONALISATION, PERSONALISATION}
+    if not ctx.decided or not personal & {p.id for p in ctx.policy.optional}:
+        return None
+    others = [pid for pid in ctx.granted if pid not in ctx.policy.required_ids]
+    if ctx.mode is Mode.NON_PERSONALISED:
+        target = PERSONALISATION if PERSONALISATION in ctx.policy else SESSION_PERSONALISATION
+        return {"label": "Personalise my shopping", "purposes": sorted([*others, target])}
+    kept = sorted(pid for pid in others if pid not in personal)
+    return {"label": "Browse without personalisation", "purposes": kept}
+
+
+@jinja2.pass_context
+def privacy_choices_link(template_context: jinja2.runtime.Context) -> Markup:
+    """The "Privacy choices" link every page carries, to withdraw as easily as to give."""
+    ctx = context_of(template_context)
+    return _render(template_context, "consent/link.html", ctx=ctx)
+
+
+@jinja2.pass_context
+def consent_state_json(template_context: jinja2.runtime.Context) -> Markup:
+    """The state as JSON for client code: purposes, mode, GPC; no secrets, no identifiers.
+
+    Safe inside ``<script>``: ``<``, ``>`` and ``&`` are escaped.
+    """
+    state = context_of(template_context).public_state()
+    text = json.dumps(state, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))

@@ -1,0 +1,1 @@
+"""The web adapters (ASGI, WSGI) and the consent endpoints they share."""
