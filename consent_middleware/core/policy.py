@@ -10,15 +10,15 @@ from os import PathLike
 from typing import Any, TypeVar
 
 from .exceptions import ConfigurationError
-from .inventory import Purpose, Scope, Signal
+from .inventory import Purpose, Signal, SignalScope
 from .policy_file import policy_arguments, read_toml
 
 __all__ = [
     "MAX_CONSENT_LIFETIME",
     "ConsentPolicy",
     "Purpose",
-    "Scope",
     "Signal",
+    "SignalScope",
 ]
 
 #: Browsers cap cookies at 400 days; consent is asked again before that.
