@@ -89,7 +89,8 @@ def _purposes(*extra: Purpose) -> list[Purpose]:
             lambda: ConsentPolicy(
                 _purposes(), version="1", signals=[Signal("a", "A", "ads", sensitive=True)]
             ),
-            "needs a purpose of its own declared sensitive=True",
+            "signal 'a' is sensitive but uses the general purpose 'ads': give it a purpose of its "
+            "own, declared sensitive=True",
             id="sensitive-signal-general-purpose",
         ),
         pytest.param(
@@ -150,7 +151,7 @@ def _purposes(*extra: Purpose) -> list[Purpose]:
         ),
         pytest.param(
             lambda: Signal("a", "A", "ads", scope=SignalScope.PERSISTENT),
-            "is persistent, so it needs a retention",
+            "signal 'a' is kept across visits with no retention: say how long it is kept",
             id="persistent-without-retention",
         ),
         pytest.param(

@@ -150,5 +150,6 @@ class Signal:
             )
         if self.scope is SignalScope.PERSISTENT and self.retention is None:
             raise ConfigurationError(
-                f"{where} is persistent, so it needs a retention (how long it is kept)"
+                f"{where} is kept across visits with no retention: say how long it is kept "
+                "(retention, or retention_days in a policy file)"
             )
