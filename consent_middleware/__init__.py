@@ -6,6 +6,9 @@ Wrap an ASGI app with :class:`ConsentMiddleware` or a WSGI app with
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 from .core.context import ENVIRON_KEY, SCOPE_KEY, Mode, PersonalisationContext, get_context
 from .core.exceptions import (
     ConfigurationError,
@@ -13,7 +16,7 @@ from .core.exceptions import (
     ConsentRequired,
     MiddlewareNotInstalled,
 )
-from .core.policy import ConsentPolicy, Purpose, Scope, Signal
+from .core.policy import ConsentPolicy, Purpose, Signal, SignalScope
 from .core.reasons import Reason
 from .web.asgi import ConsentMiddleware
 from .web.wsgi import ConsentWSGIMiddleware
@@ -34,7 +37,19 @@ __all__ = [
     "PersonalisationContext",
     "Purpose",
     "Reason",
-    "Scope",
     "Signal",
+    "SignalScope",
     "get_context",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ``Scope`` was the old name of SignalScope; ASGI calls its request dict ``Scope`` too.
+    if name == "Scope":
+        warnings.warn(
+            "consent_middleware.Scope is deprecated: import SignalScope instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return SignalScope
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,8 +30,8 @@ from consent_middleware import (
     MiddlewareNotInstalled,
     PersonalisationContext,
     Purpose,
-    Scope,
     Signal,
+    SignalScope,
 )
 from consent_middleware.core.codec import ConsentState
 from consent_middleware.jinja import install
@@ -130,7 +130,7 @@ def hostile_policy() -> ConsentPolicy:
             "liked",
             HOSTILE,
             "personalisation",
-            scope=Scope.PERSISTENT,
+            scope=SignalScope.PERSISTENT,
             retention=timedelta(days=30),
             choices=(HOSTILE, "Tea"),
             description=HOSTILE,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consent_middleware import ConfigurationError, ConsentPolicy, Purpose, Scope, Signal
+from consent_middleware import ConfigurationError, ConsentPolicy, Purpose, Signal, SignalScope
 
 EXAMPLE_TOML = Path(__file__).parent.parent / "examples" / "policy.toml"
 
@@ -89,7 +89,8 @@ def _purposes(*extra: Purpose) -> list[Purpose]:
             lambda: ConsentPolicy(
                 _purposes(), version="1", signals=[Signal("a", "A", "ads", sensitive=True)]
             ),
-            "needs a purpose of its own declared sensitive=True",
+            "signal 'a' is sensitive but uses the general purpose 'ads': give it a purpose of its "
+            "own, declared sensitive=True",
             id="sensitive-signal-general-purpose",
         ),
         pytest.param(
@@ -149,8 +150,8 @@ def _purposes(*extra: Purpose) -> list[Purpose]:
             id="bad-scope",
         ),
         pytest.param(
-            lambda: Signal("a", "A", "ads", scope=Scope.PERSISTENT),
-            "is persistent, so it needs a retention",
+            lambda: Signal("a", "A", "ads", scope=SignalScope.PERSISTENT),
+            "signal 'a' is kept across visits with no retention: say how long it is kept",
             id="persistent-without-retention",
         ),
         pytest.param(
@@ -168,6 +169,17 @@ def _purposes(*extra: Purpose) -> list[Purpose]:
 def test_invalid_policies_fail_at_construction(build: Any, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message.replace("(", r"\(").replace(")", r"\)")):
         build()
+
+
+def test_old_scope_name_still_imports_with_a_deprecation_warning() -> None:
+    import consent_middleware
+
+    with pytest.warns(DeprecationWarning, match="import SignalScope instead"):
+        from consent_middleware import Scope
+    assert Scope is SignalScope
+    assert "Scope" not in consent_middleware.__all__ and "SignalScope" in consent_middleware.__all__
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        consent_middleware.Nope  # noqa: B018
 
 
 def test_configuration_error_is_a_value_error() -> None:
@@ -195,9 +207,9 @@ def test_from_toml_reads_the_example_policy() -> None:
     analytics = policy.purpose("analytics")
     assert analytics.owns_cookie("_ga_123")
     viewed = policy.signal("viewed_products")
-    assert viewed.scope is Scope.SESSION
+    assert viewed.scope is SignalScope.SESSION
     stated = policy.signal("favourite_categories")
-    assert stated.scope is Scope.PERSISTENT
+    assert stated.scope is SignalScope.PERSISTENT
     assert stated.retention == timedelta(days=365)
     assert policy.signal("health_interest").sensitive
 

@@ -15,8 +15,8 @@ from consent_middleware import (
     ConsentRequired,
     Mode,
     PersonalisationContext,
-    Scope,
     Signal,
+    SignalScope,
 )
 from consent_middleware.core.codec import ConsentState
 from consent_middleware.core.reasons import GENERAL_REASON, Reason, retention_text
@@ -45,7 +45,7 @@ def expected_allowed(signal: Signal, chosen: frozenset[str], gpc: bool) -> bool:
         return False
     if "personalisation" in granted:
         return True
-    return "session_personalisation" in granted and signal.scope is Scope.SESSION
+    return "session_personalisation" in granted and signal.scope is SignalScope.SESSION
 
 
 @pytest.mark.parametrize("gpc", [False, True], ids=["no-gpc", "gpc"])
@@ -88,7 +88,11 @@ def test_refusal_names_the_purpose_to_grant() -> None:
         guest.reason("favourite_categories")
     assert info.value.purpose == "personalisation"
     interests = Signal(
-        "ad_interests", "Ad interests", "marketing", scope=Scope.PERSISTENT, retention=timedelta(30)
+        "ad_interests",
+        "Ad interests",
+        "marketing",
+        scope=SignalScope.PERSISTENT,
+        retention=timedelta(30),
     )
     policy = ConsentPolicy.default(signals=[interests])
     state = ConsentState("r" * 22, policy.grant(["session_personalisation", "marketing"]), 0)
@@ -136,7 +140,7 @@ def test_general_reason_uses_nothing() -> None:
     ],
 )
 def test_retention_text(retention: timedelta, text: str) -> None:
-    signal = Signal("s", "S", "personalisation", scope=Scope.PERSISTENT, retention=retention)
+    signal = Signal("s", "S", "personalisation", scope=SignalScope.PERSISTENT, retention=retention)
     assert retention_text(signal) == text
 
 

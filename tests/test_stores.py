@@ -19,7 +19,7 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 import consent_middleware.web.engine as engine_module
-from consent_middleware import ConsentPolicy, Scope, Signal
+from consent_middleware import ConsentPolicy, Signal, SignalScope
 from consent_middleware.core.stores import (
     MAX_ENCODED_BYTES,
     MemoryPreferenceBackend,
@@ -47,7 +47,7 @@ SHORT = ConsentPolicy(
             "past_orders",
             "Your earlier orders",
             "personalisation",
-            scope=Scope.PERSISTENT,
+            scope=SignalScope.PERSISTENT,
             retention=timedelta(days=365),
         ),
     ],
@@ -468,7 +468,9 @@ CONSENT_ID = "test-consent-id-0001"
 
 
 def test_a_visit_keeps_each_signal_for_its_own_retention() -> None:
-    codec = StoreCodec(VISIT_POLICY, [KEY.encode()], Scope.SESSION, lifetime=timedelta(hours=4))
+    codec = StoreCodec(
+        VISIT_POLICY, [KEY.encode()], SignalScope.SESSION, lifetime=timedelta(hours=4)
+    )
     data = {"viewed_products": [("tea", NOW)], "search_terms": [("mint", NOW)]}
     value = codec.encode(data, CONSENT_ID)
     assert codec.decode(value, CONSENT_ID, NOW + 29 * 60) == (data, False)
@@ -480,7 +482,7 @@ def test_a_visit_keeps_each_signal_for_its_own_retention() -> None:
 
 
 def test_a_signal_without_retention_lives_as_long_as_its_store() -> None:
-    codec = StoreCodec(VISIT_POLICY, [KEY.encode()], Scope.SESSION)
+    codec = StoreCodec(VISIT_POLICY, [KEY.encode()], SignalScope.SESSION)
     data = {"viewed_products": [("tea", NOW)]}
     later = NOW + 400 * DAY
     assert codec.decode(codec.encode(data, CONSENT_ID), CONSENT_ID, later) == (data, False)
@@ -518,7 +520,7 @@ def test_a_signal_without_retention_lives_as_long_as_its_store() -> None:
     ],
 )
 def test_invalid_stored_data_is_dropped(raw: object) -> None:
-    codec = StoreCodec(POLICY, [KEY.encode()], Scope.SESSION, lifetime=timedelta(hours=4))
+    codec = StoreCodec(POLICY, [KEY.encode()], SignalScope.SESSION, lifetime=timedelta(hours=4))
     assert codec.unpack(raw, NOW) == ({}, True)
 
 
@@ -528,7 +530,7 @@ def test_a_full_store_stays_under_4096_bytes() -> None:
             f"seen_{n}",
             f"Seen {n}",
             "personalisation",
-            scope=Scope.PERSISTENT,
+            scope=SignalScope.PERSISTENT,
             retention=timedelta(days=30),
         )
         for n in range(3)
@@ -537,7 +539,7 @@ def test_a_full_store_stays_under_4096_bytes() -> None:
     engine = ConsentEngine(policy=policy, secret_keys=[KEY])
     consent_cookie = f"__Host-consent={consent('personalisation', policy=policy)}"
     header = consent_cookie
-    codec = StoreCodec(policy, [KEY.encode()], Scope.PERSISTENT)
+    codec = StoreCodec(policy, [KEY.encode()], SignalScope.PERSISTENT)
     for signal in signals:
         for n in range(30):
             ctx = engine.read(header, [])

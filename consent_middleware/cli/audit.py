@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import jinja2
 
-from ..core.exceptions import ConfigurationError
-from ..core.policy import ConsentPolicy
+from ..core.policy import ConsentPolicy, check_declarations
+from ..core.policy_file import Declarations, read_declarations
 from ..core.reasons import retention_text
 
 __all__ = ["Finding", "audit", "render_html", "render_text"]
 
 #: CNIL: a refusal is kept about six months before the visitor is asked again.
-ASK_AGAIN_DAYS = 180
+ASK_AGAIN = timedelta(days=180)
+#: Beyond about thirteen months, keeping data is hard to justify.
+LONG_RETENTION = timedelta(days=395)
 
 
 @dataclass(frozen=True)
@@ -23,77 +26,59 @@ class Finding:
     """One problem (``error``), risk (``warning``) or remark (``note``) in a policy."""
 
     level: str
-    where: str
     message: str
 
 
-def _entries(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = data.get(key, [])
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
-
-
 def audit(data: Mapping[str, Any]) -> tuple[ConsentPolicy | None, list[Finding]]:
-    """Check a policy's raw data; every problem at once, not only the first."""
-    findings: list[Finding] = []
-    purposes = {p.get("id"): p for p in _entries(data, "purposes")}
-    signals = _entries(data, "signals")
-    for signal in signals:
-        where = f"signal {signal.get('id')!r}"
-        owner = purposes.get(signal.get("purpose"))
-        if owner is None:
+    """Check a policy's raw data; every problem at once, not only the first.
+
+    The errors are the policy's own problems, in its words (``ConsentPolicy.from_mapping``
+    raises the same); the warnings and notes are advice, found here only.
+    """
+    declared = read_declarations(data)
+    policy, problems = check_declarations(declared)
+    findings = [Finding("error", problem) for problem in problems]
+    findings += _advice(declared, data)
+    return policy, findings
+
+
+def _advice(declared: Declarations, data: Mapping[str, Any]) -> list[Finding]:
+    findings = []
+    for signal in declared.signals:
+        where = f"signal {signal.id!r}"
+        if signal.retention is not None and signal.retention > LONG_RETENTION:
             findings.append(
-                Finding("error", where, f"uses undeclared purpose {signal.get('purpose')!r}")
+                Finding("warning", f"{where} is kept more than 395 days: is all of it needed?")
             )
-        elif signal.get("sensitive") and not owner.get("sensitive"):
+        if not signal.description:
+            findings.append(Finding("note", f"{where} has no description for shoppers"))
+    used = {s.purpose for s in declared.signals}
+    for purpose in declared.purposes:
+        where = f"purpose {purpose.id!r}"
+        if not purpose.description:
+            findings.append(Finding("warning", f"{where} has no description for shoppers"))
+        if not purpose.required and purpose.id not in used and not purpose.cookies:
             findings.append(
-                Finding(
-                    "error",
-                    where,
-                    f"is sensitive but uses the general purpose {owner.get('id')!r}: give it "
-                    "a purpose of its own, declared sensitive",
-                )
+                Finding("warning", f"{where} declares no signal and no cookie: what does it use?")
             )
-        if signal.get("scope") == "persistent" and "retention_days" not in signal:
-            findings.append(Finding("error", where, "is kept across visits with no retention"))
-        if (signal.get("retention_days") or 0) > 395:
+        if purpose.id == "marketing" and not purpose.gpc_opt_out:
             findings.append(
-                Finding("warning", where, "is kept more than 395 days: is all of it needed?")
+                Finding("warning", f"{where} is not switched off by Global Privacy Control")
             )
-        if not signal.get("description"):
-            findings.append(Finding("note", where, "has no description for shoppers"))
-    used = {s.get("purpose") for s in signals}
-    for purpose_id, purpose in purposes.items():
-        where = f"purpose {purpose_id!r}"
-        if not purpose.get("description"):
-            findings.append(Finding("warning", where, "has no description for shoppers"))
-        if not purpose.get("required") and purpose_id not in used and not purpose.get("cookies"):
-            findings.append(
-                Finding("warning", where, "declares no signal and no cookie: what does it use?")
-            )
-        if purpose_id == "marketing" and not purpose.get("gpc_opt_out"):
-            findings.append(
-                Finding("warning", where, "is not switched off by Global Privacy Control")
-            )
-    lifetime = data.get("consent_lifetime_days", ASK_AGAIN_DAYS)
-    if isinstance(lifetime, int | float) and lifetime > ASK_AGAIN_DAYS:
+    lifetime = declared.settings.get("consent_lifetime")
+    if isinstance(lifetime, timedelta) and lifetime > ASK_AGAIN:
         findings.append(
             Finding(
                 "note",
-                "policy",
-                f"asks again after {lifetime} days; a refusal is usually kept about six months",
+                f"policy asks again after {lifetime / timedelta(days=1):g} days; a refusal is "
+                "usually kept about six months",
             )
         )
     if "ledger_retention_days" not in data:
         findings.append(
-            Finding("note", "policy", "declares no ledger_retention_days: three years apply")
+            Finding("note", "policy declares no ledger_retention_days: three years apply")
         )
-    try:
-        policy: ConsentPolicy | None = ConsentPolicy.from_mapping(data)
-    except ConfigurationError as e:
-        policy = None
-        if not any(f.level == "error" for f in findings):
-            findings.append(Finding("error", "policy", str(e)))
-    return policy, findings
+    return findings
 
 
 def _rows(policy: ConsentPolicy | None) -> list[dict[str, str]]:
@@ -130,7 +115,7 @@ def render_text(policy: ConsentPolicy | None, findings: list[Finding]) -> str:
     if not findings:
         lines.append("No problems found.")
     for finding in findings:
-        lines.append(f"{finding.level}: {finding.where} {finding.message}")
+        lines.append(f"{finding.level}: {finding.message}")
     return "\n".join(lines) + "\n"
 
 
@@ -145,7 +130,7 @@ td,th{border:1px solid #999;padding:.3rem .6rem;text-align:left}.error{color:#a0
 </tr></thead><tbody>{% for r in rows %}<tr>{% for c in r.values() %}<td>{{ c }}</td>
 {% endfor %}</tr>{% endfor %}</tbody></table>{% endif %}
 <h2>Findings</h2>{% if findings %}<ul>{% for f in findings %}
-<li class="{{ f.level }}"><strong>{{ f.level }}</strong>: {{ f.where }} {{ f.message }}</li>
+<li class="{{ f.level }}"><strong>{{ f.level }}</strong>: {{ f.message }}</li>
 {% endfor %}</ul>{% else %}<p>No problems found.</p>{% endif %}</main></body></html>
 """
 )

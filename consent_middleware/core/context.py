@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 from .exceptions import ConsentError, MiddlewareNotInstalled
-from .inventory import Scope, Signal
+from .inventory import Signal, SignalScope
 from .modes import Mode, mode_for
 from .policy import ConsentPolicy
 from .reasons import Reason, refusal
@@ -31,7 +31,7 @@ class ContextHost(Protocol):
 
     csrf: CsrfGuard
 
-    def open_store(self, ctx: PersonalisationContext, scope: Scope) -> SignalStore: ...
+    def open_store(self, ctx: PersonalisationContext, scope: SignalScope) -> SignalStore: ...
 
 
 class PersonalisationContext:
@@ -236,7 +236,7 @@ class PersonalisationContext:
         the visit and carries no identifier."""
         self.touched = self.personal = True
         if self._visit is None:
-            self._visit = self._require_host().open_store(self, Scope.SESSION)
+            self._visit = self._require_host().open_store(self, SignalScope.SESSION)
         return self._visit
 
     @property
@@ -245,7 +245,7 @@ class PersonalisationContext:
         ``personalisation``."""
         self.touched = self.personal = True
         if self._preferences is None:
-            self._preferences = self._require_host().open_store(self, Scope.PERSISTENT)
+            self._preferences = self._require_host().open_store(self, SignalScope.PERSISTENT)
         return self._preferences
 
     def open_stores(self) -> list[SignalStore]:

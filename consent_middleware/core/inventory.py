@@ -11,7 +11,7 @@ from enum import StrEnum
 from .cookies import is_cookie_name
 from .exceptions import ConfigurationError
 
-__all__ = ["Purpose", "Scope", "Signal"]
+__all__ = ["Purpose", "Signal", "SignalScope"]
 
 _ID = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 
@@ -41,8 +41,11 @@ def _as_tuple(where: str, name: str, value: object) -> tuple[str, ...]:
     return items
 
 
-class Scope(StrEnum):
-    """How long a signal lives: this visit only, or across visits."""
+class SignalScope(StrEnum):
+    """How long a signal lives: this visit only, or across visits.
+
+    Formerly ``Scope``, a name that ASGI already gives the request's dict.
+    """
 
     SESSION = "session"
     PERSISTENT = "persistent"
@@ -106,16 +109,17 @@ class Purpose:
 class Signal:
     """A piece of data that personalisation may use, under one purpose.
 
-    ``scope`` is ``"session"`` (this visit only, forgotten when it ends) or ``"persistent"``
-    (kept across visits, for ``retention``). ``sensitive`` signals (health, finances, ...)
-    must belong to a purpose declared ``sensitive``, never to a general one. Signals are
-    listed most influential first: that order is the one shoppers are shown.
+    ``scope`` is a :class:`SignalScope` or its value: ``"session"`` (this visit only,
+    forgotten when it ends) or ``"persistent"`` (kept across visits, for ``retention``).
+    ``sensitive`` signals (health, finances, ...) must belong to a purpose declared
+    ``sensitive``, never to a general one. Signals are listed most influential first: that
+    order is the one shoppers are shown.
     """
 
     id: str
     label: str
     purpose: str
-    scope: Scope = Scope.SESSION
+    scope: SignalScope = SignalScope.SESSION
     retention: timedelta | None = None
     sensitive: bool = False
     description: str = ""
@@ -129,7 +133,7 @@ class Signal:
         _check_text(where, "description", self.description, required=False)
         _check_id("purpose", self.purpose)
         try:
-            object.__setattr__(self, "scope", Scope(self.scope))
+            object.__setattr__(self, "scope", SignalScope(self.scope))
         except ValueError:
             raise ConfigurationError(
                 f"{where}: scope must be 'session' or 'persistent', not {self.scope!r}"
@@ -139,12 +143,13 @@ class Signal:
         ):
             raise ConfigurationError(f"{where}: retention must be a positive timedelta")
         object.__setattr__(self, "choices", _as_tuple(where, "choices", self.choices))
-        if self.choices and self.scope is not Scope.PERSISTENT:
+        if self.choices and self.scope is not SignalScope.PERSISTENT:
             raise ConfigurationError(
                 f"{where} has choices, which shoppers state to be remembered: make it "
                 "persistent (with a retention)"
             )
-        if self.scope is Scope.PERSISTENT and self.retention is None:
+        if self.scope is SignalScope.PERSISTENT and self.retention is None:
             raise ConfigurationError(
-                f"{where} is persistent, so it needs a retention (how long it is kept)"
+                f"{where} is kept across visits with no retention: say how long it is kept "
+                "(retention, or retention_days in a policy file)"
             )

@@ -7,25 +7,27 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from os import PathLike
-from typing import Any, TypeVar
+from typing import Any
 
 from .exceptions import ConfigurationError
-from .inventory import Purpose, Scope, Signal
-from .policy_file import policy_arguments, read_toml
+from .inventory import Purpose, Signal, SignalScope
+from .policy_file import Declarations, read_declarations, read_toml
+from .policy_rules import (
+    DEFAULT_CONSENT_LIFETIME,
+    DEFAULT_LEDGER_RETENTION,
+    MAX_CONSENT_LIFETIME,
+    policy_problems,
+)
 
 __all__ = [
     "MAX_CONSENT_LIFETIME",
     "ConsentPolicy",
     "Purpose",
-    "Scope",
     "Signal",
+    "SignalScope",
+    "check_declarations",
+    "policy_problems",
 ]
-
-#: Browsers cap cookies at 400 days; consent is asked again before that.
-MAX_CONSENT_LIFETIME = timedelta(days=395)
-DEFAULT_CONSENT_LIFETIME = timedelta(days=180)
-#: Proof of consent is kept three years by default, a common limitation period.
-DEFAULT_LEDGER_RETENTION = timedelta(days=3 * 365)
 
 NECESSARY = "necessary"
 SESSION_PERSONALISATION = "session_personalisation"
@@ -33,20 +35,26 @@ PERSONALISATION = "personalisation"
 ANALYTICS = "analytics"
 MARKETING = "marketing"
 
-_Item = TypeVar("_Item", "Purpose", "Signal")
+
+def check_declarations(declared: Declarations) -> tuple[ConsentPolicy | None, list[str]]:
+    """The policy that a file's declarations describe, and every problem in them at once.
+
+    The policy is ``None`` whenever there is a problem. :meth:`ConsentPolicy.from_mapping`
+    raises these problems and the ``audit`` command lists them: both read them here.
+    """
+    # A signal whose purpose could not be read is not also reported for using an unknown one.
+    signals = [s for s in declared.signals if s.purpose not in declared.unreadable]
+    problems = [
+        *declared.problems,
+        *policy_problems(declared.purposes, signals=signals, **declared.settings),
+    ]
+    if problems:
+        return None, problems
+    return ConsentPolicy(declared.purposes, signals=declared.signals, **declared.settings), []
 
 
-def _index(kind: str, items: tuple[_Item, ...], expected: type[_Item]) -> dict[str, _Item]:
-    index: dict[str, _Item] = {}
-    for item in items:
-        if not isinstance(item, expected):
-            raise ConfigurationError(
-                f"policy {kind}s must be {expected.__name__} objects, not {item!r}"
-            )
-        if item.id in index:
-            raise ConfigurationError(f"policy declares {kind} {item.id!r} twice")
-        index[item.id] = item
-    return index
+def _error(problems: list[str]) -> ConfigurationError:
+    return ConfigurationError("; ".join(problems))
 
 
 def _fingerprint(version: str, purposes: tuple[Purpose, ...]) -> str:
@@ -69,7 +77,8 @@ class ConsentPolicy:
     A consent recorded under another ``version`` is not valid: the visitor is asked again.
     Consent expires after ``consent_lifetime`` (at most 395 days). The ledger keeps each
     recorded choice for ``ledger_retention`` (three years by default). Every mistake raises
-    :class:`ConfigurationError` here, at start-up, never at request time.
+    :class:`ConfigurationError` here, at start-up, never at request time: all of them at once
+    (see :func:`policy_problems`).
     """
 
     def __init__(
@@ -82,31 +91,27 @@ class ConsentPolicy:
         last_updated: date | None = None,
         ledger_retention: timedelta = DEFAULT_LEDGER_RETENTION,
     ) -> None:
-        if not isinstance(version, str) or not version.strip() or len(version) > 64:
-            raise ConfigurationError(
-                "policy version must be a non-empty string of 64 characters at most"
-            )
-        if not isinstance(consent_lifetime, timedelta) or consent_lifetime <= timedelta(0):
-            raise ConfigurationError("policy consent_lifetime must be a positive timedelta")
-        if consent_lifetime > MAX_CONSENT_LIFETIME:
-            raise ConfigurationError(
-                f"policy consent_lifetime is {consent_lifetime.days} days: at most 395 days "
-                "is allowed (browsers keep cookies 400 days at most)"
-            )
-        if not isinstance(ledger_retention, timedelta) or ledger_retention <= timedelta(0):
-            raise ConfigurationError("policy ledger_retention must be a positive timedelta")
-        if last_updated is not None and not isinstance(last_updated, date):
-            raise ConfigurationError("policy last_updated must be a datetime.date")
+        purposes = tuple(purposes)
+        signals = tuple(signals)
+        problems = policy_problems(
+            purposes,
+            version=version,
+            signals=signals,
+            consent_lifetime=consent_lifetime,
+            last_updated=last_updated,
+            ledger_retention=ledger_retention,
+        )
+        if problems:
+            raise _error(problems)
         self.version = version
         self.consent_lifetime = consent_lifetime
         self.last_updated = last_updated
         #: How long the ledger keeps a consent event (the purge command applies it).
         self.ledger_retention = ledger_retention
-        self.purposes: tuple[Purpose, ...] = tuple(purposes)
-        self.signals: tuple[Signal, ...] = tuple(signals)
-        self._purposes = _index("purpose", self.purposes, Purpose)
-        self._signals = _index("signal", self.signals, Signal)
-        self._validate_references()
+        self.purposes: tuple[Purpose, ...] = purposes
+        self.signals: tuple[Signal, ...] = signals
+        self._purposes = {p.id: p for p in purposes}
+        self._signals = {s.id: s for s in signals}
 
         #: Purposes a visitor chooses, in declared order (the order of the cookie's bits).
         self.optional: tuple[Purpose, ...] = tuple(p for p in self.purposes if not p.required)
@@ -119,39 +124,6 @@ class ConsentPolicy:
         #: Changes whenever the meaning of a consent cookie's bits could change, so that a
         #: cookie written under other rules is refused (the shopper is asked again).
         self.fingerprint = _fingerprint(version, self.purposes)
-
-    def _validate_references(self) -> None:
-        for purpose in self.purposes:
-            for implied in purpose.implies:
-                if implied not in self._purposes:
-                    raise ConfigurationError(
-                        f"purpose {purpose.id!r} implies unknown purpose {implied!r}"
-                    )
-                if implied == purpose.id:
-                    raise ConfigurationError(f"purpose {purpose.id!r} implies itself")
-                if self._purposes[implied].sensitive:
-                    raise ConfigurationError(
-                        f"purpose {purpose.id!r} implies sensitive purpose {implied!r}: a "
-                        "sensitive purpose must be granted on its own"
-                    )
-        for signal in self.signals:
-            where = f"signal {signal.id!r}"
-            owner = self._purposes.get(signal.purpose)
-            if owner is None:
-                raise ConfigurationError(
-                    f"{where} uses unknown purpose {signal.purpose!r}; declared purposes: "
-                    f"{', '.join(self._purposes)}"
-                )
-            if owner.required:
-                raise ConfigurationError(
-                    f"{where} uses required purpose {owner.id!r}: personal signals need a "
-                    "purpose the visitor can refuse"
-                )
-            if signal.sensitive and not owner.sensitive:
-                raise ConfigurationError(
-                    f"{where} is sensitive, so it needs a purpose of its own declared "
-                    f"sensitive=True, not the general purpose {owner.id!r}"
-                )
 
     @classmethod
     def default(cls, *, version: str = "1", signals: Iterable[Signal] = ()) -> ConsentPolicy:
@@ -213,9 +185,14 @@ class ConsentPolicy:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ConsentPolicy:
-        """Build a policy from plain data, in the shape of the TOML file."""
-        purposes, arguments = policy_arguments(data)
-        return cls(purposes, **arguments)
+        """Build a policy from plain data, in the shape of the TOML file.
+
+        Every problem is reported at once, in one :class:`ConfigurationError`.
+        """
+        policy, problems = check_declarations(read_declarations(data))
+        if policy is None:
+            raise _error(problems)
+        return policy
 
     def signals_of(self, purpose_id: str) -> tuple[Signal, ...]:
         """The signals that use ``purpose_id``, most influential first."""

@@ -1,10 +1,15 @@
-"""Reading a policy's declarations from TOML (stdlib ``tomllib``) or plain data."""
+"""Reading a policy's declarations from TOML (stdlib ``tomllib``) or plain data.
+
+Reading goes as far as it can and lists what it could not read; the rules that the entries
+must follow together are in ``policy_rules.py``.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from os import PathLike
 from typing import Any
 
@@ -18,6 +23,11 @@ _POLICY_KEYS = {
     "last_updated",
     "purposes",
     "signals",
+}
+#: Settings given in days in a file, and the ``ConsentPolicy`` argument each one fills.
+_DAY_SETTINGS = {
+    "consent_lifetime_days": "consent_lifetime",
+    "ledger_retention_days": "ledger_retention",
 }
 _PURPOSE_KEYS = {
     "id",
@@ -60,8 +70,8 @@ def _check_keys(where: str, table: object, allowed: set[str]) -> Mapping[str, An
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ConfigurationError(
-            f"{where} has unknown key(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(allowed))}"
+            f"{where} has unknown key(s) {', '.join(unknown)} "
+            f"(allowed: {', '.join(sorted(allowed))})"
         )
     return table
 
@@ -82,10 +92,11 @@ def _days(where: str, table: Mapping[str, Any], key: str) -> timedelta | None:
     return timedelta(days=value)
 
 
-def _entries(data: Mapping[str, Any], key: str) -> list[Any]:
+def _entries(data: Mapping[str, Any], key: str, problems: list[str]) -> list[Any]:
     value = data.get(key, [])
     if not isinstance(value, list):
-        raise ConfigurationError(f"{key} must be an array of tables ([[{key}]])")
+        problems.append(f"{key} must be an array of tables ([[{key}]])")
+        return []
     return value
 
 
@@ -123,26 +134,59 @@ def _signal(index: int, table: object) -> Signal:
     )
 
 
-def policy_arguments(data: Mapping[str, Any]) -> tuple[list[Purpose], dict[str, Any]]:
-    """The purposes and the keyword arguments of ``ConsentPolicy`` that ``data`` declares."""
-    _check_keys("policy", data, _POLICY_KEYS)
-    if "version" not in data:
-        raise ConfigurationError("policy needs a version (change it whenever the purposes change)")
-    last_updated = data.get("last_updated")
-    if last_updated is not None and (
-        not isinstance(last_updated, date) or isinstance(last_updated, datetime)
-    ):
-        raise ConfigurationError("policy last_updated must be a date such as 2026-11-29")
-    arguments: dict[str, Any] = {
-        "version": data["version"],
-        "signals": [_signal(i, table) for i, table in enumerate(_entries(data, "signals"))],
-        "last_updated": last_updated,
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    """What a policy's plain data declares, read as far as it can be.
+
+    ``purposes`` and ``signals`` are the entries that could be read; ``settings`` are the
+    keyword arguments of ``ConsentPolicy`` besides those two (``version`` is ``None`` when
+    missing); ``problems`` says why each other entry could not be read; ``unreadable`` holds
+    the ids of the purposes among them.
+    """
+
+    purposes: tuple[Purpose, ...]
+    signals: tuple[Signal, ...]
+    settings: Mapping[str, Any]
+    problems: tuple[str, ...]
+    unreadable: frozenset[str]
+
+
+def read_declarations(data: Mapping[str, Any]) -> Declarations:
+    """Every entry of ``data`` that can be read, and a problem for each one that cannot."""
+    problems: list[str] = []
+    try:
+        _check_keys("policy", data, _POLICY_KEYS)
+    except ConfigurationError as e:
+        problems.append(str(e))
+        if not isinstance(data, Mapping):
+            data = {}
+    settings: dict[str, Any] = {
+        "version": data.get("version"),
+        "last_updated": data.get("last_updated"),
     }
-    lifetime = _days("policy", data, "consent_lifetime_days")
-    if lifetime is not None:
-        arguments["consent_lifetime"] = lifetime
-    retention = _days("policy", data, "ledger_retention_days")
-    if retention is not None:
-        arguments["ledger_retention"] = retention
-    purposes = [_purpose(i, table) for i, table in enumerate(_entries(data, "purposes"))]
-    return purposes, arguments
+    for key, name in _DAY_SETTINGS.items():
+        try:
+            days = _days("policy", data, key)
+        except ConfigurationError as e:
+            problems.append(str(e))
+        else:
+            if days is not None:
+                settings[name] = days
+    purposes: list[Purpose] = []
+    unreadable: set[str] = set()
+    for i, table in enumerate(_entries(data, "purposes", problems)):
+        try:
+            purposes.append(_purpose(i, table))
+        except ConfigurationError as e:
+            problems.append(str(e))
+            if isinstance(table, Mapping) and isinstance(table.get("id"), str):
+                unreadable.add(table["id"])
+    signals: list[Signal] = []
+    for i, table in enumerate(_entries(data, "signals", problems)):
+        try:
+            signals.append(_signal(i, table))
+        except ConfigurationError as e:
+            problems.append(str(e))
+    return Declarations(
+        tuple(purposes), tuple(signals), settings, tuple(problems), frozenset(unreadable)
+    )

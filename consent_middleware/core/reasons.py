@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .exceptions import ConsentRequired
-from .inventory import Purpose, Scope, Signal
+from .inventory import Purpose, Signal, SignalScope
 from .modes import Mode
 from .policy import PERSONALISATION, SESSION_PERSONALISATION
 
@@ -17,7 +17,7 @@ GENERAL_REASON = "Popular with all shoppers this week; none of your data was use
 
 def retention_text(signal: Signal) -> str:
     """How long a signal's data is kept, in words."""
-    if signal.scope is Scope.SESSION:
+    if signal.scope is SignalScope.SESSION:
         return "kept for this visit only"
     retention = signal.retention or timedelta(0)
     days = retention.days
@@ -70,12 +70,12 @@ def refusal(signal: Signal, granted: frozenset[str], mode: Mode) -> ConsentRequi
             purpose=signal.purpose,
         )
     if mode is Mode.NON_PERSONALISED:
-        needed = SESSION_PERSONALISATION if signal.scope is Scope.SESSION else PERSONALISATION
+        needed = SESSION_PERSONALISATION if signal.scope is SignalScope.SESSION else PERSONALISATION
         return ConsentRequired(
             f"signal {signal.id!r} personalises, and this shopper browses without personalisation",
             purpose=needed,
         )
-    if signal.scope is Scope.PERSISTENT and mode is not Mode.PERSONALISED:
+    if signal.scope is SignalScope.PERSISTENT and mode is not Mode.PERSONALISED:
         return ConsentRequired(
             f"signal {signal.id!r} is kept across visits, and this shopper allowed "
             "personalisation for this visit only",

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Protocol, TypeGuard
 
 from .exceptions import ConsentError
-from .inventory import Scope, Signal
+from .inventory import Signal, SignalScope
 from .policy import ConsentPolicy
 from .sealing import Sealer, sealed_length
 
@@ -134,7 +134,7 @@ class StoreCodec:
         self,
         policy: ConsentPolicy,
         keys: list[bytes],
-        scope: Scope,
+        scope: SignalScope,
         *,
         lifetime: timedelta | None = None,
     ) -> None:
@@ -222,7 +222,13 @@ class SignalStore:
     """
 
     def __init__(
-        self, ctx: StoreOwner, scope: Scope, data: StoredData, now: int, *, stale: bool = False
+        self,
+        ctx: StoreOwner,
+        scope: SignalScope,
+        data: StoredData,
+        now: int,
+        *,
+        stale: bool = False,
     ) -> None:
         self._ctx = ctx
         self.scope = scope

@@ -17,7 +17,7 @@ from ..core.codec import ConsentState, new_consent_id
 from ..core.context import PersonalisationContext
 from ..core.csrf import origin_allowed
 from ..core.exceptions import ConsentRequired
-from ..core.inventory import Scope
+from ..core.inventory import SignalScope
 from ..core.redirects import safe_next
 from ..ledger.events import Method
 from ..ui.pages import Pages
@@ -296,7 +296,7 @@ class Endpoints:
         except ConsentRequired:
             return self._refuse(403, ctx, "Preferences are kept only while personalisation is on.")
         store = ctx.preferences
-        cookies = self.engine.write_store(Scope.PERSISTENT, store.entries(), ctx.consent_id)
+        cookies = self.engine.write_store(SignalScope.PERSISTENT, store.entries(), ctx.consent_id)
         return _see_other(form.get("next"), cookies)
 
     def _gpc_json(self) -> dict[str, object]:

@@ -25,7 +25,7 @@ from ..core.cookies import cookie_names, cookie_values, delete_cookie, is_cookie
 from ..core.csrf import CsrfGuard
 from ..core.exceptions import ConfigurationError
 from ..core.gpc import gpc_enabled
-from ..core.inventory import Scope
+from ..core.inventory import SignalScope
 from ..core.modes import mode_for
 from ..core.policy import MAX_CONSENT_LIFETIME, ConsentPolicy
 from ..core.reasons import refusal
@@ -167,8 +167,10 @@ class ConsentEngine:
         self._gpc_lock = threading.Lock()
         self.visit_lifetime = _check_visit_lifetime(visit_lifetime)
         self._store_codecs = {
-            Scope.SESSION: StoreCodec(policy, keys, Scope.SESSION, lifetime=self.visit_lifetime),
-            Scope.PERSISTENT: StoreCodec(policy, keys, Scope.PERSISTENT),
+            SignalScope.SESSION: StoreCodec(
+                policy, keys, SignalScope.SESSION, lifetime=self.visit_lifetime
+            ),
+            SignalScope.PERSISTENT: StoreCodec(policy, keys, SignalScope.PERSISTENT),
         }
         # Preferences last as long as the longest retention declared (395 days at most).
         retentions = [s.retention for s in policy.signals if s.retention is not None]
@@ -307,14 +309,14 @@ class ConsentEngine:
             state.consent_id, state.decided_at, state.granted
         )
 
-    def open_store(self, ctx: PersonalisationContext, scope: Scope) -> SignalStore:
+    def open_store(self, ctx: PersonalisationContext, scope: SignalScope) -> SignalStore:
         """The visit or preference data of this request's visitor, as stored now."""
         now = int(time.time())
         data, stale = self._load(scope, ctx._cookie_header, ctx.consent_id, now)
         return SignalStore(ctx, scope, data, now, stale=stale)
 
     def _load(
-        self, scope: Scope, cookie_header: str, consent_id: str | None, now: int
+        self, scope: SignalScope, cookie_header: str, consent_id: str | None, now: int
     ) -> tuple[StoredData, bool]:
         """The data stored for ``consent_id`` still kept at ``now``, and whether what is
         stored held more (expired, invalid or foreign values) and should be rewritten."""
@@ -322,14 +324,16 @@ class ConsentEngine:
         if consent_id is None:
             return {}, False
         codec = self._store_codecs[scope]
-        if scope is Scope.PERSISTENT and self.preference_backend is not None:
+        if scope is SignalScope.PERSISTENT and self.preference_backend is not None:
             try:
                 raw = self.preference_backend.load(consent_id)
             except Exception:
                 logger.exception("preferences could not be loaded; using none")
                 return {}, False
             return codec.unpack(raw, now)
-        name = self.visit_cookie_name if scope is Scope.SESSION else self.preferences_cookie_name
+        name = (
+            self.visit_cookie_name if scope is SignalScope.SESSION else self.preferences_cookie_name
+        )
         values = cookie_values(cookie_header, name + "=")
         if not values:
             return {}, False
@@ -393,14 +397,16 @@ class ConsentEngine:
         event_id = uuid.uuid5(_GPC_EVENTS, f"{key[0]}.{key[1]}").hex
         self.record(self.event(ctx, withdrawn, Method.GPC, event_id=event_id))
 
-    def write_store(self, scope: Scope, data: StoredData, consent_id: str | None) -> list[str]:
+    def write_store(
+        self, scope: SignalScope, data: StoredData, consent_id: str | None
+    ) -> list[str]:
         """``Set-Cookie`` lines (or a backend write) that store ``data`` for a visitor.
 
         Stored data is bound to ``consent_id``; without one (no decision, so nothing could
         have been allowed) the store is deleted instead.
         """
         codec = self._store_codecs[scope]
-        if scope is Scope.PERSISTENT and self.preference_backend is not None:
+        if scope is SignalScope.PERSISTENT and self.preference_backend is not None:
             if consent_id is not None:
                 try:
                     if data:
@@ -410,7 +416,7 @@ class ConsentEngine:
                 except Exception:
                     logger.exception("preferences could not be saved")
             return []
-        if scope is Scope.SESSION:
+        if scope is SignalScope.SESSION:
             name, max_age = self.visit_cookie_name, None
         else:
             name, max_age = self.preferences_cookie_name, self._preferences_max_age
@@ -436,7 +442,7 @@ class ConsentEngine:
         # Stored signals the new choice no longer allows are removed with it.
         mode = mode_for(state.granted)
         now = int(time.time())
-        for scope in (Scope.SESSION, Scope.PERSISTENT):
+        for scope in (SignalScope.SESSION, SignalScope.PERSISTENT):
             stored, stale = self._load(scope, cookie_header, state.consent_id, now)
             allowed = {
                 key: entries

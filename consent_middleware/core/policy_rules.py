@@ -1,0 +1,137 @@
+"""The rules a policy's purposes, signals and settings must follow together.
+
+Each rule is written once, as a sentence naming the fix: ``ConsentPolicy`` raises the
+problems found, and the ``audit`` command lists them beside its advice. A purpose or a signal
+checks its own fields when it is made (``inventory.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+
+from .inventory import Purpose, Signal
+
+__all__ = [
+    "DEFAULT_CONSENT_LIFETIME",
+    "DEFAULT_LEDGER_RETENTION",
+    "MAX_CONSENT_LIFETIME",
+    "policy_problems",
+]
+
+#: Browsers cap cookies at 400 days; consent is asked again before that.
+MAX_CONSENT_LIFETIME = timedelta(days=395)
+DEFAULT_CONSENT_LIFETIME = timedelta(days=180)
+#: Proof of consent is kept three years by default, a common limitation period.
+DEFAULT_LEDGER_RETENTION = timedelta(days=3 * 365)
+
+
+def policy_problems(
+    purposes: Iterable[Purpose],
+    *,
+    version: object,
+    signals: Iterable[Signal] = (),
+    consent_lifetime: object = DEFAULT_CONSENT_LIFETIME,
+    last_updated: object = None,
+    ledger_retention: object = DEFAULT_LEDGER_RETENTION,
+) -> list[str]:
+    """Every rule that the policy these arguments describe breaks, each as one sentence.
+
+    The arguments are those of :class:`ConsentPolicy`, which raises these problems; the
+    ``audit`` command lists them. Each purpose and signal has already checked itself.
+    """
+    problems = _settings_problems(version, consent_lifetime, last_updated, ledger_retention)
+    declared_purposes = _declared("purpose", Purpose, purposes, problems)
+    declared_signals = _declared("signal", Signal, signals, problems)
+    problems += _implication_problems(declared_purposes)
+    problems += _signal_purpose_problems(declared_signals, declared_purposes)
+    return problems
+
+
+def _settings_problems(
+    version: object, consent_lifetime: object, last_updated: object, ledger_retention: object
+) -> list[str]:
+    problems = []
+    if version is None:
+        problems.append("policy needs a version (change it whenever the purposes change)")
+    elif not isinstance(version, str) or not version.strip() or len(version) > 64:
+        problems.append("policy version must be a non-empty string of 64 characters at most")
+    if not isinstance(consent_lifetime, timedelta) or consent_lifetime <= timedelta(0):
+        problems.append("policy consent_lifetime must be a positive timedelta")
+    elif consent_lifetime > MAX_CONSENT_LIFETIME:
+        problems.append(
+            f"policy consent_lifetime is {consent_lifetime.days} days: at most 395 days "
+            "is allowed (browsers keep cookies 400 days at most)"
+        )
+    if not isinstance(ledger_retention, timedelta) or ledger_retention <= timedelta(0):
+        problems.append("policy ledger_retention must be a positive timedelta")
+    if last_updated is not None and (
+        not isinstance(last_updated, date) or isinstance(last_updated, datetime)
+    ):
+        problems.append(
+            "policy last_updated must be a date such as 2026-11-29 (in Python a datetime.date, "
+            "not a datetime)"
+        )
+    return problems
+
+
+_Item = TypeVar("_Item", Purpose, Signal)
+
+
+def _declared(
+    kind: str, expected: type[_Item], items: Iterable[object], problems: list[str]
+) -> dict[str, _Item]:
+    """The items by id; an item that is not of the expected type, or whose id is taken
+    already, is a problem and left out."""
+    index: dict[str, _Item] = {}
+    for item in items:
+        if not isinstance(item, expected):
+            problems.append(f"policy {kind}s must be {expected.__name__} objects, not {item!r}")
+        elif item.id in index:
+            problems.append(f"policy declares {kind} {item.id!r} twice")
+        else:
+            index[item.id] = item
+    return index
+
+
+def _implication_problems(purposes: Mapping[str, Purpose]) -> list[str]:
+    problems = []
+    for purpose in purposes.values():
+        where = f"purpose {purpose.id!r}"
+        for implied in purpose.implies:
+            if implied not in purposes:
+                problems.append(f"{where} implies unknown purpose {implied!r}")
+            elif implied == purpose.id:
+                problems.append(f"{where} implies itself")
+            elif purposes[implied].sensitive:
+                problems.append(
+                    f"{where} implies sensitive purpose {implied!r}: a sensitive purpose must "
+                    "be granted on its own"
+                )
+    return problems
+
+
+def _signal_purpose_problems(
+    signals: Mapping[str, Signal], purposes: Mapping[str, Purpose]
+) -> list[str]:
+    problems = []
+    for signal in signals.values():
+        where = f"signal {signal.id!r}"
+        owner = purposes.get(signal.purpose)
+        if owner is None:
+            problems.append(
+                f"{where} uses unknown purpose {signal.purpose!r} (declared: "
+                f"{', '.join(purposes) or 'none'})"
+            )
+        elif owner.required:
+            problems.append(
+                f"{where} uses required purpose {owner.id!r}: personal signals need a purpose "
+                "the visitor can refuse"
+            )
+        elif signal.sensitive and not owner.sensitive:
+            problems.append(
+                f"{where} is sensitive but uses the general purpose {owner.id!r}: give it a "
+                "purpose of its own, declared sensitive=True"
+            )
+    return problems
