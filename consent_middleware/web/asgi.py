@@ -32,10 +32,9 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
     ``app.add_middleware(ConsentMiddleware, secret_keys=[...])``. Lifespan and websocket
     scopes pass through untouched.
 
-    Options: ``policy`` (default :meth:`ConsentPolicy.default`), ``secret_keys``, ``secure``,
-    ``prefix`` (``"/consent"``), ``cookie_name`` (``"consent"``), ``cookie_domains``,
-    ``trusted_origins`` and ``gpc_json``; every mistake raises :class:`ConfigurationError`
-    here, when the middleware is built.
+    Options are keywords (``policy``, ``secret_keys``, ``secure``, ``prefix``, ``ledger``,
+    ...) or ``options=ConsentOptions(...)``; :class:`ConsentOptions` documents each one.
+    Every mistake raises :class:`ConfigurationError` here, when the middleware is built.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -9,49 +9,38 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
+from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Unpack, cast
 
 from ..core.codec import ConsentCookieCodec, ConsentState, CookieProblem
 from ..core.context import PersonalisationContext
-from ..core.cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name, set_cookie
+from ..core.cookies import cookie_names, cookie_values, delete_cookie, set_cookie
 from ..core.csrf import CsrfGuard
-from ..core.exceptions import ConfigurationError
 from ..core.gpc import gpc_enabled
 from ..core.inventory import Scope
 from ..core.modes import mode_for
 from ..core.policy import MAX_CONSENT_LIFETIME, ConsentPolicy
 from ..core.reasons import refusal
-from ..core.signing import check_secret_keys
-from ..core.stores import (
-    DEFAULT_VISIT_LIFETIME,
-    MAX_VISIT_LIFETIME,
-    PreferenceBackend,
-    SignalStore,
-    StoreCodec,
-    StoredData,
-    pack,
-)
+from ..core.stores import SignalStore, StoreCodec, StoredData, pack
 from ..ledger.decisions import DecisionWatch
 from ..ledger.events import ConsentEvent, Method, event_kind
 from ..ledger.recorder import Recorder
 from ..ledger.sql import Ledger
 from ..ledger.url import open_ledger
+from .cookie_plan import CookieNames
 from .messages import NO_CHANGES, VARY_ONLY, ResponseChanges
+from .options import ConsentOptions, ConsentSettings, options_from
 
 __all__ = ["ConsentEngine"]
 
 logger = logging.getLogger("consent_middleware")
 
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
-_PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\Z")
 # GPC withdrawals already recorded (consent id, decision time), so that a replayed cookie
 # cannot flood the ledger; the event id is derived from the same pair across processes.
 _GPC_MEMORY = 10_000
@@ -61,111 +50,45 @@ _GPC_EVENTS = uuid.UUID("6f1d2c3e-4b5a-4c7d-9e8f-0a1b2c3d4e5f")
 class ConsentEngine:
     """Reads consent, serves the endpoints and writes consent cookies.
 
-    All configuration is checked here, once; a mistake raises :class:`ConfigurationError`.
+    Takes checked :class:`ConsentOptions` (or the same names as keywords).
     """
 
     def __init__(
-        self,
-        *,
-        policy: ConsentPolicy | None = None,
-        secret_keys: Sequence[str | bytes],
-        secure: bool = True,
-        prefix: str = "/consent",
-        cookie_name: str = "consent",
-        cookie_domains: Iterable[str] = (),
-        trusted_origins: Iterable[str] = (),
-        gpc_json: bool = True,
-        preference_backend: PreferenceBackend | None = None,
-        ledger: str | Ledger | None = None,
-        spool: str | None = None,
-        language: str = "en",
-        data_exporters: Mapping[str, Callable[[PersonalisationContext], object]] | None = None,
-        data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None = None,
-        pseudonymise_on_erase: bool = False,
-        enforce_withdrawal: bool = False,
-        visit_lifetime: timedelta | float = DEFAULT_VISIT_LIFETIME,
+        self, options: ConsentOptions | None = None, /, **settings: Unpack[ConsentSettings]
     ) -> None:
-        if policy is None:
-            policy = ConsentPolicy.default()
-        if not isinstance(policy, ConsentPolicy):
-            raise ConfigurationError(
-                "policy must be a ConsentPolicy, e.g. ConsentPolicy.default() or "
-                "ConsentPolicy.from_toml('policy.toml')"
-            )
-        if not isinstance(secure, bool):
-            raise ConfigurationError("secure must be True or False")
-        if not isinstance(prefix, str) or not _PREFIX.match(prefix):
-            raise ConfigurationError(
-                f"prefix {prefix!r} is invalid: use a path such as '/consent' "
-                "(leading '/', no trailing '/', no query)"
-            )
-        if not is_cookie_name(cookie_name):
-            raise ConfigurationError(f"cookie_name {cookie_name!r} is not a valid cookie name")
-        if cookie_name.lower().startswith(("__host-", "__secure-")):
-            raise ConfigurationError(
-                "cookie_name must not carry a __Host- or __Secure- prefix: it is added "
-                "when secure=True"
-            )
-        keys = check_secret_keys(secret_keys)
+        options = options_from(options, settings)
+        self.options = options
+        # ConsentOptions has put in the default policy and made the lifetime a timedelta.
+        policy = cast(ConsentPolicy, options.policy)
+        keys = list(options.keys)
         self.policy = policy
-        self.secure = secure
+        self.secure = options.secure
         #: Adapters pass each request's scheme to :meth:`check_scheme` while this is true.
-        self.watch_scheme = not secure
+        self.watch_scheme = not options.secure
         self._scheme_lock = threading.Lock()
-        self.prefix = prefix
-        self.gpc_json = bool(gpc_json)
-        self.cookie_domains = tuple(
-            _check_domain(d) for d in _strings("cookie_domains", cookie_domains)
-        )
-        self.trusted_origins = frozenset(
-            _check_origin(o) for o in _strings("trusted_origins", trusted_origins)
-        )
-        # __Host- keeps the cookie to this host: no subdomain can set or shadow it.
-        host_prefix = "__Host-" if secure else ""
-        self.cookie_name = host_prefix + cookie_name
+        self.prefix = options.prefix
+        self.gpc_json = options.gpc_json
+        self.cookie_domains = tuple(options.cookie_domains)
+        self.trusted_origins = frozenset(options.trusted_origins)
+        names = CookieNames.of(options.cookie_name, secure=options.secure)
+        self.cookie_name = names.consent
         self._cookie_key = self.cookie_name + "="
-        self.csrf_cookie_name = f"{host_prefix}{cookie_name}_csrf"
-        self.visit_cookie_name = f"{host_prefix}{cookie_name}_visit"
-        self.preferences_cookie_name = f"{host_prefix}{cookie_name}_prefs"
-        for purpose in policy.purposes:
-            for name in (
-                self.cookie_name,
-                self.csrf_cookie_name,
-                self.visit_cookie_name,
-                self.preferences_cookie_name,
-            ):
-                if purpose.owns_cookie(name) and not purpose.required:
-                    raise ConfigurationError(
-                        f"purpose {purpose.id!r} claims cookie {name!r}, which keeps the "
-                        "consent itself: remove it from that purpose's cookies"
-                    )
+        self.csrf_cookie_name = names.csrf
+        self.visit_cookie_name = names.visit
+        self.preferences_cookie_name = names.preferences
         self.codec = ConsentCookieCodec(policy, keys)
         self.csrf = CsrfGuard(keys, self.csrf_cookie_name)
-        if preference_backend is not None and not all(
-            callable(getattr(preference_backend, m, None)) for m in ("load", "save", "delete")
-        ):
-            raise ConfigurationError(
-                "preference_backend needs load(), save() and delete() methods "
-                "(see consent_middleware.core.stores.PreferenceBackend)"
-            )
-        self.preference_backend = preference_backend
-        if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
-            raise ConfigurationError(f"language {language!r} is not a language tag such as 'en'")
-        self.language = language
-        self.data_exporters = _callables("data_exporters", data_exporters)
-        self.data_erasers = _callables("data_erasers", data_erasers)
-        self.pseudonymise_on_erase = bool(pseudonymise_on_erase)
-        if enforce_withdrawal and ledger is None:
-            raise ConfigurationError(
-                "enforce_withdrawal=True needs a ledger to know each browser's latest "
-                "choice: pass ledger='sqlite:///consent.db' (or postgresql://...)"
-            )
+        self.preference_backend = options.preference_backend
+        self.language = options.language
+        self.data_exporters = options.data_exporters or {}
+        self.data_erasers = options.data_erasers or {}
+        self.pseudonymise_on_erase = options.pseudonymise_on_erase
         self._lifetime = int(policy.consent_lifetime.total_seconds())
-        self.decisions = DecisionWatch(self._lifetime) if enforce_withdrawal else None
-        self.recorder = self._open_ledger(ledger, spool, self.decisions)
+        self.decisions = DecisionWatch(self._lifetime) if options.enforce_withdrawal else None
+        self.recorder = self._open_ledger(options.ledger, options.spool, self.decisions)
         self._gpc_recorded: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._gpc_lock = threading.Lock()
-        self.visit_lifetime = _check_visit_lifetime(visit_lifetime)
+        self.visit_lifetime = cast(timedelta, options.visit_lifetime)
         self._store_codecs = {
             Scope.SESSION: StoreCodec(policy, keys, Scope.SESSION, lifetime=self.visit_lifetime),
             Scope.PERSISTENT: StoreCodec(policy, keys, Scope.PERSISTENT),
@@ -177,11 +100,11 @@ class ConsentEngine:
 
     @staticmethod
     def _open_ledger(
-        target: str | Ledger | None, spool: str | None, decisions: DecisionWatch | None
+        target: str | Ledger | None,
+        spool: str | PathLike[str] | None,
+        decisions: DecisionWatch | None,
     ) -> Recorder | None:
         if target is None:
-            if spool is not None:
-                raise ConfigurationError("spool= needs a ledger: pass ledger='sqlite:///...'")
             logger.warning(
                 "consent choices are not being recorded: pass ledger='sqlite:///consent.db' "
                 "(or postgresql://...) to keep proof of consent"
@@ -199,7 +122,7 @@ class ConsentEngine:
                 spool,
                 path,
             )
-        return Recorder(ledger, spool, decisions=decisions)
+        return Recorder(ledger, Path(spool), decisions=decisions)
 
     def keep(self, event: ConsentEvent) -> bool:
         """Make a consent event durable; ``False`` if it could not be (the choice must then
@@ -464,7 +387,7 @@ class ConsentEngine:
         return bool(owners) and all(owner not in granted for owner in owners)
 
 
-def _same_filesystem(spool: str, ledger_path: str) -> bool:
+def _same_filesystem(spool: str | PathLike[str], ledger_path: str) -> bool:
     try:
         existing = Path(spool).resolve()
         while not existing.exists():
@@ -473,58 +396,3 @@ def _same_filesystem(spool: str, ledger_path: str) -> bool:
         return os.stat(existing).st_dev == os.stat(ledger_dir).st_dev
     except OSError:
         return False
-
-
-def _check_visit_lifetime(value: timedelta | float) -> timedelta:
-    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
-        raise ConfigurationError(
-            "visit_lifetime must be a timedelta or a number of seconds, "
-            "e.g. visit_lifetime=timedelta(hours=4)"
-        )
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    # A minute at least, so that a visit is usable; a day at most: data kept longer than a
-    # visit is a profile across visits, which needs persistent signals and personalisation.
-    if not 60 <= seconds <= MAX_VISIT_LIFETIME.total_seconds():
-        raise ConfigurationError(
-            f"visit_lifetime is {value!r}: give between one minute and one day, "
-            "e.g. visit_lifetime=timedelta(hours=4)"
-        )
-    return timedelta(seconds=seconds)
-
-
-def _strings(name: str, values: Iterable[str]) -> list[str]:
-    if isinstance(values, str):
-        raise ConfigurationError(f"{name} must be a list of strings, not one string")
-    items = list(values)
-    if not all(isinstance(v, str) and v for v in items):
-        raise ConfigurationError(f"{name} must hold non-empty strings")
-    return items
-
-
-def _callables(
-    name: str, functions: Mapping[str, Callable[[PersonalisationContext], Any]] | None
-) -> dict[str, Callable[[PersonalisationContext], Any]]:
-    if functions is None:
-        return {}
-    if not isinstance(functions, Mapping) or not all(
-        isinstance(k, str) and callable(f) for k, f in functions.items()
-    ):
-        raise ConfigurationError(f"{name} must map names to functions of the request's context")
-    return dict(functions)
-
-
-def _check_domain(domain: str) -> str:
-    if not re.fullmatch(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", domain):
-        raise ConfigurationError(
-            f"cookie_domains entry {domain!r} is not a domain such as '.example.com'"
-        )
-    return domain
-
-
-def _check_origin(origin: str) -> str:
-    origin = origin.strip().lower().rstrip("/")
-    if not re.fullmatch(r"https?://[a-z0-9.-]+(:\d+)?", origin):
-        raise ConfigurationError(
-            f"trusted_origins entry {origin!r} is not an origin such as 'https://shop.example'"
-        )
-    return origin
