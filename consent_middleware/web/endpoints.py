@@ -99,8 +99,7 @@ class Endpoints:
         self, endpoint: str, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
     ) -> Reply:
         """Answer one endpoint request."""
-        if self.engine.recorder is not None:
-            self.engine.recorder.start()  # this process's first consent request starts it
+        self.engine.records.start()  # this process's first consent request starts it
         allowed = _METHODS[endpoint]
         if request.method not in allowed:
             reply = Reply(
@@ -212,12 +211,13 @@ class Endpoints:
         method = form.get("method", Method.API)
         if method not in (Method.BANNER, Method.PREFERENCE_CENTRE):
             method = Method.API
-        event = self.engine.event(ctx, state, method, renewed=renewed)
+        records = self.engine.records
+        event = records.event(ctx, state, method, renewed=renewed)
         previous = ctx.state.granted if ctx.state is not None else self.engine.policy.required_ids
         if granted <= previous:
             # A refusal or a withdrawal takes effect at once, recorded now or a little later.
-            self.engine.record(event)
-        elif not self.engine.keep(event):
+            records.record(event)
+        elif not records.keep(event):
             return self._not_saved(ctx, state, previous, method, cookie_header)
         return _see_other(form.get("next"), self.engine.decision_cookies(state, cookie_header))
 
@@ -239,7 +239,8 @@ class Endpoints:
             withdrawn = ConsentState(
                 chosen.consent_id, previous & chosen.granted, chosen.decided_at
             )
-            self.engine.record(self.engine.event(ctx, withdrawn, method))
+            records = self.engine.records
+            records.record(records.event(ctx, withdrawn, method))
             cookies = self.engine.decision_cookies(withdrawn, cookie_header)
             reply.headers += [("Set-Cookie", c) for c in cookies]
         return reply
