@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from datetime import timedelta
-from typing import Unpack, cast
+from typing import TYPE_CHECKING, Unpack, cast
 
 from ..core.codec import ConsentCookieCodec, ConsentState, CookieProblem
 from ..core.context import PersonalisationContext
@@ -29,6 +29,9 @@ from .messages import NO_CHANGES, VARY_ONLY, ResponseChanges
 from .options import ConsentOptions, ConsentSettings, options_from
 from .records import ConsentRecords
 from .store_writer import StoreWriter
+
+if TYPE_CHECKING:
+    from ..ledger.recorder import Recorder
 
 __all__ = ["ConsentEngine"]
 
@@ -81,8 +84,28 @@ class ConsentEngine:
         self._store_codecs = self.stores.codecs
         #: Builds the consent events and keeps them in the ledger.
         self.records = ConsentRecords.open(options, policy)
-        self.recorder = self.records.recorder
         self.decisions = self.records.decisions
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """This process's recorder, ``None`` without a ledger."""
+        return self.records.recorder
+
+    def close(self) -> None:
+        """Stop the ledger's threads after a last flush and close the ledger. Safe to call
+        twice, or if no request came. Requests are still answered afterwards: a grant as
+        not saved (``503``, as when the ledger is down); a withdrawal takes effect in the
+        browser and is written to the log."""
+        self.records.close()
+
+    def reopen(self) -> None:
+        """Keep choices again after :meth:`close` (a server's next lifespan)."""
+        self.records.reopen()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (and not followed by :meth:`reopen`)."""
+        return self.records.closed
 
     def expired_consent_id(self, cookie_header: str) -> str | None:
         """The consent id of an expired or outdated cookie this server signed, if any."""

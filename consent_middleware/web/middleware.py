@@ -28,3 +28,13 @@ class MiddlewareBase(Generic[AppT]):
         self.app = app
         self.engine = ConsentEngine(options_from(options, settings))
         self.endpoints = Endpoints(self.engine)
+
+    def close(self) -> None:
+        """Flush and stop the ledger's threads and close the ledger; safe to call twice.
+
+        The ASGI middleware calls it at the end of the server's lifespan; without it the
+        ledger's last choices are flushed when the interpreter exits. Requests that still
+        arrive are answered: a grant as not saved (``503``), a withdrawal takes effect and
+        is logged.
+        """
+        self.engine.close()

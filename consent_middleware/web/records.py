@@ -18,6 +18,7 @@ from ..core.policy import ConsentPolicy
 from ..ledger.decisions import DecisionWatch
 from ..ledger.events import ConsentEvent, Method, event_kind
 from ..ledger.recorder import Recorder
+from ..ledger.sql import LedgerUnavailable
 from ..ledger.url import open_ledger
 from .options import ConsentOptions
 
@@ -32,7 +33,12 @@ _GPC_EVENTS = uuid.UUID("6f1d2c3e-4b5a-4c7d-9e8f-0a1b2c3d4e5f")
 
 
 class ConsentRecords:
-    """Builds consent events and keeps them: durable in the ledger when there is one."""
+    """Builds consent events and keeps them: durable in the ledger when there is one.
+
+    After :meth:`close` (until :meth:`reopen`) a grant is answered as not saved, and a
+    withdrawal still takes effect in the browser and is written to the log, for the
+    operator.
+    """
 
     def __init__(
         self,
@@ -41,6 +47,7 @@ class ConsentRecords:
         recorder: Recorder | None = None,
         *,
         decisions: DecisionWatch | None = None,
+        owns_ledger: bool = False,
     ) -> None:
         self.policy = policy
         self.language = language
@@ -48,6 +55,10 @@ class ConsentRecords:
         self.recorder = recorder
         #: The latest decision per consent id, when withdrawal is enforced.
         self.decisions = decisions
+        # A ledger opened from a URL is ours to close; the host's own object is not.
+        self._owns_ledger = owns_ledger
+        self._closed = False
+        self._close_lock = threading.Lock()
         self._gpc_recorded: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._gpc_lock = threading.Lock()
 
@@ -77,7 +88,13 @@ class ConsentRecords:
                 path,
             )
         recorder = Recorder(ledger, Path(spool), decisions=decisions)
-        return cls(policy, options.language, recorder, decisions=decisions)
+        return cls(
+            policy,
+            options.language,
+            recorder,
+            decisions=decisions,
+            owns_ledger=isinstance(options.ledger, str),
+        )
 
     # -- events ----------------------------------------------------------------------------
 
@@ -114,7 +131,7 @@ class ConsentRecords:
 
     def start(self) -> None:
         """Start this process's recorder threads, if not yet (on its first consent request)."""
-        if self.recorder is not None:
+        if self.recorder is not None and not self._closed:
             self.recorder.start()
 
     def keep(self, event: ConsentEvent) -> bool:
@@ -123,12 +140,18 @@ class ConsentRecords:
         if self.recorder is None:
             logger.info("consent %s (%s): %s", event.kind, event.method, ",".join(event.granted))
             return True
+        if self._closed:
+            logger.warning("consent %s not saved: the consent middleware was closed", event.kind)
+            return False
         return self.recorder.keep(event)
 
     def record(self, event: ConsentEvent) -> None:
         """Keep a withdrawal: durable now if possible, else retried in the background."""
         if self.recorder is None:
             self.keep(event)
+        elif self._closed:
+            # The last place left to prove a withdrawal: the log, for the operator.
+            logger.error("consent event not recorded after shutdown: %s", event.to_json())
         else:
             self.recorder.keep_later(event)
 
@@ -152,6 +175,8 @@ class ConsentRecords:
         recorder = self.recorder
         if recorder is None:
             return [], True
+        if self._closed:
+            return [], False
         recorder.flush()
         try:
             stored, complete = recorder.ledger.history(consent_id), True
@@ -166,10 +191,49 @@ class ConsentRecords:
 
     def erase(self, consent_id: str, *, pseudonymise: bool) -> int:
         """Erase one browser's events (or cut them loose from it); how many there were.
-        Raises when the ledger cannot be reached."""
+        Raises when the ledger cannot be reached, or is closed."""
         if self.recorder is None:
             return 0
+        if self._closed:
+            raise LedgerUnavailable("the consent middleware was closed")
         return self.recorder.ledger.erase(consent_id, pseudonymise=pseudonymise)
+
+    # -- the end ---------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Stop the recorder's threads after a last flush, and close the ledger opened
+        from a URL. Safe to call twice, or before any thread started."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self.recorder is None:
+            return
+        self.recorder.close()
+        if self._owns_ledger:
+            self.recorder.ledger.close()
+
+    def reopen(self) -> None:
+        """Keep events again after :meth:`close`, with a new recorder on the same ledger
+        and spool (a server's next lifespan, as test clients run one per test)."""
+        with self._close_lock:
+            if not self._closed:
+                return
+            old = self.recorder
+            if old is not None:
+                self.recorder = Recorder(
+                    old.ledger,
+                    old.spool,
+                    retry_seconds=old.retry_seconds,
+                    claim_seconds=old.claim_seconds,
+                    decisions=old.decisions,
+                )
+            self._closed = False
 
 
 def _same_filesystem(spool: str | PathLike[str], ledger_path: str) -> bool:
