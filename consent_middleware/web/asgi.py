@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ConsentMiddleware"]
 
+logger = logging.getLogger("consent_middleware")
+
 
 class ConsentMiddleware(MiddlewareBase[ASGIApp]):
     """Puts a :class:`PersonalisationContext` in ``scope["consent"]`` and serves the consent
@@ -30,17 +33,17 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
 
     Works with any ASGI app; in Starlette or FastAPI use
     ``app.add_middleware(ConsentMiddleware, secret_keys=[...])``. Lifespan and websocket
-    scopes pass through untouched.
+    scopes pass through untouched; once the app has shut down at the end of the lifespan,
+    the middleware closes (:meth:`close`: the ledger's last choices are flushed).
 
-    Options: ``policy`` (default :meth:`ConsentPolicy.default`), ``secret_keys``, ``secure``,
-    ``prefix`` (``"/consent"``), ``cookie_name`` (``"consent"``), ``cookie_domains``,
-    ``trusted_origins`` and ``gpc_json``; every mistake raises :class:`ConfigurationError`
-    here, when the middleware is built.
+    Options are keywords (``policy``, ``secret_keys``, ``secure``, ``prefix``, ``ledger``,
+    ...) or ``options=ConsentOptions(...)``; :class:`ConsentOptions` documents each one.
+    Every mistake raises :class:`ConfigurationError` here, when the middleware is built.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self._pass_through(scope, receive, send)
             return
         cookies = []
         gpc_values = []
@@ -83,6 +86,31 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)
+
+    async def _pass_through(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Lifespan and websocket scopes go to the app untouched; when the app has finished
+        its lifespan shutdown, the middleware closes before the server is told (and opens
+        again if a new lifespan starts)."""
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def receive_and_reopen() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup" and self.engine.closed:
+                await anyio.to_thread.run_sync(self.engine.reopen)
+            return message
+
+        async def send_and_close(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                try:
+                    # A last flush and a thread join: off the event loop.
+                    await anyio.to_thread.run_sync(self.close)
+                except Exception:
+                    logger.exception("the consent middleware could not close cleanly")
+            await send(message)
+
+        await self.app(scope, receive_and_reopen, send_and_close)
 
     async def _serve(
         self,

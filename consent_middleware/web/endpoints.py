@@ -23,6 +23,7 @@ from ..ledger.events import Method
 from ..ui.pages import Pages
 from .messages import Reply, RequestInfo
 from .rights import DataRights
+from .routes import Route, method_not_allowed
 
 if TYPE_CHECKING:
     from .engine import ConsentEngine
@@ -35,28 +36,7 @@ GPC_PATH = "/.well-known/gpc.json"
 #: A consent form is a few hundred bytes; anything far larger is refused unread.
 MAX_FORM_BYTES = 16 * 1024
 
-PREFERENCES = "preferences"
-STATE = "state"
-WHY = "why"
-DATA = "data"
-FORGET = "forget"
-GPC = "gpc"
-_METHODS = {
-    PREFERENCES: ("GET", "HEAD", "POST"),
-    STATE: ("GET", "HEAD"),
-    WHY: ("GET", "HEAD"),
-    DATA: ("GET", "HEAD"),
-    FORGET: ("POST",),
-    GPC: ("GET", "HEAD"),
-}
-_SUBPATHS = {
-    "": PREFERENCES,
-    "/": PREFERENCES,
-    "/state": STATE,
-    "/why": WHY,
-    "/data": DATA,
-    "/forget": FORGET,
-}
+_READ = ("GET", "HEAD")
 _NO_STORE = ("Cache-Control", "no-store")
 #: No other site may frame what the middleware serves (clickjacking), and no response of
 #: ours loads anything.
@@ -72,61 +52,76 @@ class Endpoints:
         self.engine = engine
         self.pages = Pages()
         self.rights = DataRights(engine)
-        self._prefix_length = len(engine.prefix)
+        prefix = engine.prefix
+        routes = [
+            Route("preferences", prefix, (*_READ, "POST"), self._preferences, reads_body=True),
+            Route("state", prefix + "/state", _READ, self._state, may_block=False),
+            Route("why", prefix + "/why", _READ, self._why),
+            Route("data", prefix + "/data", _READ, self._download),
+            Route("forget", prefix + "/forget", ("POST",), self._forget, reads_body=True),
+        ]
+        if engine.gpc_json:
+            routes.append(Route("gpc", GPC_PATH, _READ, self._gpc, may_block=False))
+        self._named = {route.name: route for route in routes}
+        #: Every path served, with its route; the preference page is also at ``prefix/``.
+        self.routes = {route.path: route for route in routes}
+        self.routes[prefix + "/"] = self._named["preferences"]
         #: A path starting with none of these is never an endpoint.
-        self.prefixes = (engine.prefix, GPC_PATH) if engine.gpc_json else (engine.prefix,)
+        self.prefixes = (prefix, GPC_PATH) if engine.gpc_json else (prefix,)
 
     def route(self, path: str) -> str | None:
-        """The endpoint served at ``path``, or ``None`` to pass the request to the app."""
-        if path.startswith(self.engine.prefix):
-            return _SUBPATHS.get(path[self._prefix_length :])
-        if path == GPC_PATH and self.engine.gpc_json:
-            return GPC
-        return None
+        """The name of the route served at ``path``, or ``None`` to pass the request to the
+        app."""
+        route = self.routes.get(path)
+        return None if route is None else route.name
 
-    @staticmethod
-    def wants_body(endpoint: str, method: str) -> bool:
-        """Whether the adapter must read the request body for this endpoint."""
-        return endpoint in (PREFERENCES, FORGET) and method == "POST"
+    def wants_body(self, endpoint: str, method: str) -> bool:
+        """Whether the adapter must read the request body for this route."""
+        return method == "POST" and self._named[endpoint].reads_body
 
-    @staticmethod
-    def blocking(endpoint: str) -> bool:
-        """Whether answering may wait on a store: a ledger commit, a journal ``fsync``, the
-        preference backend (ASGI runs these in a worker thread, off the event loop)."""
-        return endpoint not in (STATE, GPC)
+    def blocking(self, endpoint: str) -> bool:
+        """Whether answering may wait on a store (ASGI runs these in a worker thread, off
+        the event loop)."""
+        return self._named[endpoint].may_block
 
     def handle(
         self, endpoint: str, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
     ) -> Reply:
-        """Answer one endpoint request."""
-        if self.engine.recorder is not None:
-            self.engine.recorder.start()  # this process's first consent request starts it
-        allowed = _METHODS[endpoint]
-        if request.method not in allowed:
-            reply = Reply(
-                405,
-                [("Allow", ", ".join(allowed)), ("Content-Type", "text/plain; charset=utf-8")],
-                b"Method Not Allowed",
-            )
-        elif endpoint == STATE:
-            reply = _json(200, ctx.public_state(), [_NO_STORE])
-        elif endpoint == GPC:
-            reply = _json(200, self._gpc_json(), [("Cache-Control", "public, max-age=86400")])
-        elif endpoint == WHY:
-            reply = _html(200, self.pages.render("consent/why_page.html", ctx=ctx, consent=ctx))
-        elif endpoint == DATA:
-            reply = self._download(ctx, cookie_header)
-        elif endpoint == FORGET:
-            reply = self._forget(request, ctx, cookie_header)
-        elif request.method == "POST":
-            reply = self._record_choice(request, ctx, cookie_header)
+        """Answer one request to the route named ``endpoint``."""
+        route = self._named[endpoint]
+        self.engine.records.start()  # this process's first consent request starts it
+        if request.method in route.methods:
+            reply = route.handler(request, ctx, cookie_header)
         else:
-            reply = self._preferences_page(request, ctx)
+            reply = method_not_allowed(route)
         reply.headers += _protection(reply)
         reply.headers.append(("Content-Length", str(len(reply.body))))
         if request.method == "HEAD":
             reply.body = b""
         return reply
+
+    # -- the handlers ----------------------------------------------------------------------
+
+    def _preferences(
+        self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
+    ) -> Reply:
+        if request.method == "POST":
+            return self._record_choice(request, ctx, cookie_header)
+        return self._preferences_page(request, ctx)
+
+    def _state(
+        self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
+    ) -> Reply:
+        return _json(200, ctx.public_state(), [_NO_STORE])
+
+    def _why(self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str) -> Reply:
+        return _html(200, self.pages.render("consent/why_page.html", ctx=ctx, consent=ctx))
+
+    def _gpc(self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str) -> Reply:
+        document: dict[str, object] = {"gpc": True}
+        if self.engine.policy.last_updated is not None:
+            document["lastUpdate"] = self.engine.policy.last_updated.isoformat()
+        return _json(200, document, [("Cache-Control", "public, max-age=86400")])
 
     def _preferences_page(self, request: RequestInfo, ctx: PersonalisationContext) -> Reply:
         try:
@@ -212,12 +207,13 @@ class Endpoints:
         method = form.get("method", Method.API)
         if method not in (Method.BANNER, Method.PREFERENCE_CENTRE):
             method = Method.API
-        event = self.engine.event(ctx, state, method, renewed=renewed)
+        records = self.engine.records
+        event = records.event(ctx, state, method, renewed=renewed)
         previous = ctx.state.granted if ctx.state is not None else self.engine.policy.required_ids
         if granted <= previous:
             # A refusal or a withdrawal takes effect at once, recorded now or a little later.
-            self.engine.record(event)
-        elif not self.engine.keep(event):
+            records.record(event)
+        elif not records.keep(event):
             return self._not_saved(ctx, state, previous, method, cookie_header)
         return _see_other(form.get("next"), self.engine.decision_cookies(state, cookie_header))
 
@@ -239,7 +235,8 @@ class Endpoints:
             withdrawn = ConsentState(
                 chosen.consent_id, previous & chosen.granted, chosen.decided_at
             )
-            self.engine.record(self.engine.event(ctx, withdrawn, method))
+            records = self.engine.records
+            records.record(records.event(ctx, withdrawn, method))
             cookies = self.engine.decision_cookies(withdrawn, cookie_header)
             reply.headers += [("Set-Cookie", c) for c in cookies]
         return reply
@@ -270,7 +267,9 @@ class Endpoints:
         reply.headers += [("Set-Cookie", c) for c in erasure.cookies]
         return reply
 
-    def _download(self, ctx: PersonalisationContext, cookie_header: str) -> Reply:
+    def _download(
+        self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
+    ) -> Reply:
         # A host exporter may return dates or decimals: they are written as text.
         data = self.rights.export(ctx, cookie_header)
         body = json.dumps(data, indent=2, default=str).encode()
@@ -298,12 +297,6 @@ class Endpoints:
         store = ctx.preferences
         cookies = self.engine.write_store(SignalScope.PERSISTENT, store.entries(), ctx.consent_id)
         return _see_other(form.get("next"), cookies)
-
-    def _gpc_json(self) -> dict[str, object]:
-        document: dict[str, object] = {"gpc": True}
-        if self.engine.policy.last_updated is not None:
-            document["lastUpdate"] = self.engine.policy.last_updated.isoformat()
-        return document
 
 
 def _see_other(next_path: str | None, cookies: list[str]) -> Reply:

@@ -1,245 +1,111 @@
 """The framework-free heart shared by the ASGI and WSGI middleware.
 
 The adapters translate a request into a header scan; this class turns that into a
-:class:`PersonalisationContext`, keeps the visitor's stores, and says what an app's response
-must carry. The requests the middleware serves itself are answered by :class:`Endpoints`.
+:class:`PersonalisationContext`, opens the visitor's stores, and says what an app's response
+must carry. It composes the pieces that do the rest: the cookies to set or delete
+(:class:`CookiePlan`), saving the stores (:class:`StoreWriter`) and the consent events
+(:class:`ConsentRecords`). The requests the middleware serves itself are answered by
+:class:`Endpoints`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
 import threading
 import time
-import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Unpack, cast
 
 from ..core.codec import ConsentCookieCodec, ConsentState, CookieProblem
 from ..core.context import PersonalisationContext
-from ..core.cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name, set_cookie
+from ..core.cookies import cookie_values
 from ..core.csrf import CsrfGuard
-from ..core.exceptions import ConfigurationError
 from ..core.gpc import gpc_enabled
 from ..core.inventory import SignalScope
-from ..core.modes import mode_for
-from ..core.policy import MAX_CONSENT_LIFETIME, ConsentPolicy
-from ..core.reasons import refusal
-from ..core.signing import check_secret_keys
-from ..core.stores import (
-    DEFAULT_VISIT_LIFETIME,
-    MAX_VISIT_LIFETIME,
-    PreferenceBackend,
-    SignalStore,
-    StoreCodec,
-    StoredData,
-    pack,
-)
-from ..ledger.decisions import DecisionWatch
-from ..ledger.events import ConsentEvent, Method, event_kind
-from ..ledger.recorder import Recorder
-from ..ledger.sql import Ledger
-from ..ledger.url import open_ledger
+from ..core.policy import ConsentPolicy
+from ..core.stores import SignalStore, StoredData
+from .cookie_plan import CookieNames, CookiePlan
 from .messages import NO_CHANGES, VARY_ONLY, ResponseChanges
+from .options import ConsentOptions, ConsentSettings, options_from
+from .records import ConsentRecords
+from .store_writer import StoreWriter
+
+if TYPE_CHECKING:
+    from ..ledger.recorder import Recorder
 
 __all__ = ["ConsentEngine"]
 
 logger = logging.getLogger("consent_middleware")
 
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
-_PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\Z")
-# GPC withdrawals already recorded (consent id, decision time), so that a replayed cookie
-# cannot flood the ledger; the event id is derived from the same pair across processes.
-_GPC_MEMORY = 10_000
-_GPC_EVENTS = uuid.UUID("6f1d2c3e-4b5a-4c7d-9e8f-0a1b2c3d4e5f")
-
 
 class ConsentEngine:
-    """Reads consent, serves the endpoints and writes consent cookies.
+    """Reads consent and says what an app's response must carry.
 
-    All configuration is checked here, once; a mistake raises :class:`ConfigurationError`.
+    Takes checked :class:`ConsentOptions` (or the same names as keywords).
     """
 
     def __init__(
-        self,
-        *,
-        policy: ConsentPolicy | None = None,
-        secret_keys: Sequence[str | bytes],
-        secure: bool = True,
-        prefix: str = "/consent",
-        cookie_name: str = "consent",
-        cookie_domains: Iterable[str] = (),
-        trusted_origins: Iterable[str] = (),
-        gpc_json: bool = True,
-        preference_backend: PreferenceBackend | None = None,
-        ledger: str | Ledger | None = None,
-        spool: str | None = None,
-        language: str = "en",
-        data_exporters: Mapping[str, Callable[[PersonalisationContext], object]] | None = None,
-        data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None = None,
-        pseudonymise_on_erase: bool = False,
-        enforce_withdrawal: bool = False,
-        visit_lifetime: timedelta | float = DEFAULT_VISIT_LIFETIME,
+        self, options: ConsentOptions | None = None, /, **settings: Unpack[ConsentSettings]
     ) -> None:
-        if policy is None:
-            policy = ConsentPolicy.default()
-        if not isinstance(policy, ConsentPolicy):
-            raise ConfigurationError(
-                "policy must be a ConsentPolicy, e.g. ConsentPolicy.default() or "
-                "ConsentPolicy.from_toml('policy.toml')"
-            )
-        if not isinstance(secure, bool):
-            raise ConfigurationError("secure must be True or False")
-        if not isinstance(prefix, str) or not _PREFIX.match(prefix):
-            raise ConfigurationError(
-                f"prefix {prefix!r} is invalid: use a path such as '/consent' "
-                "(leading '/', no trailing '/', no query)"
-            )
-        if not is_cookie_name(cookie_name):
-            raise ConfigurationError(f"cookie_name {cookie_name!r} is not a valid cookie name")
-        if cookie_name.lower().startswith(("__host-", "__secure-")):
-            raise ConfigurationError(
-                "cookie_name must not carry a __Host- or __Secure- prefix: it is added "
-                "when secure=True"
-            )
-        keys = check_secret_keys(secret_keys)
+        options = options_from(options, settings)
+        self.options = options
+        # ConsentOptions has put in the default policy and made the lifetime a timedelta.
+        policy = cast(ConsentPolicy, options.policy)
+        self.visit_lifetime = cast(timedelta, options.visit_lifetime)
+        keys = list(options.keys)
         self.policy = policy
-        self.secure = secure
+        self.secure = options.secure
         #: Adapters pass each request's scheme to :meth:`check_scheme` while this is true.
-        self.watch_scheme = not secure
+        self.watch_scheme = not options.secure
         self._scheme_lock = threading.Lock()
-        self.prefix = prefix
-        self.gpc_json = bool(gpc_json)
-        self.cookie_domains = tuple(
-            _check_domain(d) for d in _strings("cookie_domains", cookie_domains)
-        )
-        self.trusted_origins = frozenset(
-            _check_origin(o) for o in _strings("trusted_origins", trusted_origins)
-        )
-        # __Host- keeps the cookie to this host: no subdomain can set or shadow it.
-        host_prefix = "__Host-" if secure else ""
-        self.cookie_name = host_prefix + cookie_name
-        self._cookie_key = self.cookie_name + "="
-        self.csrf_cookie_name = f"{host_prefix}{cookie_name}_csrf"
-        self.visit_cookie_name = f"{host_prefix}{cookie_name}_visit"
-        self.preferences_cookie_name = f"{host_prefix}{cookie_name}_prefs"
-        for purpose in policy.purposes:
-            for name in (
-                self.cookie_name,
-                self.csrf_cookie_name,
-                self.visit_cookie_name,
-                self.preferences_cookie_name,
-            ):
-                if purpose.owns_cookie(name) and not purpose.required:
-                    raise ConfigurationError(
-                        f"purpose {purpose.id!r} claims cookie {name!r}, which keeps the "
-                        "consent itself: remove it from that purpose's cookies"
-                    )
+        self.prefix = options.prefix
+        self.gpc_json = options.gpc_json
+        self.trusted_origins = frozenset(options.trusted_origins)
         self.codec = ConsentCookieCodec(policy, keys)
-        self.csrf = CsrfGuard(keys, self.csrf_cookie_name)
-        if preference_backend is not None and not all(
-            callable(getattr(preference_backend, m, None)) for m in ("load", "save", "delete")
-        ):
-            raise ConfigurationError(
-                "preference_backend needs load(), save() and delete() methods "
-                "(see consent_middleware.core.stores.PreferenceBackend)"
-            )
-        self.preference_backend = preference_backend
-        if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
-            raise ConfigurationError(f"language {language!r} is not a language tag such as 'en'")
-        self.language = language
-        self.data_exporters = _callables("data_exporters", data_exporters)
-        self.data_erasers = _callables("data_erasers", data_erasers)
-        self.pseudonymise_on_erase = bool(pseudonymise_on_erase)
-        if enforce_withdrawal and ledger is None:
-            raise ConfigurationError(
-                "enforce_withdrawal=True needs a ledger to know each browser's latest "
-                "choice: pass ledger='sqlite:///consent.db' (or postgresql://...)"
-            )
-        self._lifetime = int(policy.consent_lifetime.total_seconds())
-        self.decisions = DecisionWatch(self._lifetime) if enforce_withdrawal else None
-        self.recorder = self._open_ledger(ledger, spool, self.decisions)
-        self._gpc_recorded: OrderedDict[tuple[str, int], None] = OrderedDict()
-        self._gpc_lock = threading.Lock()
-        self.visit_lifetime = _check_visit_lifetime(visit_lifetime)
-        self._store_codecs = {
-            SignalScope.SESSION: StoreCodec(
-                policy, keys, SignalScope.SESSION, lifetime=self.visit_lifetime
-            ),
-            SignalScope.PERSISTENT: StoreCodec(policy, keys, SignalScope.PERSISTENT),
-        }
-        # Preferences last as long as the longest retention declared (395 days at most).
-        retentions = [s.retention for s in policy.signals if s.retention is not None]
-        longest = max(retentions, default=policy.consent_lifetime)
-        self._preferences_max_age = int(min(longest, MAX_CONSENT_LIFETIME).total_seconds())
-
-    @staticmethod
-    def _open_ledger(
-        target: str | Ledger | None, spool: str | None, decisions: DecisionWatch | None
-    ) -> Recorder | None:
-        if target is None:
-            if spool is not None:
-                raise ConfigurationError("spool= needs a ledger: pass ledger='sqlite:///...'")
-            logger.warning(
-                "consent choices are not being recorded: pass ledger='sqlite:///consent.db' "
-                "(or postgresql://...) to keep proof of consent"
-            )
-            return None
-        ledger = open_ledger(target)
-        path = getattr(ledger, "path", None)
-        if spool is None:
-            spool = f"{path}-spool" if isinstance(path, str) else "consent-ledger-spool"
-        elif isinstance(path, str) and _same_filesystem(spool, path):
-            logger.warning(
-                "spool %r is on the same filesystem as the SQLite ledger %r: a full or "
-                "read-only disk stops both, and grants are then refused; put the spool on "
-                "another local filesystem",
-                spool,
-                path,
-            )
-        return Recorder(ledger, spool, decisions=decisions)
-
-    def keep(self, event: ConsentEvent) -> bool:
-        """Make a consent event durable; ``False`` if it could not be (the choice must then
-        not be acknowledged). Without a ledger it is only logged. Blocks: worker thread."""
-        if self.recorder is None:
-            logger.info("consent %s (%s): %s", event.kind, event.method, ",".join(event.granted))
-            return True
-        return self.recorder.keep(event)
-
-    def record(self, event: ConsentEvent) -> None:
-        """Keep a withdrawal: durable now if possible, else retried in the background."""
-        if self.recorder is None:
-            self.keep(event)
-        else:
-            self.recorder.keep_later(event)
-
-    def event(
-        self,
-        ctx: PersonalisationContext,
-        state: ConsentState,
-        method: str,
-        *,
-        renewed: bool = False,
-        event_id: str | None = None,
-    ) -> ConsentEvent:
-        """The event that records ``state`` replacing the context's decision."""
-        previous = None if ctx.state is None else ctx.state.granted
-        return ConsentEvent.new(
-            event_id=event_id,
-            consent_id=state.consent_id,
-            time=time.time(),
-            policy_version=self.policy.version,
-            granted=sorted(state.granted),
-            refused=sorted(p.id for p in self.policy.optional if p.id not in state.granted),
-            method=method,
-            kind=event_kind(previous, state.granted, renewed=renewed),
-            language=self.language,
+        names = CookieNames.of(options.cookie_name, secure=options.secure)
+        #: The ``Set-Cookie`` lines of decisions, forms, stores, withdrawals and erasures.
+        self.cookies = CookiePlan(
+            policy, self.codec, names, secure=options.secure, domains=options.cookie_domains
         )
+        self.cookie_name = names.consent
+        self._cookie_key = self.cookie_name + "="
+        self.visit_cookie_name = names.visit
+        self.preferences_cookie_name = names.preferences
+        self.csrf = CsrfGuard(keys, names.csrf)
+        self.preference_backend = options.preference_backend
+        #: Saves the visitor stores; reading them is :meth:`open_store`.
+        self.stores = StoreWriter(
+            policy,
+            keys,
+            self.cookies,
+            visit_lifetime=self.visit_lifetime,
+            backend=options.preference_backend,
+        )
+        self._store_codecs = self.stores.codecs
+        #: Builds the consent events and keeps them in the ledger.
+        self.records = ConsentRecords.open(options, policy)
+        self.decisions = self.records.decisions
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """This process's recorder, ``None`` without a ledger."""
+        return self.records.recorder
+
+    def close(self) -> None:
+        """Stop the ledger's threads after a last flush and close the ledger. Safe to call
+        twice, or if no request came. Requests are still answered afterwards: a grant as
+        not saved (``503``, as when the ledger is down); a withdrawal takes effect in the
+        browser and is written to the log."""
+        self.records.close()
+
+    def reopen(self) -> None:
+        """Keep choices again after :meth:`close` (a server's next lifespan)."""
+        self.records.reopen()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (and not followed by :meth:`reopen`)."""
+        return self.records.closed
 
     def expired_consent_id(self, cookie_header: str) -> str | None:
         """The consent id of an expired or outdated cookie this server signed, if any."""
@@ -385,152 +251,29 @@ class ConsentEngine:
         return self.preference_backend is not None and preferences is not None and preferences.dirty
 
     def _record_gpc(self, ctx: PersonalisationContext, withdrawn: ConsentState) -> None:
-        """Record a GPC withdrawal once per consent id and decision, however often a stale
-        cookie is replayed with GPC on."""
-        key = (withdrawn.consent_id, withdrawn.decided_at)
-        with self._gpc_lock:
-            if key in self._gpc_recorded:
-                return
-            self._gpc_recorded[key] = None
-            if len(self._gpc_recorded) > _GPC_MEMORY:
-                self._gpc_recorded.popitem(last=False)
-        event_id = uuid.uuid5(_GPC_EVENTS, f"{key[0]}.{key[1]}").hex
-        self.record(self.event(ctx, withdrawn, Method.GPC, event_id=event_id))
+        self.records.record_gpc(ctx, withdrawn)
 
     def write_store(
         self, scope: SignalScope, data: StoredData, consent_id: str | None
     ) -> list[str]:
-        """``Set-Cookie`` lines (or a backend write) that store ``data`` for a visitor.
-
-        Stored data is bound to ``consent_id``; without one (no decision, so nothing could
-        have been allowed) the store is deleted instead.
-        """
-        codec = self._store_codecs[scope]
-        if scope is SignalScope.PERSISTENT and self.preference_backend is not None:
-            if consent_id is not None:
-                try:
-                    if data:
-                        self.preference_backend.save(consent_id, pack(data))
-                    else:
-                        self.preference_backend.delete(consent_id)
-                except Exception:
-                    logger.exception("preferences could not be saved")
-            return []
-        if scope is SignalScope.SESSION:
-            name, max_age = self.visit_cookie_name, None
-        else:
-            name, max_age = self.preferences_cookie_name, self._preferences_max_age
-        if not data or consent_id is None:
-            return [delete_cookie(name, secure=self.secure)]
-        value = codec.encode(data, consent_id)
-        return [set_cookie(name, value, max_age=max_age, secure=self.secure)]
+        """``Set-Cookie`` lines (or a backend write) that store ``data`` for a visitor."""
+        return self.stores.save(scope, data, consent_id)
 
     def csrf_cookie(self, nonce: str) -> str:
-        return set_cookie(self.csrf_cookie_name, nonce, max_age=None, secure=self.secure)
+        """The cookie that keeps this browser's form nonce."""
+        return self.cookies.csrf_cookie(nonce)
 
     def decision_cookies(self, state: ConsentState, cookie_header: str) -> list[str]:
-        remaining = self._lifetime - max(0, int(time.time()) - state.decided_at)
-        cookies = [
-            set_cookie(
-                self.cookie_name,
-                self.codec.encode(state),
-                max_age=max(remaining, 0),
-                secure=self.secure,
-            )
-        ]
-        cookies += self.purpose_cookie_deletions(cookie_header, state.granted)
-        # Stored signals the new choice no longer allows are removed with it.
-        mode = mode_for(state.granted)
+        """``Set-Cookie`` lines for a new decision: the consent cookie, deletions of the
+        cookies of purposes no longer granted, and the stores rewritten without the signals
+        the decision no longer allows."""
         now = int(time.time())
-        for scope in (SignalScope.SESSION, SignalScope.PERSISTENT):
-            stored, stale = self._load(scope, cookie_header, state.consent_id, now)
-            allowed = {
-                key: entries
-                for key, entries in stored.items()
-                if refusal(self.policy.signal(key), state.granted, mode) is None
-            }
-            if allowed != stored or stale:
-                cookies.extend(self.write_store(scope, allowed, state.consent_id))
-        return cookies
 
-    def purpose_cookie_deletions(self, cookie_header: str, granted: frozenset[str]) -> list[str]:
-        """``Set-Cookie`` lines deleting the cookies sent that only ungranted purposes own,
-        on this host and on every ``cookie_domains`` entry."""
-        deletions = []
-        for name in sorted(cookie_names(cookie_header)):
-            if self.withdrawn_cookie(name, granted):
-                deletions.append(delete_cookie(name, secure=self.secure))
-                for domain in self.cookie_domains:
-                    deletions.append(delete_cookie(name, secure=self.secure, domain=domain))
-        return deletions
+        def stored(scope: SignalScope) -> tuple[StoredData, bool]:
+            return self._load(scope, cookie_header, state.consent_id, now)
 
-    def withdrawn_cookie(self, name: str, granted: frozenset[str]) -> bool:
-        """Whether cookie ``name`` belongs only to purposes outside ``granted``."""
-        owners = [p.id for p in self.policy.purposes if p.owns_cookie(name)]
-        return bool(owners) and all(owner not in granted for owner in owners)
-
-
-def _same_filesystem(spool: str, ledger_path: str) -> bool:
-    try:
-        existing = Path(spool).resolve()
-        while not existing.exists():
-            existing = existing.parent
-        ledger_dir = Path(ledger_path).resolve().parent
-        return os.stat(existing).st_dev == os.stat(ledger_dir).st_dev
-    except OSError:
-        return False
-
-
-def _check_visit_lifetime(value: timedelta | float) -> timedelta:
-    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
-        raise ConfigurationError(
-            "visit_lifetime must be a timedelta or a number of seconds, "
-            "e.g. visit_lifetime=timedelta(hours=4)"
-        )
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    # A minute at least, so that a visit is usable; a day at most: data kept longer than a
-    # visit is a profile across visits, which needs persistent signals and personalisation.
-    if not 60 <= seconds <= MAX_VISIT_LIFETIME.total_seconds():
-        raise ConfigurationError(
-            f"visit_lifetime is {value!r}: give between one minute and one day, "
-            "e.g. visit_lifetime=timedelta(hours=4)"
-        )
-    return timedelta(seconds=seconds)
-
-
-def _strings(name: str, values: Iterable[str]) -> list[str]:
-    if isinstance(values, str):
-        raise ConfigurationError(f"{name} must be a list of strings, not one string")
-    items = list(values)
-    if not all(isinstance(v, str) and v for v in items):
-        raise ConfigurationError(f"{name} must hold non-empty strings")
-    return items
-
-
-def _callables(
-    name: str, functions: Mapping[str, Callable[[PersonalisationContext], Any]] | None
-) -> dict[str, Callable[[PersonalisationContext], Any]]:
-    if functions is None:
-        return {}
-    if not isinstance(functions, Mapping) or not all(
-        isinstance(k, str) and callable(f) for k, f in functions.items()
-    ):
-        raise ConfigurationError(f"{name} must map names to functions of the request's context")
-    return dict(functions)
-
-
-def _check_domain(domain: str) -> str:
-    if not re.fullmatch(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", domain):
-        raise ConfigurationError(
-            f"cookie_domains entry {domain!r} is not a domain such as '.example.com'"
-        )
-    return domain
-
-
-def _check_origin(origin: str) -> str:
-    origin = origin.strip().lower().rstrip("/")
-    if not re.fullmatch(r"https?://[a-z0-9.-]+(:\d+)?", origin):
-        raise ConfigurationError(
-            f"trusted_origins entry {origin!r} is not an origin such as 'https://shop.example'"
-        )
-    return origin
+        return [
+            self.cookies.consent_cookie(state),
+            *self.cookies.purpose_cookie_deletions(cookie_header, state.granted),
+            *self.stores.prune(state, stored),
+        ]

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core.context import PersonalisationContext
-from ..core.cookies import cookie_names, delete_cookie
-from ..ledger.events import ConsentEvent
 
 if TYPE_CHECKING:
     from .engine import ConsentEngine
@@ -44,31 +42,14 @@ class DataRights:
         """The browser's consent id, from a valid cookie or an expired or outdated one."""
         return ctx.consent_id or self.engine.expired_consent_id(cookie_header)
 
-    def _history(self, consent_id: str) -> tuple[list[ConsentEvent], bool]:
-        """One browser's events, those waiting in this process included, and whether the
-        ledger answered."""
-        recorder = self.engine.recorder
-        if recorder is None:
-            return [], True
-        recorder.flush()
-        try:
-            stored, complete = recorder.ledger.history(consent_id), True
-        except Exception:
-            logger.exception("consent history could not be read")
-            stored, complete = [], False
-        # Events still waiting for the ledger belong to the history all the same.
-        pending = [e for e in recorder.pending() if e.consent_id == consent_id]
-        known = {e.event_id for e in stored}
-        events = stored + [e for e in pending if e.event_id not in known]
-        return sorted(events, key=lambda e: e.time), complete
-
     def export(self, ctx: PersonalisationContext, cookie_header: str = "") -> dict[str, object]:
         """Everything held about this browser, for the shopper's own download."""
         consent_id = self.consent_id(ctx, cookie_header)
         consent = {**ctx.public_state(), "consent_id": consent_id}
-        history, complete = self._history(consent_id) if consent_id else ([], True)
+        records = self.engine.records
+        history, complete = records.history(consent_id) if consent_id else ([], True)
         host: dict[str, object] = {}
-        for name, exporter in self.engine.data_exporters.items():
+        for name, exporter in (self.engine.options.data_exporters or {}).items():
             try:
                 host[name] = exporter(ctx)
             except Exception:
@@ -92,19 +73,18 @@ class DataRights:
         erasure is incomplete and no cookie is deleted, so the shopper can retry.
         """
         engine = self.engine
+        pseudonymise = engine.options.pseudonymise_on_erase
         erasure = Erasure()
         consent_id = self.consent_id(ctx, cookie_header)
-        if consent_id is not None and engine.recorder is not None:
+        if consent_id is not None and engine.records.recorder is not None:
             try:
-                count = engine.recorder.ledger.erase(
-                    consent_id, pseudonymise=engine.pseudonymise_on_erase
-                )
+                count = engine.records.erase(consent_id, pseudonymise=pseudonymise)
             except Exception:
                 logger.exception("consent history could not be erased")
                 erasure.complete = False
                 erasure.removed.append("Your consent history could not be erased just now.")
             else:
-                if engine.pseudonymise_on_erase:
+                if pseudonymise:
                     erasure.removed.append(
                         f"Your consent history ({count} choices) is no longer linked to you; "
                         "the shop keeps the choices without any identifier, for its statistics."
@@ -122,20 +102,13 @@ class DataRights:
         if not erasure.complete:
             erasure.reference = consent_id
             return erasure
-        for name, eraser in engine.data_erasers.items():
+        for name, eraser in (engine.options.data_erasers or {}).items():
             try:
                 erasure.removed.append(eraser(ctx))
             except Exception:
                 logger.exception("data eraser %r failed", name)
                 erasure.removed.append(f"{name}: could not be erased just now; ask the shop.")
-        present = cookie_names(cookie_header)
-        ours = [engine.cookie_name, engine.visit_cookie_name, engine.preferences_cookie_name]
-        erasure.cookies = [
-            delete_cookie(name, secure=engine.secure) for name in ours if name in present
-        ]
-        erasure.cookies += engine.purpose_cookie_deletions(
-            cookie_header, engine.policy.required_ids
-        )
+        erasure.cookies = engine.cookies.erasure_cookies(cookie_header)
         if erasure.cookies:
             erasure.removed.append("The cookies this shop had set in your browser were deleted.")
         return erasure

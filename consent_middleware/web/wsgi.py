@@ -25,7 +25,8 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
 
     Takes the same options as :class:`ConsentMiddleware`; see its security notes. Wrap the
     WSGI callable, e.g. ``app.wsgi_app = ConsentWSGIMiddleware(app.wsgi_app, ...)`` in
-    Flask.
+    Flask. Call :meth:`close` when the server stops (a worker-exit hook) to flush the
+    ledger's last choices; without it they are flushed when the interpreter exits.
     """
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
