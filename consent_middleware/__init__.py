@@ -19,6 +19,7 @@ from .core.exceptions import (
 from .core.policy import ConsentPolicy, Purpose, Signal, SignalScope
 from .core.reasons import Reason
 from .web.asgi import ConsentMiddleware
+from .web.options import ConsentOptions
 from .web.wsgi import ConsentWSGIMiddleware
 
 __version__ = "0.1.0"
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigurationError",
     "ConsentError",
     "ConsentMiddleware",
+    "ConsentOptions",
     "ConsentPolicy",
     "ConsentRequired",
     "ConsentWSGIMiddleware",
