@@ -112,9 +112,36 @@ def test_report_text_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_report_of_an_empty_ledger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    SQLiteLedger(tmp_path / "empty.db").close()
     code, out, _ = run(capsys, "report", "--ledger", f"sqlite:///{tmp_path}/empty.db")
     assert code == 0
     assert out == "The ledger holds no choices yet.\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report"],
+        ["report", "--html", "report.html"],
+        ["purge", "--days", "30"],
+        ["purge", "--policy", str(ROOT / "examples" / "policy.toml")],
+    ],
+    ids=["report", "report-html", "purge-days", "purge-policy"],
+)
+def test_commands_refuse_a_ledger_file_that_does_not_exist(
+    command: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the middleware makes a ledger: a mistyped path is not an empty ledger."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *command, "--ledger", "sqlite:///nope.db")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("error: ledger file 'nope.db' does not exist")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_purge_by_days_and_by_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,7 +170,8 @@ def test_keygen_prints_a_long_random_key(capsys: pytest.CaptureFixture[str]) -> 
     [
         (["audit", "missing.toml"], "policy file 'missing.toml' does not exist"),
         (["report", "--ledger", "mysql://x"], "is not supported"),
-        (["report", "--ledger", "sqlite:///no/such/dir/x.db"], "cannot be opened"),
+        (["report", "--ledger", "sqlite:///no/such/dir/x.db"], "does not exist"),
+        (["report", "--ledger", "sqlite:///not-a-ledger.txt"], "cannot be opened"),
         (["purge", "--ledger", "sqlite:///x.db", "--days", "0"], "positive number of days"),
         (
             ["report", "--ledger", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"],
@@ -159,9 +187,11 @@ def test_errors_name_the_problem_and_exit_2(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "not-a-ledger.txt").write_text("a shopping list, not a ledger\n" * 100)
     code, _, err = run(capsys, *args)
     assert code == 2
     assert err.startswith("error: ")
+    assert err.count("\n") == 1
     assert message in err
 
 
