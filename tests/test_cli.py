@@ -111,6 +111,35 @@ def test_report_text_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert '<title id="chart-title">Weekly opt-in rate per purpose</title>' in page
 
 
+def test_report_table_shows_whole_purpose_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    granted = ["necessary", "session_personalisation", "health_personalisation"]
+    ledger.write(
+        [
+            event(granted=granted, refused=[], method="preference_centre"),
+            event(granted=["necessary"], refused=granted[1:], method="banner"),
+        ]
+    )
+    ledger.close()
+    code, out, _ = run(capsys, "report", "--ledger", f"sqlite:///{tmp_path}/ledger.db")
+    assert code == 0
+    header, week = out.splitlines()[:2]
+    assert header.split() == [
+        "week",
+        "choices",
+        "health_personalisation",
+        "session_personalisation",
+    ]
+    # Every rate sits right-aligned under the end of its header.
+    assert week.endswith("50%") and len(week) == len(header)
+    assert week.index("50%") + 3 == header.index("health_personalisation") + 22
+    method_header = out.splitlines()[3]
+    assert method_header.split() == ["method", "choices", *header.split()[2:]]
+    assert "preference_centre        1                    100%" in out
+
+
 def test_report_of_an_empty_ledger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     SQLiteLedger(tmp_path / "empty.db").close()
     code, out, _ = run(capsys, "report", "--ledger", f"sqlite:///{tmp_path}/empty.db")
