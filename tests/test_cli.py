@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
 
+from consent_middleware import ConfigurationError, ConsentMiddleware
 from consent_middleware.cli import main
 from consent_middleware.ledger.sqlite import SQLiteLedger
 
@@ -222,6 +224,22 @@ def test_errors_name_the_problem_and_exit_2(
     assert err.startswith("error: ")
     assert err.count("\n") == 1
     assert message in err
+
+
+@pytest.mark.parametrize(
+    ("keys", "problem"),
+    [
+        ([], "secret_keys is empty"),
+        ([""], "secret_keys[0] is empty"),
+        (["short"], "secret_keys[0] is 5 bytes"),
+    ],
+    ids=["no-key", "empty-key", "short-key"],
+)
+def test_key_errors_name_the_command_that_makes_a_key(keys: list[str], problem: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        ConsentMiddleware(Starlette(), secret_keys=keys)
+    assert str(error.value).startswith(problem)
+    assert str(error.value).endswith("make one with `consent-middleware keygen`")
 
 
 def test_console_script_is_installed() -> None:
