@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -61,6 +63,28 @@ def test_minimal_shop_over_real_http(minimal_shop: str) -> None:
         )
         assert forged.status_code == 403
         assert client.get("/consent/state").json()["purposes"]["analytics"] is False
+
+
+@pytest.mark.parametrize("module", ["examples.demo_shop", "examples.minimal"])
+def test_a_busy_port_is_one_line_naming_it_and_the_option(module: str, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", module, "--port", str(port)],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing made, no ledger either
 
 
 def test_flask_example() -> None:
