@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from starlette.applications import Starlette
 
 from consent_middleware import ConfigurationError, ConsentMiddleware
 from consent_middleware.cli import main
+from consent_middleware.core import policy_file
 from consent_middleware.ledger.sqlite import SQLiteLedger
 
 from .ledgers import event
@@ -63,6 +65,20 @@ def test_audit_of_a_good_policy(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("Policy demo-1: 6 purposes, 4 signals\n")
     assert "health_interest       Health products you viewed in this visit" in out
     assert "error:" not in out
+
+
+def test_the_example_policy_shows_every_field_and_passes_its_audit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = ROOT / "examples" / "policy.toml"
+    data = tomllib.loads(path.read_text())
+    assert set(data) == policy_file._POLICY_KEYS
+    assert set().union(*data["purposes"]) == policy_file._PURPOSE_KEYS
+    assert set().union(*data["signals"]) == policy_file._SIGNAL_KEYS
+    assert all(signal.get("description") for signal in data["signals"])
+    code, out, _ = run(capsys, "audit", str(path))
+    assert code == 0
+    assert out.endswith("\nNo problems found.\n")
 
 
 def test_audit_finds_every_problem_at_once(
