@@ -160,15 +160,21 @@ def check_ledger(shopper: Shopper, module: ModuleType, directory: Path) -> None:
 def check_rights(shopper: Shopper, module: ModuleType, directory: Path) -> None:
     """The host's data is in the download under ``host``, and is erased with the rest."""
     assert shopper.get("/subscribe").status == 409
-    assert shopper.choose("accept_all", ("method", "banner")).status == 303
+    # "Accept all" on the preference page at /consent, as the README does it.
+    assert shopper.choose("accept_all", ("method", "preference_centre")).status == 303
     assert shopper.get("/subscribe").text == "Subscribed."
     download = shopper.get("/consent/data")
     data = json.loads(download.text)
     assert data["host"] == {"newsletter": {"subscription": "weekly tea news"}}
-    assert [(e["method"], e["kind"]) for e in data["history"]] == [("banner", "given")]
-    shown = [b for b in blocks(ROOT / "README.md") if b.language == "json"]
-    assert len(shown) == 1
-    assert shape(json.loads(shown[0].code)) == shape(data)
+    assert [(e["method"], e["kind"]) for e in data["history"]] == [("preference_centre", "given")]
+    (shown,) = [json.loads(b.code) for b in blocks(ROOT / "README.md") if b.language == "json"]
+    assert shape(shown) == shape(data)
+    for key in ("host", "visit", "preferences"):
+        assert shown[key] == data[key]
+    for key in ("purposes", "mode", "policy_version"):
+        assert shown["consent"][key] == data["consent"][key]
+    for key in ("granted", "refused", "method", "kind"):
+        assert shown["history"][0][key] == data["history"][0][key]
     erased = shopper.post("/consent/forget", [("csrf_token", shopper.csrf_token())])
     assert erased.status == 200
     assert "Your newsletter subscription was deleted." in erased.text
