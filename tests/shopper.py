@@ -41,10 +41,12 @@ def is_asgi(app: Any) -> bool:
 class Shopper:
     """A browser with a cookie jar, over httpx's ASGI transport or WebTest (WSGI).
 
-    No answer may be a 5xx: every request checks it.
+    An ASGI app gets its lifespan's start-up and shutdown around the visit, as uvicorn
+    gives it. No answer may be a 5xx: every request checks it.
     """
 
     def __init__(self, app: Any) -> None:
+        self.app = app
         self.asgi = is_asgi(app)
         if self.asgi:
             self.origin = "http://127.0.0.1"
@@ -56,6 +58,9 @@ class Shopper:
             self._client = webtest.TestApp(app)
 
     def __enter__(self) -> Shopper:
+        if self.asgi:
+            self._lifespan = Lifespan(self.app)
+            self._runner.run(self._lifespan.start())
         return self
 
     def __exit__(
@@ -66,6 +71,7 @@ class Shopper:
     ) -> None:
         if self.asgi:
             self._runner.run(self._client.aclose())
+            self._runner.run(self._lifespan.stop())
             self._runner.close()
 
     def get(self, path: str) -> Page:
@@ -103,6 +109,44 @@ class Shopper:
         """Send the consent form: ``accept_all``, ``reject_all`` or ``save``."""
         fields = [("action", action), ("csrf_token", self.csrf_token()), ("next", next_path)]
         return self.post("/consent", [*fields, *extra])
+
+
+class Lifespan:
+    """An ASGI app's lifespan, driven as a server does; an app without one is let be."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _answer(self) -> dict[str, Any] | None:
+        assert self._task is not None
+        reply = asyncio.ensure_future(self._from_app.get())
+        await asyncio.wait([reply, self._task], return_when=asyncio.FIRST_COMPLETED)
+        if reply.done():
+            return reply.result()
+        reply.cancel()
+        self._task.exception()  # an app without a lifespan may raise: uvicorn's "auto" allows it
+        return None
+
+    async def start(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+        self._task = asyncio.ensure_future(
+            self.app({**scope, "state": {}}, self._to_app.get, self._from_app.put)
+        )
+        await self._to_app.put({"type": "lifespan.startup"})
+        answer = await self._answer()
+        if answer is not None:
+            assert answer["type"] == "lifespan.startup.complete", answer
+
+    async def stop(self) -> None:
+        assert self._task is not None
+        if not self._task.done():
+            await self._to_app.put({"type": "lifespan.shutdown"})
+            answer = await self._answer()
+            assert answer is None or answer["type"] == "lifespan.shutdown.complete", answer
+        await asyncio.wait([self._task])
 
 
 def _form(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
