@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 
-from flask import Flask, render_template_string
+from flask import Flask, render_template_string, request
 
 from consent_middleware import ConsentPolicy, ConsentWSGIMiddleware, get_context
 from consent_middleware.jinja import install
@@ -27,13 +27,12 @@ PAGE = """<!doctype html><html lang="en"><body>
 <header>{{ privacy_choices_link() }}</header>
 <main><p>Mode: {{ mode }}</p>
 <p>Tea {{ why(reason) }}</p>
-{% consent "analytics" %}<script src="/static/analytics.js"></script>{% endconsent %}</main>
+{% consent "analytics" %}<p>Your analytics tag would load here (you allowed it).</p>
+{% endconsent %}</main>
 </body></html>"""
 
 
 @app.route("/")
 def home() -> str:
-    from flask import request
-
     ctx = get_context(request)
     return render_template_string(PAGE, mode=ctx.mode.value, reason=ctx.general_reason())

@@ -86,13 +86,14 @@ def create_app(secret_key: str | None = None) -> Starlette:
 
 
 def main() -> None:
-    import uvicorn
+    from .serving import listen, run
 
     parser = argparse.ArgumentParser(description="Run the minimal consent-aware shop.")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
+    sock = listen(args.port)
     print(f"Minimal shop on http://127.0.0.1:{args.port}/  (Ctrl+C to stop)", flush=True)
-    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, log_level="warning")
+    run(create_app(), sock)
 
 
 if __name__ == "__main__":

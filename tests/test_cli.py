@@ -5,11 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
 
+from consent_middleware import ConfigurationError, ConsentMiddleware
 from consent_middleware.cli import main
+from consent_middleware.core import policy_file
 from consent_middleware.ledger.sqlite import SQLiteLedger
 
 from .ledgers import event
@@ -63,6 +67,20 @@ def test_audit_of_a_good_policy(capsys: pytest.CaptureFixture[str]) -> None:
     assert "error:" not in out
 
 
+def test_the_example_policy_shows_every_field_and_passes_its_audit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = ROOT / "examples" / "policy.toml"
+    data = tomllib.loads(path.read_text())
+    assert set(data) == policy_file._POLICY_KEYS
+    assert set().union(*data["purposes"]) == policy_file._PURPOSE_KEYS
+    assert set().union(*data["signals"]) == policy_file._SIGNAL_KEYS
+    assert all(signal.get("description") for signal in data["signals"])
+    code, out, _ = run(capsys, "audit", str(path))
+    assert code == 0
+    assert out.endswith("\nNo problems found.\n")
+
+
 def test_audit_finds_every_problem_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -111,10 +129,66 @@ def test_report_text_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert '<title id="chart-title">Weekly opt-in rate per purpose</title>' in page
 
 
+def test_report_table_shows_whole_purpose_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    granted = ["necessary", "session_personalisation", "health_personalisation"]
+    ledger.write(
+        [
+            event(granted=granted, refused=[], method="preference_centre"),
+            event(granted=["necessary"], refused=granted[1:], method="banner"),
+        ]
+    )
+    ledger.close()
+    code, out, _ = run(capsys, "report", "--ledger", f"sqlite:///{tmp_path}/ledger.db")
+    assert code == 0
+    header, week = out.splitlines()[:2]
+    assert header.split() == [
+        "week",
+        "choices",
+        "health_personalisation",
+        "session_personalisation",
+    ]
+    # Every rate sits right-aligned under the end of its header.
+    assert week.endswith("50%") and len(week) == len(header)
+    assert week.index("50%") + 3 == header.index("health_personalisation") + 22
+    method_header = out.splitlines()[3]
+    assert method_header.split() == ["method", "choices", *header.split()[2:]]
+    assert "preference_centre        1                    100%" in out
+
+
 def test_report_of_an_empty_ledger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    SQLiteLedger(tmp_path / "empty.db").close()
     code, out, _ = run(capsys, "report", "--ledger", f"sqlite:///{tmp_path}/empty.db")
     assert code == 0
     assert out == "The ledger holds no choices yet.\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report"],
+        ["report", "--html", "report.html"],
+        ["purge", "--days", "30"],
+        ["purge", "--policy", str(ROOT / "examples" / "policy.toml")],
+    ],
+    ids=["report", "report-html", "purge-days", "purge-policy"],
+)
+def test_commands_refuse_a_ledger_file_that_does_not_exist(
+    command: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the middleware makes a ledger: a mistyped path is not an empty ledger."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *command, "--ledger", "sqlite:///nope.db")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("error: ledger file 'nope.db' does not exist")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_purge_by_days_and_by_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,7 +217,8 @@ def test_keygen_prints_a_long_random_key(capsys: pytest.CaptureFixture[str]) -> 
     [
         (["audit", "missing.toml"], "policy file 'missing.toml' does not exist"),
         (["report", "--ledger", "mysql://x"], "is not supported"),
-        (["report", "--ledger", "sqlite:///no/such/dir/x.db"], "cannot be opened"),
+        (["report", "--ledger", "sqlite:///no/such/dir/x.db"], "does not exist"),
+        (["report", "--ledger", "sqlite:///not-a-ledger.txt"], "cannot be opened"),
         (["purge", "--ledger", "sqlite:///x.db", "--days", "0"], "positive number of days"),
         (
             ["report", "--ledger", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"],
@@ -159,10 +234,28 @@ def test_errors_name_the_problem_and_exit_2(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "not-a-ledger.txt").write_text("a shopping list, not a ledger\n" * 100)
     code, _, err = run(capsys, *args)
     assert code == 2
     assert err.startswith("error: ")
+    assert err.count("\n") == 1
     assert message in err
+
+
+@pytest.mark.parametrize(
+    ("keys", "problem"),
+    [
+        ([], "secret_keys is empty"),
+        ([""], "secret_keys[0] is empty"),
+        (["short"], "secret_keys[0] is 5 bytes"),
+    ],
+    ids=["no-key", "empty-key", "short-key"],
+)
+def test_key_errors_name_the_command_that_makes_a_key(keys: list[str], problem: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        ConsentMiddleware(Starlette(), secret_keys=keys)
+    assert str(error.value).startswith(problem)
+    assert str(error.value).endswith("make one with `consent-middleware keygen`")
 
 
 def test_console_script_is_installed() -> None:

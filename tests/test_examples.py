@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ import pytest
 import webtest
 
 from .servers import ROOT, serve
+from .shopper import Shopper
 
 
 @pytest.fixture
@@ -63,6 +66,28 @@ def test_minimal_shop_over_real_http(minimal_shop: str) -> None:
         assert client.get("/consent/state").json()["purposes"]["analytics"] is False
 
 
+@pytest.mark.parametrize("module", ["examples.demo_shop", "examples.minimal"])
+def test_a_busy_port_is_one_line_naming_it_and_the_option(module: str, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", module, "--port", str(port)],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing made, no ledger either
+
+
 def test_flask_example() -> None:
     from examples.flask_minimal import app
 
@@ -70,7 +95,7 @@ def test_flask_example() -> None:
     page = client.get("/").text
     assert "Mode: non_personalised" in page
     assert 'class="consent-banner"' in page
-    assert "analytics.js" not in page
+    assert "analytics tag would load here" not in page
     assert client.get("/consent").status_int == 200
 
 
@@ -136,20 +161,55 @@ async def asgi_home(app: Any) -> str:
         return (await client.get("/")).text
 
 
-def undecided_home(example: str, tmp_path: Path) -> str:
+def example_app(example: str, tmp_path: Path) -> Any:
     if example == "minimal":
         from examples.minimal import create_app
 
-        return asyncio.run(asgi_home(create_app()))
+        return create_app()
     if example == "demo_shop":
         from examples.demo_shop import create_app as create_shop
 
-        return asyncio.run(asgi_home(create_shop(ledger=f"sqlite:///{tmp_path / 'c.db'}")))
+        return create_shop(ledger=f"sqlite:///{tmp_path / 'c.db'}")
     if example == "flask_minimal":
         from examples.flask_minimal import app
     else:
         from examples.flask_shop.app import app
+    return app
+
+
+def undecided_home(example: str, tmp_path: Path) -> str:
+    app = example_app(example, tmp_path)
+    if example in ("minimal", "demo_shop"):
+        return asyncio.run(asgi_home(app))
     return str(webtest.TestApp(app).get("/").text)
+
+
+@pytest.mark.parametrize(
+    ("example", "pages"),
+    [
+        ("minimal", ["/"]),
+        ("demo_shop", ["/", "/products/sencha-green-tea"]),
+        ("flask_minimal", ["/"]),
+        ("flask_shop", ["/", "/products/sencha-green-tea"]),
+    ],
+)
+def test_every_script_and_style_an_example_page_loads_is_there(
+    example: str, pages: list[str], tmp_path: Path
+) -> None:
+    """Before and after "Accept all", which brings in the analytics and advertising tags."""
+    loaded: set[str] = set()
+    with Shopper(example_app(example, tmp_path)) as shopper:
+        for accepted in (False, True):
+            if accepted:
+                assert shopper.choose("accept_all").status == 303
+            for path in pages:
+                page = shopper.get(path)
+                assert page.status == 200
+                for asset in page.local_assets():
+                    assert shopper.get(asset).status == 200, f"{path} loads {asset}"
+                    loaded.add(asset)
+    if example == "flask_shop":
+        assert "/static/analytics.js" in loaded
 
 
 @pytest.mark.parametrize("example", ["minimal", "demo_shop", "flask_minimal", "flask_shop"])

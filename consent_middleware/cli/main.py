@@ -42,7 +42,8 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _ledger(url: str) -> Ledger:
-    return open_ledger(url)
+    # Only the middleware makes a ledger; a command given a mistyped path says so.
+    return open_ledger(url, create=False)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -112,10 +113,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except ConfigurationError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _error(str(e))
     except LedgerUnavailable as e:
-        print(f"error: the ledger cannot be reached: {e}", file=sys.stderr)
+        _error(f"the ledger cannot be reached: {e}")
     return 2
+
+
+def _error(message: str) -> None:
+    # One line, even when a database driver's message spans several.
+    print("error:", " ".join(message.split()), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -74,12 +74,16 @@ def render_text(report: OptInReport) -> str:
         ("week", report.weeks, report.week_totals),
         ("method", report.methods, report.method_totals),
     ):
-        header = [title.ljust(18), "choices".rjust(8)] + [p[:18].rjust(18) for p in report.purposes]
-        lines.append("  ".join(header))
-        for key, total in totals.items():
-            cells = [key.ljust(18), str(total).rjust(8)]
-            for purpose in report.purposes:
-                cells.append(report.cell(groups, key, total, purpose).rjust(18))
+        rows = [
+            [key, str(total)] + [report.cell(groups, key, total, p) for p in report.purposes]
+            for key, total in totals.items()
+        ]
+        header = [title, "choices", *report.purposes]
+        # Each column as wide as its longest entry: no header is ever cut.
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        for row in [header, *rows]:
+            cells = [row[0].ljust(widths[0])]
+            cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
             lines.append("  ".join(cells))
         lines.append("")
     return "\n".join(lines)

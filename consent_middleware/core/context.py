@@ -177,7 +177,8 @@ class PersonalisationContext:
         except KeyError:
             declared = ", ".join(s.id for s in self.policy.signals) or "none"
             raise ConsentError(
-                f"unknown signal {signal_id!r}; the policy declares: {declared}"
+                f"unknown signal {signal_id!r}: declare it in the policy with Signal(...) "
+                f"or [[signals]]; the policy declares: {declared}"
             ) from None
 
     def check(self, signal_id: str) -> Signal:

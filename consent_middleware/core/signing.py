@@ -12,6 +12,7 @@ from itsdangerous.encoding import want_bytes
 from .exceptions import ConfigurationError
 
 MIN_KEY_BYTES = 32
+_MAKE_ONE = "make one with `consent-middleware keygen`"
 
 
 def check_secret_keys(secret_keys: Sequence[str | bytes]) -> list[bytes]:
@@ -22,8 +23,7 @@ def check_secret_keys(secret_keys: Sequence[str | bytes]) -> list[bytes]:
         )
     if not secret_keys:
         raise ConfigurationError(
-            "secret_keys is empty: give at least one random key of 32 bytes or more "
-            "(`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            f"secret_keys is empty: give at least one random key of 32 bytes or more; {_MAKE_ONE}"
         )
     keys = []
     for position, key in enumerate(secret_keys):
@@ -31,10 +31,14 @@ def check_secret_keys(secret_keys: Sequence[str | bytes]) -> list[bytes]:
             key = key.encode()
         if not isinstance(key, bytes):
             raise ConfigurationError(f"secret_keys[{position}] must be str or bytes")
+        if not key:
+            raise ConfigurationError(
+                f"secret_keys[{position}] is empty (an unset environment variable?): {_MAKE_ONE}"
+            )
         if len(key) < MIN_KEY_BYTES:
             raise ConfigurationError(
                 f"secret_keys[{position}] is {len(key)} bytes: keys need {MIN_KEY_BYTES} bytes "
-                "or more (`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                f"or more; {_MAKE_ONE}"
             )
         keys.append(key)
     return keys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import unquote, urlsplit
 
 from ..core.exceptions import ConfigurationError
@@ -11,9 +12,13 @@ from .sqlite import SQLiteLedger
 __all__ = ["open_ledger"]
 
 
-def open_ledger(target: str | Ledger) -> Ledger:
+def open_ledger(target: str | Ledger, *, create: bool = True) -> Ledger:
     """A ledger from a URL (``sqlite:///relative.db``, ``sqlite:////absolute.db``,
-    ``postgresql://user:password@host/db``) or a ledger object, checked now."""
+    ``postgresql://user:password@host/db``) or a ledger object, checked now.
+
+    With ``create=False`` a SQLite file that does not exist is refused rather than made: a
+    mistyped path must not pass for an empty ledger.
+    """
     if not isinstance(target, str):
         if not isinstance(target, Ledger):
             raise ConfigurationError(
@@ -28,6 +33,11 @@ def open_ledger(target: str | Ledger) -> Ledger:
             raise ConfigurationError(
                 f"ledger URL {target!r} has no file: use sqlite:///relative/path.db or "
                 "sqlite:////absolute/path.db"
+            )
+        if not create and not os.path.exists(path):
+            raise ConfigurationError(
+                f"ledger file {path!r} does not exist: check the path (the middleware creates "
+                "the ledger when it records the first choice)"
             )
         return SQLiteLedger(path)
     if parts.scheme in ("postgresql", "postgres"):

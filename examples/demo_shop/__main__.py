@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
-
+from ..serving import listen, run
 from .app import create_app
 
 
@@ -21,9 +20,10 @@ def main() -> None:
         help="serve the same pages with a fixed non-personalised context (load baseline)",
     )
     args = parser.parse_args()
-    print(f"Demo shop on http://127.0.0.1:{args.port}/  (Ctrl+C to stop)", flush=True)
+    sock = listen(args.port)
     app = create_app(consent=not args.without_consent, ledger=args.ledger)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    print(f"Demo shop on http://127.0.0.1:{args.port}/  (Ctrl+C to stop)", flush=True)
+    run(app, sock)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """A plain Flask shop. The lines marked ``# consent`` are all it took to add consent-aware,
-explained personalisation; everything else is the shop as it was.
+explained personalisation (its README shows them as a diff); everything else is the shop as
+it was.
 
     flask --app examples.flask_shop.app run
 """
 
 from __future__ import annotations
 
-import os
-import secrets
+import os  # consent
+import secrets  # consent
 from pathlib import Path
 
 from flask import Flask, abort, render_template, request
@@ -17,11 +18,15 @@ from consent_middleware.jinja import install  # consent
 
 from ..demo_shop.catalogue import CATALOGUE
 
-app = Flask(__name__)
+DEMO_SHOP = Path(__file__).parent.parent / "demo_shop"
+
+# The demo shop's stand-ins for an analytics tag and an advertising pixel are its static files.
+app = Flask(__name__, static_folder=DEMO_SHOP / "static")
 install(app.jinja_env)  # consent
 app.wsgi_app = ConsentWSGIMiddleware(  # type: ignore[method-assign]  # consent
     app.wsgi_app,
-    policy=ConsentPolicy.from_toml(Path(__file__).parent.parent / "demo_shop" / "policy.toml"),
+    policy=ConsentPolicy.from_toml(DEMO_SHOP / "policy.toml"),
+    # A key from `consent-middleware keygen`; without one, a new key at each start.
     secret_keys=[os.environ.get("CONSENT_SECRET_KEY") or secrets.token_urlsafe(48)],
     secure=False,  # plain HTTP in development only
 )
@@ -31,7 +36,7 @@ app.wsgi_app = ConsentWSGIMiddleware(  # type: ignore[method-assign]  # consent
 def home() -> str:
     ctx = get_context(request)  # consent
     reason = ctx.general_reason()  # consent
-    items = [{"product": p, "reason": reason} for p in CATALOGUE.bestsellers(8)]
+    items = [{"product": p, "reason": reason} for p in CATALOGUE.bestsellers(8)]  # consent
     return render_template("home.html", items=items)
 
 
@@ -43,7 +48,8 @@ def product(slug: str) -> str:
     ctx = get_context(request)  # consent
     if ctx.may_use("viewed_products"):  # consent
         ctx.visit.add("viewed_products", slug)  # consent
-    text = f"Often bought with {item.name} by all shoppers; none of your data was used."
+    also_bought = [CATALOGUE.products[s] for s in item.also_bought]
+    text = f"Often bought with {item.name} by all shoppers; none of your data was used."  # consent
     reason = ctx.general_reason(text)  # consent
-    related = [{"product": CATALOGUE.products[s], "reason": reason} for s in item.also_bought]
+    related = [{"product": p, "reason": reason} for p in also_bought]  # consent
     return render_template("product.html", product=item, related=related)
