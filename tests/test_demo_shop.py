@@ -142,7 +142,7 @@ def test_choices_are_recorded_and_can_be_downloaded_and_erased(ledger_in_tmp: Pa
         erased = await client.post(
             "/consent/forget", data={"csrf_token": token.group(1)}, headers={"Origin": ORIGIN}
         )
-        assert "Your consent history (1 choices) was deleted." in erased.text
+        assert "Your consent history (1 choice) was deleted." in erased.text
         assert "consent" not in client.cookies
         assert (await client.get("/consent/state")).json()["decided"] is False
 

@@ -159,7 +159,7 @@ def test_erasure_finds_the_history_through_an_old_cookie(
     assert cid in download and '"given"' in download
     result = forget(shop, {shop.cookie_name: cookie})
     assert result.status == 200
-    assert "(1 choices) was deleted" in result.text
+    assert "(1 choice) was deleted" in result.text
     assert flaky.inner.history(cid) == []
 
 

@@ -181,11 +181,23 @@ def check_rights(shopper: Shopper, module: ModuleType, directory: Path) -> None:
     assert module.NEWSLETTER == {}
 
 
+def check_settings(shopper: Shopper, module: ModuleType, directory: Path) -> None:
+    """One options object serves both middlewares, under the prefix the settings name."""
+    assert "/privacy" in shopper.get("/").text
+    assert shopper.get("/privacy").status == 200
+    assert shopper.get("/consent").status == 404
+    with Shopper(module.legacy_app) as legacy:
+        assert legacy.get("/").text == "The old part of the shop"
+        assert legacy.get("/privacy").status == 200
+    assert module.app.engine.options is module.legacy_app.engine.options
+
+
 CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "shop.py": check_tea_shop,
     "app.py": check_tea_shop,
     "ledger.py": check_ledger,
     "rights.py": check_rights,
+    "settings.py": check_settings,
 }
 
 

@@ -186,7 +186,7 @@ def test_erase_removes_history_cookies_and_host_data(shop: Shop) -> None:
         body=f"csrf_token={token}".encode(),
     )
     assert result.status == 200
-    assert "Your consent history (1 choices) was deleted." in result.text
+    assert "Your consent history (1 choice) was deleted." in result.text
     assert "Your order history was deleted." in result.text
     assert shop.erased == [cid]
     assert shop.ledger.history(cid) == []

@@ -84,13 +84,14 @@ class DataRights:
                 erasure.complete = False
                 erasure.removed.append("Your consent history could not be erased just now.")
             else:
+                choices = "1 choice" if count == 1 else f"{count} choices"
                 if pseudonymise:
                     erasure.removed.append(
-                        f"Your consent history ({count} choices) is no longer linked to you; "
+                        f"Your consent history ({choices}) is no longer linked to you; "
                         "the shop keeps the choices without any identifier, for its statistics."
                     )
                 else:
-                    erasure.removed.append(f"Your consent history ({count} choices) was deleted.")
+                    erasure.removed.append(f"Your consent history ({choices}) was deleted.")
         if consent_id is not None and engine.preference_backend is not None:
             try:
                 engine.preference_backend.delete(consent_id)

@@ -279,7 +279,7 @@ def test_download_and_erase_from_the_preference_centre(page: Page) -> None:
     assert data["visit"] == {"viewed_products": ["insulated-flask"]}
     page.get_by_role("button", name="Erase my data").click()
     expect(page.get_by_role("heading", name="Your data was erased")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("Your consent history (1 choices) was deleted.")
+    expect(page.locator("main")).to_contain_text("Your consent history (1 choice) was deleted.")
     assert not {CONSENT, VISIT} & cookie_names(page.context)
     page.goto("/")
     expect(page.locator("section.consent-banner")).to_be_visible()
