@@ -216,6 +216,7 @@ def test_keygen_prints_a_long_random_key(capsys: pytest.CaptureFixture[str]) -> 
     ("args", "message"),
     [
         (["audit", "missing.toml"], "policy file 'missing.toml' does not exist"),
+        (["audit", "latin1.toml"], "policy file 'latin1.toml' is not valid TOML"),
         (["report", "--ledger", "mysql://x"], "is not supported"),
         (["report", "--ledger", "sqlite:///no/such/dir/x.db"], "does not exist"),
         (["report", "--ledger", "sqlite:///not-a-ledger.txt"], "cannot be opened"),
@@ -235,6 +236,7 @@ def test_errors_name_the_problem_and_exit_2(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "not-a-ledger.txt").write_text("a shopping list, not a ledger\n" * 100)
+    (tmp_path / "latin1.toml").write_bytes("version = 'caf\u00e9'\n".encode("latin-1"))
     code, _, err = run(capsys, *args)
     assert code == 2
     assert err.startswith("error: ")

@@ -264,6 +264,14 @@ def test_from_toml_errors_name_the_file_and_field(tmp_path: Path, text: str, mes
     assert str(path) in str(info.value)
 
 
+def test_from_toml_refuses_a_file_not_in_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_bytes(MINIMAL.replace("Necessary", "N\u00e9cessaire").encode("latin-1"))
+    with pytest.raises(ConfigurationError, match="is not valid TOML") as info:
+        ConsentPolicy.from_toml(path)
+    assert str(path) in str(info.value)
+
+
 def test_from_toml_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="does not exist"):
         ConsentPolicy.from_toml(tmp_path / "nope.toml")

@@ -60,7 +60,8 @@ def read_toml(path: str | PathLike[str]) -> dict[str, Any]:
         raise ConfigurationError(f"policy file {str(path)!r} does not exist") from None
     except OSError as e:
         raise ConfigurationError(f"policy file {str(path)!r} cannot be read: {e}") from e
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        # TOML is UTF-8: a file saved in another encoding fails before parsing.
         raise ConfigurationError(f"policy file {str(path)!r} is not valid TOML: {e}") from e
 
 
