@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import subprocess
 import sys
 import time
@@ -189,6 +191,38 @@ def test_commands_refuse_a_ledger_file_that_does_not_exist(
     assert err.count("\n") == 1
     assert err.startswith("error: ledger file 'nope.db' does not exist")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report"], ["purge", "--days", "30"]],
+    ids=["report", "purge"],
+)
+@pytest.mark.parametrize("kind", ["shop-database", "empty-file"])
+def test_commands_refuse_a_sqlite_file_that_holds_no_ledger(
+    command: list[str],
+    kind: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A path mistyped to the shop's own database is refused, and that file left as it was."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "shop.db"
+    if kind == "shop-database":
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+            db.commit()
+    else:
+        path.touch()
+    before = path.read_bytes()
+    code, out, err = run(capsys, *command, "--ledger", "sqlite:///shop.db")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("error: ledger file 'shop.db' holds no consent ledger")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shop.db"]
 
 
 def test_purge_by_days_and_by_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..core.exceptions import ConfigurationError
 from .sql import Ledger
-from .sqlite import SQLiteLedger
+from .sqlite import SQLiteLedger, holds_other_data
 
 __all__ = ["open_ledger"]
 
@@ -16,8 +16,9 @@ def open_ledger(target: str | Ledger, *, create: bool = True) -> Ledger:
     """A ledger from a URL (``sqlite:///relative.db``, ``sqlite:////absolute.db``,
     ``postgresql://user:password@host/db``) or a ledger object, checked now.
 
-    With ``create=False`` a SQLite file that does not exist is refused rather than made: a
-    mistyped path must not pass for an empty ledger.
+    With ``create=False`` a SQLite file that does not exist, or that holds no ledger (say,
+    the shop's own database), is refused rather than made into one: a mistyped path must
+    not pass for an empty ledger.
     """
     if not isinstance(target, str):
         if not isinstance(target, Ledger):
@@ -38,6 +39,11 @@ def open_ledger(target: str | Ledger, *, create: bool = True) -> Ledger:
             raise ConfigurationError(
                 f"ledger file {path!r} does not exist: check the path (the middleware creates "
                 "the ledger when it records the first choice)"
+            )
+        if not create and holds_other_data(path):
+            raise ConfigurationError(
+                f"ledger file {path!r} holds no consent ledger: check the path (the "
+                "middleware creates the ledger when it records the first choice)"
             )
         return SQLiteLedger(path)
     if parts.scheme in ("postgresql", "postgres"):
