@@ -255,6 +255,9 @@ def test_keygen_prints_a_long_random_key(capsys: pytest.CaptureFixture[str]) -> 
         (["report", "--ledger", "sqlite:///no/such/dir/x.db"], "does not exist"),
         (["report", "--ledger", "sqlite:///not-a-ledger.txt"], "cannot be opened"),
         (["purge", "--ledger", "sqlite:///x.db", "--days", "0"], "positive number of days"),
+        (["purge", "--ledger", "sqlite:///x.db", "--days", "nan"], "positive number of days"),
+        (["purge", "--ledger", "sqlite:///x.db", "--days", "inf"], "positive number of days"),
+        (["report", "--ledger", "sqlite:///x.db", "--weeks", "-3"], "positive number of weeks"),
         (
             ["report", "--ledger", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"],
             "the ledger cannot be reached",
