@@ -295,6 +295,20 @@ def test_a_replaced_sqlite_file_is_used(tmp_path: Path) -> None:
     assert [e.consent_id for e in ledger.events()] == ["browser-two-000000"]
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_connection_busy_while_the_ledger_closes_is_closed_after_its_work(
+    kind: str, tmp_path: Path
+) -> None:
+    with make_ledger(kind, tmp_path) as ledger:
+        assert isinstance(ledger, SQLLedger)
+        with ledger._connection():
+            ledger.close()  # a slow commit outlasted the recorder's shutdown
+        assert ledger._idle == []
+        acknowledged = event()
+        assert ledger.write([acknowledged]) == 1  # usable again, as a new lifespan needs
+        assert ledger.history(acknowledged.consent_id) == [acknowledged]
+
+
 def test_a_connection_busy_while_the_file_is_replaced_is_not_used_again(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     ledger = SQLiteLedger(path)
