@@ -105,6 +105,18 @@ def test_audit_finds_every_problem_at_once(
     assert '<li class="error"><strong>error</strong>: signal &#39;health&#39;' in page
 
 
+def test_audit_names_a_day_count_that_is_not_a_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        BAD_POLICY.replace("consent_lifetime_days = 395", "consent_lifetime_days = nan")
+    )
+    code, out, _ = run(capsys, "audit", str(path))
+    assert code == 1
+    assert "error: policy: consent_lifetime_days must be a positive number of days" in out
+
+
 def test_report_text_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ledger = SQLiteLedger(tmp_path / "ledger.db")
     now = time.time()

@@ -253,6 +253,21 @@ required = true
         ),
         pytest.param("version = '1'\npurposes = 3", "must be an array of tables", id="not-array"),
         pytest.param(
+            "consent_lifetime_days = nan\n" + MINIMAL,
+            "consent_lifetime_days must be a positive number of days",
+            id="nan-lifetime",
+        ),
+        pytest.param(
+            "ledger_retention_days = inf\n" + MINIMAL,
+            "ledger_retention_days must be a positive number of days",
+            id="infinite-retention",
+        ),
+        pytest.param(
+            MINIMAL + "\n[[signals]]\nid='s'\nlabel='S'\npurpose='necessary'\nretention_days=1e300",
+            "retention_days is 1e\\+300 days, more than Python's dates can count",
+            id="huge-retention",
+        ),
+        pytest.param(
             "version = '1'\n[[purposes]]\nlabel='A'", "needs an id and a label", id="no-id"
         ),
     ],
