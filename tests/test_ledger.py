@@ -117,11 +117,14 @@ def test_the_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
         ("sqlite://", "has no file"),
         ("sqlite://host/x.db", "has no file"),
         ("postgresql://a b c", "not a valid PostgreSQL URL"),
+        ("postgresql://shop:s3cret@[db.example/shop", "cannot be read: Invalid IPv6 URL"),
+        ("sqlite:///consent%00.db", "has no file"),
     ],
 )
 def test_bad_ledger_urls_fail_at_start_up(url: str, message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(ConfigurationError, match=message) as error:
         open_ledger(url)
+    assert "s3cret" not in str(error.value)
 
 
 def test_unwritable_sqlite_file_fails_at_start_up(tmp_path: Path) -> None:

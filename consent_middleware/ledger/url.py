@@ -27,10 +27,17 @@ def open_ledger(target: str | Ledger, *, create: bool = True) -> Ledger:
                 "write, history, erase, purge, events and close methods"
             )
         return target
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError as e:  # an unclosed "[" in the host, say
+        # Not repeated in the message: it may hold a password.
+        raise ConfigurationError(
+            f"the ledger URL cannot be read: {e}; use sqlite:///path.db or "
+            "postgresql://user:password@host/db"
+        ) from None
     if parts.scheme == "sqlite":
         path = unquote(parts.path)[1:] if parts.path.startswith("/") else ""
-        if not path or parts.netloc:
+        if not path or parts.netloc or "\x00" in path:
             raise ConfigurationError(
                 f"ledger URL {target!r} has no file: use sqlite:///relative/path.db or "
                 "sqlite:////absolute/path.db"
