@@ -114,6 +114,10 @@ def test_the_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     ("url", "message"),
     [
         ("mysql://shop", "is not supported"),
+        (
+            "postgresql+psycopg://shop:s3cret@db/shop",
+            "ledger URL 'postgresql\\+psycopg://shop:\\*\\*\\*@db/shop' is not supported",
+        ),
         ("sqlite://", "has no file"),
         ("sqlite://host/x.db", "has no file"),
         ("postgresql://a b c", "not a valid PostgreSQL URL"),

@@ -57,6 +57,9 @@ def open_ledger(target: str | Ledger, *, create: bool = True) -> Ledger:
         from .postgres import PostgresLedger
 
         return PostgresLedger(target)
+    # "postgresql+psycopg://user:password@..." is a likely slip: keep its password out.
+    password = parts.password
+    shown = target if password is None else target.replace(f":{password}@", ":***@", 1)
     raise ConfigurationError(
-        f"ledger URL {target!r} is not supported: use sqlite:///path.db or postgresql://..."
+        f"ledger URL {shown!r} is not supported: use sqlite:///path.db or postgresql://..."
     )
