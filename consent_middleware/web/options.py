@@ -229,7 +229,8 @@ def check_names(settings: Mapping[str, object], source: str) -> None:
     known = [f.name for f in fields(ConsentOptions) if f.init]
     for key in settings:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
+            # Settings in upper case (Django's habit) still find their option.
+            close = difflib.get_close_matches(str(key).lower(), known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"the options are {known}"
             raise ConfigurationError(f"{source} has no option {key!r}: {hint}")
 
