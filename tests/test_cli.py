@@ -114,6 +114,8 @@ def test_audit_names_a_day_count_that_is_not_a_number(
     )
     code, out, _ = run(capsys, "audit", str(path))
     assert code == 1
+    # No inventory can be listed: the findings come first, with no blank line before them.
+    assert out.startswith("error: ")
     assert "error: policy: consent_lifetime_days must be a positive number of days" in out
 
 
