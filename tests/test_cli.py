@@ -16,9 +16,10 @@ from starlette.applications import Starlette
 from consent_middleware import ConfigurationError, ConsentMiddleware
 from consent_middleware.cli import main
 from consent_middleware.core import policy_file
+from consent_middleware.ledger.postgres import PostgresLedger
 from consent_middleware.ledger.sqlite import SQLiteLedger
 
-from .ledgers import event
+from .ledgers import event, postgres_schema, postgres_url
 
 ROOT = Path(__file__).parent.parent
 WEEK = 7 * 86400
@@ -237,6 +238,32 @@ def test_commands_refuse_a_sqlite_file_that_holds_no_ledger(
     assert err.startswith("error: ledger file 'shop.db' holds no consent ledger")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shop.db"]
+
+
+@pytest.mark.postgres
+def test_commands_refuse_a_postgresql_database_that_holds_no_ledger(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A URL naming the shop's own database is refused, and no ledger table is made there."""
+    import psycopg
+
+    with postgres_schema() as schema:
+        url = postgres_url(schema)
+        for command in (["report"], ["purge", "--days", "30"]):
+            code, out, err = run(capsys, *command, "--ledger", url)
+            assert (code, out) == (2, "")
+            assert err == (
+                "error: the PostgreSQL database holds no consent ledger: check the URL (the "
+                "middleware creates the ledger when it records the first choice)\n"
+            )
+        with psycopg.connect(url) as db:
+            assert db.execute("SELECT to_regclass('consent_events')").fetchone() == (None,)
+        ledger = PostgresLedger(url)
+        ledger.write([event()])  # the middleware's first choice makes the ledger
+        ledger.close()
+        code, out, _ = run(capsys, "report", "--ledger", url)
+        assert code == 0
+        assert out.startswith("week ")
 
 
 def test_purge_by_days_and_by_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

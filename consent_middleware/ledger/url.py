@@ -56,7 +56,13 @@ def open_ledger(target: str | Ledger, *, create: bool = True) -> Ledger:
     if parts.scheme in ("postgresql", "postgres"):
         from .postgres import PostgresLedger
 
-        return PostgresLedger(target)
+        ledger = PostgresLedger(target)
+        if not create and not ledger.holds_ledger():
+            raise ConfigurationError(
+                "the PostgreSQL database holds no consent ledger: check the URL (the "
+                "middleware creates the ledger when it records the first choice)"
+            )
+        return ledger
     # "postgresql+psycopg://user:password@..." is a likely slip: keep its password out.
     password = parts.password
     shown = target if password is None else target.replace(f":{password}@", ":***@", 1)
