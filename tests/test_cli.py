@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,9 +16,10 @@ from starlette.applications import Starlette
 from consent_middleware import ConfigurationError, ConsentMiddleware
 from consent_middleware.cli import main
 from consent_middleware.core import policy_file
+from consent_middleware.ledger.postgres import PostgresLedger
 from consent_middleware.ledger.sqlite import SQLiteLedger
 
-from .ledgers import event
+from .ledgers import event, postgres_schema, postgres_url
 
 ROOT = Path(__file__).parent.parent
 WEEK = 7 * 86400
@@ -101,6 +104,20 @@ def test_audit_finds_every_problem_at_once(
     page = html.read_text()
     assert "<b>Personal</b>" not in page
     assert '<li class="error"><strong>error</strong>: signal &#39;health&#39;' in page
+
+
+def test_audit_names_a_day_count_that_is_not_a_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        BAD_POLICY.replace("consent_lifetime_days = 395", "consent_lifetime_days = nan")
+    )
+    code, out, _ = run(capsys, "audit", str(path))
+    assert code == 1
+    # No inventory can be listed: the findings come first, with no blank line before them.
+    assert out.startswith("error: ")
+    assert "error: policy: consent_lifetime_days must be a positive number of days" in out
 
 
 def test_report_text_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -191,6 +208,64 @@ def test_commands_refuse_a_ledger_file_that_does_not_exist(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["report"], ["purge", "--days", "30"]],
+    ids=["report", "purge"],
+)
+@pytest.mark.parametrize("kind", ["shop-database", "empty-file"])
+def test_commands_refuse_a_sqlite_file_that_holds_no_ledger(
+    command: list[str],
+    kind: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A path mistyped to the shop's own database is refused, and that file left as it was."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "shop.db"
+    if kind == "shop-database":
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+            db.commit()
+    else:
+        path.touch()
+    before = path.read_bytes()
+    code, out, err = run(capsys, *command, "--ledger", "sqlite:///shop.db")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("error: ledger file 'shop.db' holds no consent ledger")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shop.db"]
+
+
+@pytest.mark.postgres
+def test_commands_refuse_a_postgresql_database_that_holds_no_ledger(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A URL naming the shop's own database is refused, and no ledger table is made there."""
+    import psycopg
+
+    with postgres_schema() as schema:
+        url = postgres_url(schema)
+        for command in (["report"], ["purge", "--days", "30"]):
+            code, out, err = run(capsys, *command, "--ledger", url)
+            assert (code, out) == (2, "")
+            assert err == (
+                "error: the PostgreSQL database holds no consent ledger: check the URL (the "
+                "middleware creates the ledger when it records the first choice)\n"
+            )
+        with psycopg.connect(url) as db:
+            assert db.execute("SELECT to_regclass('consent_events')").fetchone() == (None,)
+        ledger = PostgresLedger(url)
+        ledger.write([event()])  # the middleware's first choice makes the ledger
+        ledger.close()
+        code, out, _ = run(capsys, "report", "--ledger", url)
+        assert code == 0
+        assert out.startswith("week ")
+
+
 def test_purge_by_days_and_by_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ledger = SQLiteLedger(tmp_path / "ledger.db")
     now = time.time()
@@ -216,10 +291,14 @@ def test_keygen_prints_a_long_random_key(capsys: pytest.CaptureFixture[str]) -> 
     ("args", "message"),
     [
         (["audit", "missing.toml"], "policy file 'missing.toml' does not exist"),
+        (["audit", "latin1.toml"], "policy file 'latin1.toml' is not valid TOML"),
         (["report", "--ledger", "mysql://x"], "is not supported"),
         (["report", "--ledger", "sqlite:///no/such/dir/x.db"], "does not exist"),
         (["report", "--ledger", "sqlite:///not-a-ledger.txt"], "cannot be opened"),
         (["purge", "--ledger", "sqlite:///x.db", "--days", "0"], "positive number of days"),
+        (["purge", "--ledger", "sqlite:///x.db", "--days", "nan"], "positive number of days"),
+        (["purge", "--ledger", "sqlite:///x.db", "--days", "inf"], "positive number of days"),
+        (["report", "--ledger", "sqlite:///x.db", "--weeks", "-3"], "positive number of weeks"),
         (
             ["report", "--ledger", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"],
             "the ledger cannot be reached",
@@ -235,6 +314,7 @@ def test_errors_name_the_problem_and_exit_2(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "not-a-ledger.txt").write_text("a shopping list, not a ledger\n" * 100)
+    (tmp_path / "latin1.toml").write_bytes("version = 'caf\u00e9'\n".encode("latin-1"))
     code, _, err = run(capsys, *args)
     assert code == 2
     assert err.startswith("error: ")

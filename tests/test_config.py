@@ -41,6 +41,12 @@ def _claiming(cookie: str) -> ConsentPolicy:
         pytest.param({"prefix": "/consent/"}, "no trailing '/'", id="trailing-slash"),
         pytest.param({"prefix": "/"}, "is invalid", id="root-prefix"),
         pytest.param({"prefix": "/c?x=1"}, "is invalid", id="query-prefix"),
+        pytest.param({"prefix": "/a%2Fb"}, "no '%'", id="percent-prefix"),
+        pytest.param({"prefix": "/shop/.."}, "'..' segments", id="dot-dot-prefix"),
+        pytest.param({"prefix": "/./consent"}, "'..' segments", id="dot-prefix"),
+        pytest.param(
+            {"prefix": "/.well-known/gpc.json"}, "where the GPC file is served", id="gpc-prefix"
+        ),
         pytest.param({"cookie_name": "my consent"}, "not a valid cookie name", id="cookie-name"),
         pytest.param({"cookie_name": "__Host-c"}, "must not carry a __Host-", id="host-prefix"),
         pytest.param({"secure": "yes"}, "secure must be True or False", id="secure-type"),

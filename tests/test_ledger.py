@@ -114,14 +114,21 @@ def test_the_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     ("url", "message"),
     [
         ("mysql://shop", "is not supported"),
+        (
+            "postgresql+psycopg://shop:s3cret@db/shop",
+            "ledger URL 'postgresql\\+psycopg://shop:\\*\\*\\*@db/shop' is not supported",
+        ),
         ("sqlite://", "has no file"),
         ("sqlite://host/x.db", "has no file"),
         ("postgresql://a b c", "not a valid PostgreSQL URL"),
+        ("postgresql://shop:s3cret@[db.example/shop", "cannot be read: Invalid IPv6 URL"),
+        ("sqlite:///consent%00.db", "has no file"),
     ],
 )
 def test_bad_ledger_urls_fail_at_start_up(url: str, message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(ConfigurationError, match=message) as error:
         open_ledger(url)
+    assert "s3cret" not in str(error.value)
 
 
 def test_unwritable_sqlite_file_fails_at_start_up(tmp_path: Path) -> None:
@@ -293,6 +300,20 @@ def test_a_replaced_sqlite_file_is_used(tmp_path: Path) -> None:
     other = SQLiteLedger(path)
     other.write([event("browser-two-000000")])
     assert [e.consent_id for e in ledger.events()] == ["browser-two-000000"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_connection_busy_while_the_ledger_closes_is_closed_after_its_work(
+    kind: str, tmp_path: Path
+) -> None:
+    with make_ledger(kind, tmp_path) as ledger:
+        assert isinstance(ledger, SQLLedger)
+        with ledger._connection():
+            ledger.close()  # a slow commit outlasted the recorder's shutdown
+        assert ledger._idle == []
+        acknowledged = event()
+        assert ledger.write([acknowledged]) == 1  # usable again, as a new lifespan needs
+        assert ledger.history(acknowledged.consent_id) == [acknowledged]
 
 
 def test_a_connection_busy_while_the_file_is_replaced_is_not_used_again(tmp_path: Path) -> None:

@@ -166,6 +166,7 @@ def test_settings_policy_file_problems_name_the_settings(tmp_path: Path) -> None
         pytest.param("secret_key", "did you mean 'secret_keys'?", id="keys"),
         pytest.param("cookie_domain", "did you mean 'cookie_domains'?", id="domains"),
         pytest.param("enforce_withdrawals", "did you mean 'enforce_withdrawal'?", id="enforce"),
+        pytest.param("SECRET_KEYS", "did you mean 'secret_keys'?", id="upper-case"),
         pytest.param("colour", "the options are ['secret_keys', 'policy', ", id="no-hint"),
     ],
 )

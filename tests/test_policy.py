@@ -253,6 +253,21 @@ required = true
         ),
         pytest.param("version = '1'\npurposes = 3", "must be an array of tables", id="not-array"),
         pytest.param(
+            "consent_lifetime_days = nan\n" + MINIMAL,
+            "consent_lifetime_days must be a positive number of days",
+            id="nan-lifetime",
+        ),
+        pytest.param(
+            "ledger_retention_days = inf\n" + MINIMAL,
+            "ledger_retention_days must be a positive number of days",
+            id="infinite-retention",
+        ),
+        pytest.param(
+            MINIMAL + "\n[[signals]]\nid='s'\nlabel='S'\npurpose='necessary'\nretention_days=1e300",
+            "retention_days is 1e\\+300 days, more than Python's dates can count",
+            id="huge-retention",
+        ),
+        pytest.param(
             "version = '1'\n[[purposes]]\nlabel='A'", "needs an id and a label", id="no-id"
         ),
     ],
@@ -260,6 +275,14 @@ required = true
 def test_from_toml_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(ConfigurationError, match=message) as info:
+        ConsentPolicy.from_toml(path)
+    assert str(path) in str(info.value)
+
+
+def test_from_toml_refuses_a_file_not_in_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_bytes(MINIMAL.replace("Necessary", "N\u00e9cessaire").encode("latin-1"))
+    with pytest.raises(ConfigurationError, match="is not valid TOML") as info:
         ConsentPolicy.from_toml(path)
     assert str(path) in str(info.value)
 

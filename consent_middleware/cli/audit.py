@@ -111,7 +111,7 @@ def render_text(policy: ConsentPolicy | None, findings: list[Finding]) -> str:
             widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
             lines.append("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
             lines += ["  ".join(r[c].ljust(widths[c]) for c in columns).rstrip() for r in rows]
-    lines.append("")
+        lines.append("")  # between the inventory and the findings
     if not findings:
         lines.append("No problems found.")
     for finding in findings:

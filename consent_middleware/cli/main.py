@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import secrets
 import sys
 import time
@@ -47,6 +48,8 @@ def _ledger(url: str) -> Ledger:
 
 
 def _report(args: argparse.Namespace) -> int:
+    if args.weeks < 0:
+        raise ConfigurationError("--weeks must be a positive number of weeks (or 0 for all)")
     ledger = _ledger(args.ledger)
     since = time.time() - args.weeks * 7 * 86400 if args.weeks else 0.0
     built = report_module.build_report(ledger.events(since))
@@ -61,7 +64,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _purge(args: argparse.Namespace) -> int:
     if args.days is not None:
-        if args.days <= 0:
+        if not (math.isfinite(args.days) and args.days > 0):
             raise ConfigurationError("--days must be a positive number of days")
         days = float(args.days)
     else:

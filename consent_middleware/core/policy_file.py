@@ -6,6 +6,7 @@ must follow together are in ``policy_rules.py``.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ def read_toml(path: str | PathLike[str]) -> dict[str, Any]:
         raise ConfigurationError(f"policy file {str(path)!r} does not exist") from None
     except OSError as e:
         raise ConfigurationError(f"policy file {str(path)!r} cannot be read: {e}") from e
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        # TOML is UTF-8: a file saved in another encoding fails before parsing.
         raise ConfigurationError(f"policy file {str(path)!r} is not valid TOML: {e}") from e
 
 
@@ -87,9 +89,15 @@ def _days(where: str, table: Mapping[str, Any], key: str) -> timedelta | None:
     value = table.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    # "0 < value < inf" also refuses nan.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise ConfigurationError(f"{where}: {key} must be a positive number of days")
-    return timedelta(days=value)
+    try:
+        return timedelta(days=value)
+    except OverflowError:
+        raise ConfigurationError(
+            f"{where}: {key} is {value:g} days, more than Python's dates can count"
+        ) from None
 
 
 def _entries(data: Mapping[str, Any], key: str, problems: list[str]) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..core.exceptions import ConfigurationError
 from .forks import renew_after_fork
-from .sql import SQLLedger
+from .sql import LedgerUnavailable, SQLLedger
 
 try:
     import psycopg
@@ -104,6 +104,16 @@ class PostgresLedger(SQLLedger):
             "(SELECT DISTINCT hashtext(c) AS h FROM unnest(%s::text[]) AS c ORDER BY h) AS s",
             (consent_ids,),
         )
+
+    def holds_ledger(self) -> bool:
+        """Whether the database holds a consent ledger already, looked at without making
+        one; :class:`LedgerUnavailable` when it cannot be reached."""
+        try:
+            with contextlib.closing(self._connect()) as db:
+                row = db.execute("SELECT to_regclass('consent_events')").fetchone()
+        except psycopg.Error as e:
+            raise LedgerUnavailable(f"{self!r}: {e}") from e
+        return row is not None and row[0] is not None
 
     def __repr__(self) -> str:
         return "<PostgresLedger>"

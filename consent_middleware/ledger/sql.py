@@ -338,6 +338,9 @@ class SQLLedger:
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
+            # A connection still in use (a commit that outlasted the recorder's shutdown)
+            # is closed when its work ends, not kept idle after the ledger was closed.
+            self._generation += 1
         for _, db in idle:
             _close(db)
 

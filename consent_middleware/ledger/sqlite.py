@@ -12,7 +12,7 @@ from pathlib import Path
 from ..core.exceptions import ConfigurationError
 from .sql import LedgerUnavailable, SQLLedger
 
-__all__ = ["SQLiteLedger"]
+__all__ = ["SQLiteLedger", "holds_other_data"]
 
 logger = logging.getLogger("consent_middleware")
 
@@ -92,3 +92,20 @@ class SQLiteLedger(SQLLedger):
 def _identity(path: str) -> tuple[int, int]:
     status = os.stat(path)
     return status.st_dev, status.st_ino
+
+
+def holds_other_data(path: str) -> bool:
+    """Whether the SQLite file at ``path`` is readable and holds no consent ledger (another
+    application's database, or an empty file), looked at read-only."""
+    try:
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        db = sqlite3.connect(uri, uri=True)
+        try:
+            row = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'consent_events'"
+            ).fetchone()
+        finally:
+            db.close()
+    except (OSError, ValueError, sqlite3.Error):
+        return False  # not a database at all: opening it says why
+    return row is None

@@ -22,7 +22,10 @@ from .cookie_plan import CookieNames
 __all__ = ["ConsentOptions", "ConsentSettings", "options_from"]
 
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
-_PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\Z")
+# Servers decode "%XX" before routing and browsers resolve "." and "..": such a prefix
+# would never be reached.
+_PREFIX = re.compile(r"(/(?!\.\.?(/|\Z))[A-Za-z0-9._~!$&'()*+,;=:@-]+)+\Z")
+_GPC_PATH = "/.well-known/gpc.json"
 _DOMAIN = re.compile(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:\d+)?")
 
@@ -122,7 +125,12 @@ class ConsentOptions:
         if not isinstance(self.prefix, str) or not _PREFIX.match(self.prefix):
             raise ConfigurationError(
                 f"prefix {self.prefix!r} is invalid: use a path such as '/consent' "
-                "(leading '/', no trailing '/', no query)"
+                "(leading '/', no trailing '/', no query, no '%', '.' or '..' segments)"
+            )
+        if self.gpc_json and self.prefix == _GPC_PATH:
+            raise ConfigurationError(
+                f"prefix {self.prefix!r} is where the GPC file is served: choose another "
+                "prefix, or gpc_json=False to serve your own file"
             )
         CookieNames.of(self.cookie_name, secure=self.secure).check_unclaimed(policy)
         if self.preference_backend is not None and not all(
@@ -221,7 +229,8 @@ def check_names(settings: Mapping[str, object], source: str) -> None:
     known = [f.name for f in fields(ConsentOptions) if f.init]
     for key in settings:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
+            # Settings in upper case (Django's habit) still find their option.
+            close = difflib.get_close_matches(str(key).lower(), known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"the options are {known}"
             raise ConfigurationError(f"{source} has no option {key!r}: {hint}")
 
