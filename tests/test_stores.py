@@ -27,6 +27,7 @@ from consent_middleware.core.stores import (
     fits,
 )
 from consent_middleware.web.engine import ConsentEngine
+from consent_middleware.web.messages import RequestInfo
 
 from .conftest import KEY, OLD_KEY, Driver, DriverFactory, make_cookie
 
@@ -540,7 +541,7 @@ def test_a_full_store_stays_under_4096_bytes() -> None:
     codec = StoreCodec(policy, [KEY.encode()], Scope.PERSISTENT)
     for signal in signals:
         for n in range(30):
-            ctx = engine.read(header, [])
+            ctx = engine.read(RequestInfo(cookie_header=header))
             # Escaped in JSON, each "é" takes six bytes.
             ctx.preferences.add(signal.id, f"{n:02d}" + ("é" if n % 2 else "x") * 198)
             data = ctx.preferences.entries()
@@ -550,7 +551,7 @@ def test_a_full_store_stays_under_4096_bytes() -> None:
             assert line.startswith(f"{PREFS}=")
             assert len(line) < 4096
             header = f"{consent_cookie}; {line.partition(';')[0]}"
-    kept = engine.read(header, []).preferences.get(signals[0].id)
+    kept = engine.read(RequestInfo(cookie_header=header)).preferences.get(signals[0].id)
     assert kept and kept[0].startswith("29")
 
 

@@ -26,6 +26,16 @@ SCOPE_KEY = "consent"
 ENVIRON_KEY = "consent_middleware.context"
 
 
+class RequestFacts(Protocol):
+    """What a context reads of its request, when first needed (the web layer's request
+    record provides it)."""
+
+    @property
+    def location(self) -> str:
+        """The request's path (mount point included) and query, percent-encoded."""
+        ...
+
+
 class ContextHost(Protocol):
     """What a context needs from the middleware that made it."""
 
@@ -51,13 +61,14 @@ class PersonalisationContext:
         "_granted",
         "_host",
         "_mode",
+        "_path",
         "_preferences",
+        "_request",
         "_used",
         "_visit",
         "consent_path",
         "gpc",
         "new_csrf_nonce",
-        "path",
         "personal",
         "policy",
         "state",
@@ -72,7 +83,9 @@ class PersonalisationContext:
         host: ContextHost | None = None,
         cookie_header: str = "",
         consent_path: str = "/consent",
-        path: str = "/",
+        path: str | None = None,
+        *,
+        request: RequestFacts | None = None,
     ) -> None:
         self.policy = policy
         #: The verified decision from the cookie, or ``None`` when there is none valid.
@@ -88,8 +101,8 @@ class PersonalisationContext:
         self._cookie_header = cookie_header
         #: Where the consent endpoints are served for this request (mount point included).
         self.consent_path = consent_path
-        #: This request's path and query, where consent forms send the shopper back.
-        self.path = path
+        self._path = path
+        self._request = request
         self._csrf_nonce: str | None = None
         self._change_url: str | None = None
         self._used: dict[str, Signal] | None = None
@@ -160,6 +173,19 @@ class PersonalisationContext:
             "decided_at": None if state is None else _iso(state.decided_at),
             "expires_at": None if state is None else _iso(state.decided_at + lifetime),
         }
+
+    @property
+    def path(self) -> str:
+        """This request's path and query, where consent forms send the shopper back."""
+        path = self._path
+        if path is None:
+            path = self._path = "/" if self._request is None else self._request.location
+        return path
+
+    @path.setter
+    def path(self, value: str) -> None:
+        self._path = value
+        self._change_url = None
 
     def change_url(self, next_path: str | None = None) -> str:
         """The preference page, sending the shopper back to ``next_path`` (this page)."""

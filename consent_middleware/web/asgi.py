@@ -42,33 +42,17 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookies = []
-        gpc_values = []
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                # HTTP/2 may split the Cookie header into several.
-                cookies.append(value.decode("latin-1"))
-            elif name == b"sec-gpc":
-                gpc_values.append(value.decode("latin-1"))
-        cookie_header = cookies[0] if len(cookies) == 1 else "; ".join(cookies)
+        request = RequestInfo.from_scope(scope)
         engine = self.engine
         if engine.watch_scheme:
-            forwarded = next(
-                (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-proto"),
-                None,
-            )
-            engine.check_scheme(scope.get("scheme"), forwarded)
-        full_path = path = scope["path"]
-        root_path = scope.get("root_path") or ""
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :]
-        ctx = scope[SCOPE_KEY] = engine.read(cookie_header, gpc_values, root_path, full_path)
+            engine.check_scheme(request.scheme, request.forwarded_proto)
+        ctx = scope[SCOPE_KEY] = engine.read(request)
 
         endpoints = self.endpoints
-        if path.startswith(endpoints.prefixes):
-            endpoint = endpoints.route(path)
+        if request.path.startswith(endpoints.prefixes):
+            endpoint = endpoints.route(request.path)
             if endpoint is not None:
-                await self._serve(endpoint, scope, receive, send, cookie_header)
+                await self._serve(endpoint, request, scope, receive, send)
                 return
 
         async def send_with_cookies(message: Message) -> None:
@@ -87,23 +71,17 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
     async def _serve(
         self,
         endpoint: str,
+        request: RequestInfo,
         scope: Scope,
         receive: Receive,
         send: Send,
-        cookie_header: str,
     ) -> None:
-        request = RequestInfo(
-            method=scope["method"],
-            query_string=scope.get("query_string", b"").decode("latin-1"),
-            scheme=scope.get("scheme") or "http",
-        )
-        for name, value in scope["headers"]:
-            request.headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
         if self.endpoints.wants_body(endpoint, request.method) and not await _read_body(
             receive, request
         ):
             return
         ctx = scope[SCOPE_KEY]
+        cookie_header = request.cookie_header
         if self.endpoints.blocking(endpoint):
             # A commit, an fsync or a slow database must not stall other requests.
             reply = await anyio.to_thread.run_sync(

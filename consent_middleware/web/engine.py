@@ -44,7 +44,7 @@ from ..ledger.events import ConsentEvent, Method, event_kind
 from ..ledger.recorder import Recorder
 from ..ledger.sql import Ledger
 from ..ledger.url import open_ledger
-from .messages import NO_CHANGES, VARY_ONLY, ResponseChanges
+from .messages import NO_CHANGES, VARY_ONLY, RequestInfo, ResponseChanges
 
 __all__ = ["ConsentEngine"]
 
@@ -262,16 +262,18 @@ class ConsentEngine:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read(
-        self, cookie_header: str, gpc_values: list[str], root_path: str = "", path: str = "/"
-    ) -> PersonalisationContext:
-        """The context for a request with these ``Cookie`` and ``Sec-GPC`` headers.
+    def read(self, request: RequestInfo) -> PersonalisationContext:
+        """The context for a request, from its ``Cookie`` and ``Sec-GPC`` headers.
 
         Never raises: anything wrong with the cookie, or with reading it, gives a context
         with no decision (mode ``non_personalised``).
         """
         gpc = False
+        cookie_header = request.cookie_header
+        root_path = request.root_path
+        consent_path = root_path + self.prefix if root_path else self.prefix
         try:
+            gpc_values = request.gpc_values
             gpc = bool(gpc_values) and gpc_enabled(gpc_values)
             state = None
             values = cookie_values(cookie_header, self._cookie_key) if cookie_header else None
@@ -289,17 +291,13 @@ class ConsentEngine:
                 else:
                     logger.debug("consent cookie refused: %s", result.value)
             return PersonalisationContext(
-                self.policy,
-                state,
-                gpc,
-                self,
-                cookie_header,
-                root_path + self.prefix if root_path else self.prefix,
-                path,
+                self.policy, state, gpc, self, cookie_header, consent_path, request=request
             )
         except Exception:
             logger.exception("consent could not be read; treating the request as undecided")
-            return PersonalisationContext(self.policy, None, gpc, self)
+            return PersonalisationContext(
+                self.policy, None, gpc, self, "", consent_path, request=request
+            )
 
     def _withdrawn(self, state: ConsentState) -> bool:
         decisions = self.decisions
