@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 from itsdangerous import URLSafeSerializer
 
+import consent_middleware.core.context as context_module
 import consent_middleware.web.engine as engine_module
 from consent_middleware import ConsentPolicy, Scope, Signal
+from consent_middleware.core.cookies import find_all_cookies
 from consent_middleware.core.stores import (
     MAX_ENCODED_BYTES,
     MemoryPreferenceBackend,
@@ -445,6 +447,25 @@ def test_general_response_varies_but_stays_cacheable(shop: Driver) -> None:
     assert json.loads(result.text)["personal"] is False
     assert result.header("cache-control") == "public, max-age=60"
     assert result.header("vary") == "Accept-Encoding, Cookie"
+
+
+def test_the_cookie_header_is_parsed_once_for_both_stores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed: list[str] = []
+
+    def counting(header: str) -> dict[str, list[str]]:
+        parsed.append(header)
+        return find_all_cookies(header)
+
+    monkeypatch.setattr(context_module, "find_all_cookies", counting)
+    engine = ConsentEngine(policy=POLICY, secret_keys=[KEY])
+    header = f"__Host-consent={consent('personalisation')}; a=1"
+    ctx = engine.read(RequestInfo(cookie_header=header))
+    ctx.visit.add("viewed_products", "tea")
+    ctx.preferences.set("favourite_categories", ["tea"])
+    engine.response_headers(ctx)
+    assert parsed == [header]
 
 
 def test_response_that_never_consulted_consent_is_untouched(shop: Driver) -> None:

@@ -9,6 +9,7 @@ __all__ = [
     "cookie_names",
     "cookie_values",
     "delete_cookie",
+    "find_all_cookies",
     "find_cookies",
     "is_cookie_name",
     "set_cookie",
@@ -48,6 +49,18 @@ def find_cookies(header: str, names: tuple[str, ...]) -> dict[str, list[str]]:
     for name, value in _pairs(header):
         if name in names:
             found.setdefault(name, []).append(value)
+    return found
+
+
+def find_all_cookies(header: str) -> dict[str, list[str]]:
+    """Every cookie in a ``Cookie`` header: each name's values, in the order sent."""
+    found: dict[str, list[str]] = {}
+    for name, value in _pairs(header):
+        values = found.get(name)
+        if values is None:
+            found[name] = [value]
+        else:
+            values.append(value)
     return found
 
 

@@ -57,7 +57,7 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
 
         async def send_with_cookies(message: Message) -> None:
             # The cheap test first: most responses get no cookie.
-            if (ctx.touched or ctx.gpc) and message["type"] == "http.response.start":
+            if (ctx.varies or ctx.must_write) and message["type"] == "http.response.start":
                 if engine.may_block(ctx):
                     # A withdrawal to record, preferences to save: not on the event loop.
                     changes = await anyio.to_thread.run_sync(engine.response_headers, ctx)

@@ -308,14 +308,22 @@ class ConsentEngine:
     def open_store(self, ctx: PersonalisationContext, scope: Scope) -> SignalStore:
         """The visit or preference data of this request's visitor, as stored now."""
         now = int(time.time())
-        data, stale = self._load(scope, ctx._cookie_header, ctx.consent_id, now)
+        consent_id = None if ctx.state is None else ctx.state.consent_id
+        data, stale = self._load(scope, ctx.sent_cookies, consent_id, now)
         return SignalStore(ctx, scope, data, now, stale=stale)
 
     def _load(
-        self, scope: Scope, cookie_header: str, consent_id: str | None, now: int
+        self,
+        scope: Scope,
+        cookies: str | Callable[[str], list[str]],
+        consent_id: str | None,
+        now: int,
     ) -> tuple[StoredData, bool]:
         """The data stored for ``consent_id`` still kept at ``now``, and whether what is
-        stored held more (expired, invalid or foreign values) and should be rewritten."""
+        stored held more (expired, invalid or foreign values) and should be rewritten.
+
+        ``cookies`` is the ``Cookie`` header, or a function giving a cookie's values.
+        """
         # Without a consent nothing can be read; a renewed consent keeps its id and its data.
         if consent_id is None:
             return {}, False
@@ -328,7 +336,7 @@ class ConsentEngine:
                 return {}, False
             return codec.unpack(raw, now)
         name = self.visit_cookie_name if scope is Scope.SESSION else self.preferences_cookie_name
-        values = cookie_values(cookie_header, name + "=")
+        values = cookie_values(cookies, name + "=") if isinstance(cookies, str) else cookies(name)
         if not values:
             return {}, False
         if len(values) > 1:
@@ -343,40 +351,38 @@ class ConsentEngine:
     def response_headers(self, ctx: PersonalisationContext) -> ResponseChanges:
         """What an app's response must carry for this context.
 
-        Nothing unless ``ctx.touched`` or ``ctx.gpc``: adapters test those first.
+        Nothing unless ``ctx.varies`` or ``ctx.must_write``: adapters test those first.
         """
-        if not (
-            ctx.gpc or ctx.new_csrf_nonce or ctx.personal or ctx.used_signals or ctx.open_stores()
-        ):
-            return VARY_ONLY if ctx.touched else NO_CHANGES
+        if not (ctx.must_write or ctx.personal):
+            return VARY_ONLY if ctx.varies else NO_CHANGES
         cookies = []
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
             cookies.append(self.csrf_cookie(ctx.csrf_nonce))
-        state = ctx.state
-        if state is not None and ctx.gpc and not state.granted <= ctx._granted:
+        withdrawn = ctx.gpc_withdrawal
+        if withdrawn is not None:
             # GPC overrides an earlier opt-in, and a later request without it is not an
             # opt-in again: the withdrawal is written into the cookie.
-            withdrawn = ConsentState(state.consent_id, ctx._granted, state.decided_at)
-            cookies.extend(self.decision_cookies(withdrawn, ctx._cookie_header))
+            cookies.extend(self.decision_cookies(withdrawn, ctx.cookie_header))
             self._record_gpc(ctx, withdrawn)
         else:
+            consent_id = None if ctx.state is None else ctx.state.consent_id
             for store in ctx.open_stores():
                 if store.dirty:
-                    cookies.extend(self.write_store(store.scope, store.entries(), ctx.consent_id))
+                    cookies.extend(self.write_store(store.scope, store.entries(), consent_id))
         return ResponseChanges(
             cookies=tuple(cookies),
-            private=bool(cookies or ctx.personal or ctx.used_signals),
-            vary_cookie=ctx.touched,
+            private=bool(cookies) or ctx.personal,
+            vary_cookie=ctx.varies,
         )
 
     def may_block(self, ctx: PersonalisationContext) -> bool:
         """Whether :meth:`response_headers` may wait on a store (a ledger write, the
         preference backend): the ASGI adapter then calls it from a worker thread."""
-        state = ctx.state
-        if ctx.gpc and state is not None and not state.granted <= ctx._granted:
+        if ctx.gpc_withdrawal is not None:
             return self.recorder is not None or self.preference_backend is not None
-        preferences = ctx._preferences
-        return self.preference_backend is not None and preferences is not None and preferences.dirty
+        return self.preference_backend is not None and any(
+            store.scope is Scope.PERSISTENT and store.dirty for store in ctx.open_stores()
+        )
 
     def _record_gpc(self, ctx: PersonalisationContext, withdrawn: ConsentState) -> None:
         """Record a GPC withdrawal once per consent id and decision, however often a stale

@@ -47,7 +47,7 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
         def start_with_cookies(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
-            if ctx.touched or ctx.gpc:
+            if ctx.varies or ctx.must_write:
                 headers = adjust_headers(headers, engine.response_headers(ctx))
             return start_response(status, headers, exc_info)
 
