@@ -14,6 +14,7 @@ from .inventory import Scope, Signal
 from .modes import Mode, mode_for
 from .policy import ConsentPolicy
 from .reasons import Reason, refusal
+from .redirects import RequestTarget, request_location
 
 if TYPE_CHECKING:
     from .csrf import CsrfGuard
@@ -25,16 +26,6 @@ __all__ = ["ENVIRON_KEY", "SCOPE_KEY", "Mode", "PersonalisationContext", "get_co
 SCOPE_KEY = "consent"
 #: Where the WSGI middleware puts the context: ``environ["consent_middleware.context"]``.
 ENVIRON_KEY = "consent_middleware.context"
-
-
-class RequestFacts(Protocol):
-    """What a context reads of its request, when first needed (the web layer's request
-    record provides it)."""
-
-    @property
-    def location(self) -> str:
-        """The request's path (mount point included) and query, percent-encoded."""
-        ...
 
 
 class ContextHost(Protocol):
@@ -65,7 +56,7 @@ class PersonalisationContext:
         "_mode",
         "_path",
         "_preferences",
-        "_request",
+        "_target",
         "_used",
         "_visit",
         "consent_path",
@@ -87,8 +78,7 @@ class PersonalisationContext:
         cookie_header: str = "",
         consent_path: str = "/consent",
         path: str | None = None,
-        *,
-        request: RequestFacts | None = None,
+        target: RequestTarget | None = None,
     ) -> None:
         self.policy = policy
         #: The verified decision from the cookie, or ``None`` when there is none valid.
@@ -111,7 +101,10 @@ class PersonalisationContext:
         #: Where the consent endpoints are served for this request (mount point included).
         self.consent_path = consent_path
         self._path = path
-        self._request = request
+        # What ``path`` is made of when first read. The request record itself is not kept:
+        # it holds the ASGI scope, which holds this context, and a cycle waits for the
+        # garbage collector.
+        self._target = target
         self._csrf_nonce: str | None = None
         self._change_url: str | None = None
         self._used: dict[str, Signal] | None = None
@@ -188,7 +181,8 @@ class PersonalisationContext:
         """This request's path and query, where consent forms send the shopper back."""
         path = self._path
         if path is None:
-            path = self._path = "/" if self._request is None else self._request.location
+            target = self._target
+            path = self._path = "/" if target is None else request_location(target)
         return path
 
     @path.setter
@@ -355,18 +349,19 @@ def get_context(request: Any) -> PersonalisationContext:
     Werkzeug request, or a WebOb request. Raises :class:`MiddlewareNotInstalled` (a
     :class:`ConsentError`) when no consent middleware handled the request.
     """
-    holder = getattr(request, "scope", None)
-    if holder is None:
+    # A Starlette request first: it is what most apps pass.
+    holder = getattr(request, "scope", request)
+    if holder is request and type(holder) is not dict:
         holder = getattr(request, "environ", request)
-    found = None
-    if isinstance(holder, Mapping):
+    if type(holder) is dict or isinstance(holder, Mapping):
         found = holder.get(SCOPE_KEY)
-        if not isinstance(found, PersonalisationContext):
-            found = holder.get(ENVIRON_KEY)
-    if not isinstance(found, PersonalisationContext):
-        raise MiddlewareNotInstalled(
-            "no consent context on this request: wrap the app with ConsentMiddleware (ASGI) "
-            "or ConsentWSGIMiddleware (WSGI), and pass get_context() the request, its ASGI "
-            f"scope or its WSGI environ (got {type(request).__name__})"
-        )
-    return found
+        if isinstance(found, PersonalisationContext):
+            return found
+        found = holder.get(ENVIRON_KEY)
+        if isinstance(found, PersonalisationContext):
+            return found
+    raise MiddlewareNotInstalled(
+        "no consent context on this request: wrap the app with ConsentMiddleware (ASGI) "
+        "or ConsentWSGIMiddleware (WSGI), and pass get_context() the request, its ASGI "
+        f"scope or its WSGI environ (got {type(request).__name__})"
+    )

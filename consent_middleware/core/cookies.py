@@ -72,15 +72,12 @@ def cookie_values(header: str, key: str) -> list[str]:
     surrounding blanks (a quoted or padded value simply fails verification later).
     """
     name = key[:-1]
-    before, found, after = header.partition(key)
-    if (
-        found
-        and name not in after
-        and name not in before
-        and (not before or before.endswith(("; ", ";")))
-    ):
-        return [after.partition(";")[0].strip(_BLANK)]
-    if name not in header:
+    count = header.count(name)
+    if count == 1:
+        before, found, after = header.partition(key)
+        if found and (not before or before[-1] == ";" or before.endswith("; ")):
+            return [after.partition(";")[0].strip(_BLANK)]
+    elif not count:
         return []
     return find_cookies(header, (name,)).get(name, [])
 

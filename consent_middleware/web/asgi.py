@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp
 
 from ..core.context import SCOPE_KEY
 from .endpoints import MAX_FORM_BYTES
-from .messages import RequestInfo, ResponseChanges, adjust_headers
+from .messages import (
+    NO_CHANGES,
+    VARY_ONLY,
+    RequestInfo,
+    ResponseChanges,
+    private_cache_control,
+    vary_cookie,
+)
 from .middleware import MiddlewareBase
 
 if TYPE_CHECKING:
@@ -56,14 +64,24 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
                 return
 
         async def send_with_cookies(message: Message) -> None:
-            # The cheap test first: most responses get no cookie.
-            if (ctx.varies or ctx.must_write) and message["type"] == "http.response.start":
-                if engine.may_block(ctx):
-                    # A withdrawal to record, preferences to save: not on the event loop.
-                    changes = await anyio.to_thread.run_sync(engine.response_headers, ctx)
+            if message["type"] == "http.response.start" and (ctx.varies or ctx.must_write):
+                if ctx.must_write or ctx.personal:
+                    if ctx.must_write and engine.may_block(ctx):
+                        # A withdrawal to record, preferences to save: not on the event loop.
+                        changes = await anyio.to_thread.run_sync(engine.response_headers, ctx)
+                    else:
+                        changes = engine.response_headers(ctx)
+                    _apply(message, changes)
                 else:
-                    changes = engine.response_headers(ctx)
-                _apply(message, changes)
+                    # The usual case, a page that read the consent: one header to add (a new
+                    # list, as the app's own may be shared), merged if the app varies too.
+                    raw = message["headers"]
+                    for name, _ in raw:
+                        if name.lower() == b"vary":
+                            _apply(message, VARY_ONLY)
+                            break
+                    else:
+                        message["headers"] = [*raw, _VARY_COOKIE]
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)
@@ -95,20 +113,26 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
 
 
 def _apply(message: Message, changes: ResponseChanges) -> None:
-    """Apply ``changes`` to a ``http.response.start`` message's headers."""
-    raw = message["headers"]
-    if not (changes.cookies or changes.private):
-        if not changes.vary_cookie:
-            return
-        if all(name.lower() != b"vary" for name, _ in raw):
-            # The common case, a page that read the consent: one header to add.
-            message["headers"] = [*raw, (b"vary", b"Cookie")]
-            return
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
-    message["headers"] = [
-        (k.lower().encode("latin-1"), v.encode("latin-1"))
-        for k, v in adjust_headers(headers, changes)
-    ]
+    """Apply ``changes`` to a ``http.response.start`` message's headers, merging them with
+    the app's own ``Cache-Control`` and ``Vary``."""
+    if changes is NO_CHANGES:
+        return
+    # ASGI asks for lower-case names; an app that sends others still gets its headers merged.
+    headers = MutableHeaders(raw=[(name.lower(), value) for name, value in message["headers"]])
+    message["headers"] = headers.raw
+    if changes.private:
+        headers["cache-control"] = private_cache_control(_joined(headers, "cache-control"))
+    if changes.vary_cookie or changes.private:
+        headers["vary"] = vary_cookie(_joined(headers, "vary"))
+    for cookie in changes.cookies:
+        headers.append("set-cookie", cookie)
+
+
+def _joined(headers: MutableHeaders, name: str) -> str | None:
+    return ", ".join(headers.getlist(name)) or None
+
+
+_VARY_COOKIE = (b"vary", b"Cookie")
 
 
 async def _read_body(receive: Receive, request: RequestInfo) -> bool:

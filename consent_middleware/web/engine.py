@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ..core.codec import ConsentCookieCodec, ConsentState, CookieProblem
+from ..core.codec import ConsentCookieCodec, ConsentState
 from ..core.context import PersonalisationContext
 from ..core.cookies import cookie_names, cookie_values, delete_cookie, is_cookie_name, set_cookie
 from ..core.csrf import CsrfGuard
@@ -273,30 +273,26 @@ class ConsentEngine:
         root_path = request.root_path
         consent_path = root_path + self.prefix if root_path else self.prefix
         try:
-            gpc_values = request.gpc_values
-            gpc = bool(gpc_values) and gpc_enabled(gpc_values)
+            if request.gpc_values:
+                gpc = gpc_enabled(request.gpc_values)
             state = None
-            values = cookie_values(cookie_header, self._cookie_key) if cookie_header else None
-            if values:
-                # Two different consent cookies (one shadowing the other) prove nothing.
-                result = (
-                    self.codec.decode(values[0], time.time())
-                    if len(values) == 1 or len(set(values)) == 1
-                    else CookieProblem.DUPLICATE
-                )
-                if isinstance(result, ConsentState) and not self._withdrawn(result):
-                    state = result
-                elif isinstance(result, ConsentState):
-                    logger.debug("consent cookie refused: a later choice replaced it")
-                else:
+            if cookie_header:
+                result = self.codec.read(cookie_header, self._cookie_key, time.time())
+                if isinstance(result, ConsentState):
+                    if self.decisions is None or not self._withdrawn(result):
+                        state = result
+                    else:
+                        logger.debug("consent cookie refused: a later choice replaced it")
+                elif result is not None:
                     logger.debug("consent cookie refused: %s", result.value)
+            # Positional arguments: this runs for every request.
             return PersonalisationContext(
-                self.policy, state, gpc, self, cookie_header, consent_path, request=request
+                self.policy, state, gpc, self, cookie_header, consent_path, None, request.target
             )
         except Exception:
             logger.exception("consent could not be read; treating the request as undecided")
             return PersonalisationContext(
-                self.policy, None, gpc, self, "", consent_path, request=request
+                self.policy, None, gpc, self, "", consent_path, None, request.target
             )
 
     def _withdrawn(self, state: ConsentState) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+
+from ..core.redirects import RequestTarget, request_location
 
 __all__ = [
     "Reply",
@@ -20,27 +21,28 @@ __all__ = [
 class RequestInfo:
     """One request as the middleware reads it, built once by the adapter.
 
-    :meth:`from_scope` (ASGI) and :meth:`from_environ` (WSGI) fill in what every request
-    needs (the ``Cookie`` and ``Sec-GPC`` headers, the paths); the rest (all the headers,
-    the ``X-Forwarded-Proto`` one, the path and query as a URL) is worked out when first
-    asked for. Header names are lower case. ``path`` is the path inside the app (below
-    ``root_path``, where the app is mounted).
+    :meth:`from_scope` (ASGI) and :meth:`from_environ` (WSGI) read what every request needs
+    (the ``Cookie`` and ``Sec-GPC`` headers, the paths); what only the consent endpoints
+    need (the method, the query, the scheme, every header) is read when first asked for.
+    Header names are lower case. ``path`` is the path inside the app, below ``root_path``
+    (where the app is mounted).
     """
 
     __slots__ = (
         "_environ",
         "_headers",
         "_location",
-        "_raw_headers",
+        "_method",
+        "_query_string",
+        "_scheme",
+        "_scope",
         "body",
         "body_too_large",
         "cookie_header",
         "gpc_values",
-        "method",
         "path",
-        "query_string",
         "root_path",
-        "scheme",
+        "target",
     )
 
     def __init__(
@@ -51,29 +53,27 @@ class RequestInfo:
         body: bytes = b"",
         body_too_large: bool = False,
         scheme: str = "http",
-        *,
         path: str = "/",
         root_path: str = "",
         cookie_header: str = "",
         gpc_values: Sequence[str] = (),
     ) -> None:
-        self.method = method
-        #: The query as sent (percent-encoded), without the ``?``.
-        self.query_string = query_string
+        self._method: str | None = method
+        self._query_string: str | None = query_string
         self._headers = headers
         self.body = body
         #: The body was longer than the adapter was willing to read.
         self.body_too_large = body_too_large
-        #: ``http`` or ``https``, as the server received the request (ASGI
-        #: ``scope["scheme"]``, WSGI ``wsgi.url_scheme``).
-        self.scheme = scheme
+        self._scheme: str | None = scheme
         self.path = path
         self.root_path = root_path
         #: The ``Cookie`` header (several joined with ``; ``), or ``""``.
         self.cookie_header = cookie_header
         #: Every ``Sec-GPC`` value sent.
         self.gpc_values = gpc_values
-        self._raw_headers: Iterable[tuple[bytes, bytes]] | None = None
+        #: The path (mount point included) and query, for :attr:`location`.
+        self.target: RequestTarget = (root_path + path, query_string, False)
+        self._scope: Mapping[str, Any] | None = None
         self._environ: Mapping[str, Any] | None = None
         self._location: str | None = None
 
@@ -83,8 +83,7 @@ class RequestInfo:
         cookie: bytes | None = None
         more: list[bytes] | None = None
         gpc: list[str] | None = None
-        raw = scope["headers"]
-        for name, value in raw:
+        for name, value in scope["headers"]:
             if name == b"cookie":
                 # HTTP/2 may split the Cookie header into several: joined once, in order.
                 if cookie is None:
@@ -100,45 +99,81 @@ class RequestInfo:
         if more is not None:
             cookie = b"; ".join(more)
         root_path = scope.get("root_path") or ""
-        path = scope["path"]
-        # Servers that follow the ASGI spec put the mount point in the path as well; older
-        # ones give the path below it.
-        if root_path and (path == root_path or path.startswith(root_path + "/")):
-            path = path[len(root_path) :]
-        request = cls(
-            scope.get("method", "GET"),
-            scope.get("query_string", b"").decode("latin-1"),
-            None,
-            b"",
-            False,
-            scope.get("scheme") or "http",
-            path=path,
-            root_path=root_path,
-            cookie_header="" if cookie is None else cookie.decode("latin-1"),
-            gpc_values=gpc or (),
-        )
-        request._raw_headers = raw
+        full_path = path = scope["path"]
+        if root_path:
+            # Servers that follow the ASGI spec put the mount point in the path as well;
+            # older ones give the path below it.
+            if path == root_path or path.startswith(root_path + "/"):
+                path = path[len(root_path) :]
+            else:
+                full_path = root_path + path
+        # Built field by field: this runs for every request.
+        request = cls.__new__(cls)
+        request.path = path
+        request.root_path = root_path
+        request.target = (full_path, scope.get("query_string", b""), False)
+        request.cookie_header = "" if cookie is None else cookie.decode("latin-1")
+        request.gpc_values = gpc or ()
+        request._scope = scope
+        request._environ = None
+        # What only the endpoints need is read when asked for.
+        request._method = request._query_string = request._scheme = None
+        request._headers = request._location = None
+        request.body = b""
+        request.body_too_large = False
         return request
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> RequestInfo:
         """The record of a WSGI environ."""
+        request = cls.__new__(cls)
+        path = request.path = environ.get("PATH_INFO", "")
+        root_path = request.root_path = environ.get("SCRIPT_NAME", "")
+        request.target = (root_path + path, environ.get("QUERY_STRING", ""), True)
+        request.cookie_header = environ.get("HTTP_COOKIE", "")
         # Servers join repeated headers with commas; the GPC check reads each item.
         gpc = environ.get("HTTP_SEC_GPC")
-        request = cls(
-            environ.get("REQUEST_METHOD", "GET"),
-            environ.get("QUERY_STRING", ""),
-            None,
-            b"",
-            False,
-            environ.get("wsgi.url_scheme") or "http",
-            path=environ.get("PATH_INFO", ""),
-            root_path=environ.get("SCRIPT_NAME", ""),
-            cookie_header=environ.get("HTTP_COOKIE", ""),
-            gpc_values=() if gpc is None else (gpc,),
-        )
+        request.gpc_values = () if gpc is None else (gpc,)
+        request._scope = None
         request._environ = environ
+        request._method = request._query_string = request._scheme = None
+        request._headers = request._location = None
+        request.body = b""
+        request.body_too_large = False
         return request
+
+    def _read_rest(self) -> None:
+        scope, environ = self._scope, self._environ
+        if scope is not None:
+            self._method = scope.get("method", "GET")
+            self._query_string = scope.get("query_string", b"").decode("latin-1")
+            self._scheme = scope.get("scheme") or "http"
+        elif environ is not None:
+            self._method = environ.get("REQUEST_METHOD", "GET")
+            self._query_string = environ.get("QUERY_STRING", "")
+            self._scheme = environ.get("wsgi.url_scheme") or "http"
+
+    @property
+    def method(self) -> str:
+        """The request method."""
+        if self._method is None:
+            self._read_rest()
+        return self._method or "GET"
+
+    @property
+    def query_string(self) -> str:
+        """The query as sent (percent-encoded), without the ``?``."""
+        if self._query_string is None:
+            self._read_rest()
+        return self._query_string or ""
+
+    @property
+    def scheme(self) -> str:
+        """``http`` or ``https``, as the server received the request (ASGI
+        ``scope["scheme"]``, WSGI ``wsgi.url_scheme``)."""
+        if self._scheme is None:
+            self._read_rest()
+        return self._scheme or "http"
 
     @property
     def headers(self) -> dict[str, list[str]]:
@@ -146,8 +181,8 @@ class RequestInfo:
         headers = self._headers
         if headers is None:
             headers = self._headers = {}
-            if self._raw_headers is not None:
-                for name, value in self._raw_headers:
+            if self._scope is not None:
+                for name, value in self._scope["headers"]:
                     key = name.decode("latin-1").lower()
                     headers.setdefault(key, []).append(value.decode("latin-1"))
             elif self._environ is not None:
@@ -170,10 +205,10 @@ class RequestInfo:
         if self._environ is not None:
             proto: str | None = self._environ.get("HTTP_X_FORWARDED_PROTO")
             return proto
-        if self._raw_headers is not None:
-            for name, value in self._raw_headers:
+        if self._scope is not None:
+            for name, value in self._scope["headers"]:
                 if name == b"x-forwarded-proto":
-                    return value.decode("latin-1")
+                    return str(value.decode("latin-1"))
             return None
         return self.header("x-forwarded-proto")
 
@@ -183,25 +218,8 @@ class RequestInfo:
         consent form sends the shopper back to."""
         location = self._location
         if location is None:
-            location = self._location = _location(
-                self.root_path + self.path, self.query_string, self._environ is not None
-            )
+            location = self._location = request_location(self.target)
         return location
-
-
-# What a path or a query may keep as sent; everything else is percent-encoded, so that no
-# space, quote, control character or fragment of a request reaches a page or a header.
-_PATH_SAFE = "/!$&'()*+,;=:@~"
-_QUERY_SAFE = _PATH_SAFE + "?%"
-
-
-def _location(path: str, query: str, wsgi: bool) -> str:
-    # WSGI servers give the path's bytes as Latin-1 characters; ASGI ones decode it as UTF-8.
-    raw = path.encode("latin-1", "replace") if wsgi else path.encode("utf-8", "replace")
-    location = quote(raw, safe=_PATH_SAFE) or "/"
-    if query:
-        location += "?" + quote(query.encode("latin-1", "replace"), safe=_QUERY_SAFE)
-    return location
 
 
 @dataclass(slots=True)
@@ -269,6 +287,14 @@ def adjust_headers(
     varies = changes.vary_cookie or changes.private
     if not (changes.cookies or varies):
         return headers
+    if changes is VARY_ONLY:
+        # The usual case, a page that read the consent: one header to add, unless the app
+        # varies already (then merged below).
+        for name, _ in headers:
+            if name.lower() == "vary":
+                break
+        else:
+            return [*headers, ("Vary", "Cookie")]
     result = []
     cache_control = vary = None
     for name, value in headers:
