@@ -48,6 +48,9 @@ def shop(ctx: PersonalisationContext, method: str, path: str, query: str) -> Ans
     try:
         if path == "/":
             return _json(describe(ctx))
+        if path.startswith("/where"):
+            # Where the consent forms would send the shopper back to.
+            return _json({"path": ctx.path, "change_url": ctx.change_url()})
         if path == "/token":
             return 200, ctx.csrf_token, text
         if path == "/per-browser":

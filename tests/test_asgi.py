@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from consent_middleware import ConsentMiddleware, get_context
+from consent_middleware.core.redirects import safe_next
 from consent_middleware.web.endpoints import MAX_FORM_BYTES
 
 from .conftest import KEY, make_cookie
@@ -210,3 +211,76 @@ def test_secure_false_behind_a_tls_proxy_warns_once(caplog: pytest.LogCaptureFix
     assert warnings_after([(b"x-forwarded-proto", b"http")]) == 0
     assert warnings_after([(b"x-forwarded-proto", b"https")]) == 1
     assert warnings_after([(b"x-forwarded-proto", b"https")]) == 1
+
+
+def test_mounted_app_sends_the_shopper_back_to_the_mounted_page_and_query() -> None:
+    async def where(request: Request) -> JSONResponse:
+        ctx = get_context(request)
+        return JSONResponse({"path": ctx.path, "change_url": ctx.change_url()})
+
+    shop = Starlette(routes=[Route("/products/{name}", where)])
+    shop.add_middleware(ConsentMiddleware, secret_keys=[KEY])
+    outer = Starlette(routes=[Mount("/shop", app=shop)])
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=outer)
+        async with httpx.AsyncClient(transport=transport, base_url="https://shop.test") as client:
+            return await client.get("/shop/products/x?page=2")
+
+    assert asyncio.run(go()).json() == {
+        "path": "/shop/products/x?page=2",
+        "change_url": "/shop/consent?next=%2Fshop%2Fproducts%2Fx%3Fpage%3D2",
+    }
+
+
+def _path_seen(scope: dict[str, Any]) -> str:
+    seen: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["consent"].path)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    base = {"type": "http", "method": "GET", "root_path": "", "query_string": b"", "headers": []}
+    run_raw(ConsentMiddleware(inner, secret_keys=[KEY]), {**base, **scope}, [])
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        pytest.param({"path": "/p", "query_string": b"page=2"}, "/p?page=2", id="query"),
+        pytest.param({"path": "/p"}, "/p", id="no-query"),
+        pytest.param(
+            {"path": "/shop/p", "root_path": "/shop", "query_string": b"a=1"},
+            "/shop/p?a=1",
+            id="mount-point-in-path",
+        ),
+        pytest.param(
+            {"path": "/p", "root_path": "/shop", "query_string": b"a=1"},
+            "/shop/p?a=1",
+            id="mount-point-apart",
+        ),
+        pytest.param({"path": "/caf\u00e9"}, "/caf%C3%A9", id="non-ascii-path"),
+        pytest.param({"path": "/a b", "query_string": b"q=a b"}, "/a%20b?q=a%20b", id="spaces"),
+    ],
+)
+def test_context_path_is_the_path_and_query(scope: dict[str, Any], expected: str) -> None:
+    assert _path_seen(scope) == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        b'x="><script>alert(1)</script>',
+        b"x=1\r\nSet-Cookie: a=b",
+        b"x=1#//evil.example",
+        b"x=\xff\x00\t1",
+        b"next=//evil.example&x=/../..",
+    ],
+)
+def test_a_hostile_query_stays_inside_the_return_path(query: bytes) -> None:
+    path = _path_seen({"path": "/products/x", "query_string": query})
+    assert path.startswith("/products/x?")
+    assert not set(path) & set('"<> \t\r\n#\x00\xff')
+    assert safe_next(path) == path

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+import consent_middleware.core.codec as codec_module
 from consent_middleware import ConfigurationError, ConsentPolicy, Purpose
 from consent_middleware.core.codec import (
     ConsentCookieCodec,
@@ -242,3 +243,59 @@ def test_a_cosmetic_policy_edit_keeps_every_cookie_valid(
     for granted in [("analytics",), ("marketing",), POLICY.accept_all_ids, ()]:
         original = state(*granted)
         assert codec(policy=edited).decode(codec().encode(original), NOW) == original
+
+
+# -- reading a Cookie header, remembered ----------------------------------------------
+
+
+def test_a_remembered_header_is_still_checked_for_time_each_time() -> None:
+    reader = codec()
+    original = state("analytics")
+    header = f"a=1; consent={reader.encode(original)}"
+    lifetime = int(POLICY.consent_lifetime.total_seconds())
+    assert reader.read(header, "consent=", NOW) == original
+    assert reader.read(header, "consent=", NOW) == original
+    assert reader.read(header, "consent=", NOW + lifetime + 1) is CookieProblem.EXPIRED
+    assert reader.read(header, "consent=", NOW - 301) is CookieProblem.EXPIRED
+    assert reader.read(header, "consent=", NOW + 1) == original
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        pytest.param("a=1", None, id="no-consent-cookie"),
+        pytest.param("consent=x.y", CookieProblem.BAD_SIGNATURE, id="forged"),
+        pytest.param("consent={v}; consent={w}", CookieProblem.DUPLICATE, id="two-values"),
+        pytest.param("consent={v}; consent={v}", "state", id="same-value-twice"),
+        pytest.param("xconsent={v}", None, id="other-name"),
+    ],
+)
+def test_reading_a_header_twice_gives_the_same_answer(header: str, expected: object) -> None:
+    reader = codec()
+    original, other = state("analytics"), state("marketing")
+    header = header.format(v=reader.encode(original), w=reader.encode(other))
+    for _ in range(2):
+        result = reader.read(header, "consent=", NOW)
+        assert result == (original if expected == "state" else expected)
+
+
+def test_headers_are_remembered_with_the_cookie_name_asked_for() -> None:
+    reader = codec()
+    original = state("analytics")
+    header = f"consent={reader.encode(original)}"
+    assert reader.read(header, "consent=", NOW) == original
+    assert reader.read(header, "other=", NOW) is None
+    assert reader.read(header, "consent=", NOW) == original
+
+
+def test_the_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec_module, "_REMEMBERED_HEADERS", 5)
+    reader = ConsentCookieCodec(POLICY, [KEY], cache_size=8)
+    values = [reader.encode(state("analytics")) for _ in range(40)]
+    for n, value in enumerate(values):
+        reader.read(f"n={n}; consent={value}", "consent=", NOW)
+    assert reader._entries.cache_info().currsize == 8
+    assert reader._header_entries.cache_info().currsize == 5
+    # The newest are kept, and an evicted one is verified again.
+    assert reader.read(f"n=39; consent={values[39]}", "consent=", NOW) is not None
+    assert isinstance(reader.read(f"n=0; consent={values[0]}", "consent=", NOW), ConsentState)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,3 +114,58 @@ def test_get_context_from_every_request_kind() -> None:
 def test_get_context_without_middleware_says_so(request_like: Any) -> None:
     with pytest.raises(MiddlewareNotInstalled, match="wrap the app with ConsentMiddleware"):
         get_context(request_like)
+
+
+READS = [
+    pytest.param(lambda c: c.mode, False, id="mode"),
+    pytest.param(lambda c: c.granted, False, id="granted"),
+    pytest.param(lambda c: c.decided, False, id="decided"),
+    pytest.param(lambda c: c.allows("analytics"), False, id="allows"),
+    pytest.param(lambda c: c.may_use("viewed_products"), False, id="may_use"),
+    pytest.param(lambda c: c.consent_id, True, id="consent_id"),
+    pytest.param(lambda c: c.public_state(), True, id="public_state"),
+    pytest.param(lambda c: c.use("viewed_products"), True, id="use"),
+    pytest.param(lambda c: c.reason("viewed_products"), True, id="reason"),
+]
+
+
+SHOP_POLICY = ConsentPolicy.from_toml(Path(__file__).parent.parent / "examples" / "policy.toml")
+
+
+@pytest.mark.parametrize(("read", "personal"), READS)
+def test_reading_the_consent_varies_the_response_and_writes_nothing(
+    read: Any, personal: bool
+) -> None:
+    state = ConsentState("c" * 22, SHOP_POLICY.grant(["personalisation"]), 0)
+    ctx = PersonalisationContext(SHOP_POLICY, state)
+    assert (ctx.varies, ctx.personal, ctx.must_write) == (False, False, False)
+    read(ctx)
+    assert (ctx.varies, ctx.personal, ctx.must_write) == (True, personal, False)
+
+
+def test_what_is_not_the_consent_leaves_the_response_alone() -> None:
+    ctx = ctx_for("personalisation")
+    _ = ctx.gpc, ctx.path, ctx.consent_path, ctx.change_url(), ctx.general_reason()
+    _ = ctx.cookie_header, ctx.sent_cookies("a"), ctx.gpc_withdrawal, repr(ctx)
+    assert (ctx.varies, ctx.personal, ctx.must_write) == (False, False, False)
+
+
+def test_a_gpc_withdrawal_must_be_written_even_if_the_page_reads_nothing() -> None:
+    ctx = ctx_for("personalisation", "marketing", gpc=True)
+    assert ctx.must_write and not ctx.varies
+    withdrawn = ctx.gpc_withdrawal
+    assert withdrawn is not None
+    assert withdrawn.granted == POLICY.grant(["personalisation"])
+    assert withdrawn.consent_id == "c" * 22
+    for quiet in (ctx_for("personalisation", gpc=True), ctx_for("marketing")):
+        assert quiet.gpc_withdrawal is None
+        assert not quiet.must_write
+    assert PersonalisationContext(POLICY, gpc=True).gpc_withdrawal is None
+
+
+def test_sent_cookies_keeps_every_value_in_order() -> None:
+    ctx = PersonalisationContext(POLICY, cookie_header="a=1; b=2; a=3; c")
+    assert ctx.cookie_header == "a=1; b=2; a=3; c"
+    assert ctx.sent_cookies("a") == ["1", "3"]
+    assert ctx.sent_cookies("b") == ["2"]
+    assert ctx.sent_cookies("c") == []

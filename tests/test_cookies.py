@@ -9,6 +9,7 @@ from consent_middleware.core.cookies import (
     cookie_names,
     cookie_values,
     delete_cookie,
+    find_all_cookies,
     find_cookies,
     set_cookie,
 )
@@ -107,6 +108,7 @@ PARSER_TABLE = [
 def test_every_reader_agrees_on_each_header(header: str, expected: list[str]) -> None:
     assert cookie_values(header, "c=") == expected
     assert find_cookies(header, ("c",)).get("c", []) == expected
+    assert find_all_cookies(header).get("c", []) == expected
     assert ("c" in cookie_names(header)) is bool(expected)
 
 

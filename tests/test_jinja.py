@@ -16,6 +16,7 @@ import jinja2
 import pytest
 import webtest
 from flask import Flask, render_template_string
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +35,7 @@ from consent_middleware import (
     SignalScope,
 )
 from consent_middleware.core.codec import ConsentState
+from consent_middleware.core.reasons import Reason, retention_text
 from consent_middleware.jinja import install
 from consent_middleware.web.engine import ConsentEngine
 
@@ -339,3 +341,82 @@ def test_pages_through_real_requests(kind: str, tmp_path: Path) -> None:
     assert "kept for 365 days" in personal
     assert headers["cache-control"] == "private"
     assert "Cookie" in headers["vary"]
+
+
+# -- why() is rendered once for each list of signals -----------------------------------
+
+
+def _why_by_jinja(ctx: PersonalisationContext, reason: Any) -> str:
+    """The disclosure as the package's template renders it, without the shortcut."""
+    env = install(jinja2.Environment())
+    template = env.get_template("consent/why.html")
+    return template.render(
+        reason=reason,
+        purpose=ctx.policy.purpose,
+        retention_text=retention_text,
+        change_url=ctx.change_url(),
+    )
+
+
+@pytest.mark.parametrize(
+    "make_reason",
+    [
+        pytest.param(lambda c: c.reason("favourite_categories", text="You like Tea"), id="one"),
+        pytest.param(
+            lambda c: c.reason("favourite_categories", "viewed_products", text="Both"),
+            id="two-signals",
+        ),
+        pytest.param(lambda c: c.general_reason(), id="general"),
+        pytest.param(lambda c: c.reason("viewed_products", text=HOSTILE), id="hostile-text"),
+        pytest.param(lambda c: c.general_reason(HOSTILE), id="hostile-general"),
+    ],
+)
+def test_why_is_the_template_rendered_once_per_signal_list(make_reason: Any) -> None:
+    ctx = context("personalisation")
+    ctx.consent_path = '/shop\'s & "co"/consent'
+    reason = make_reason(ctx)
+    expected = _why_by_jinja(ctx, reason)
+    env = install(jinja2.Environment())
+    page = env.from_string("{{ why(r) }}|{{ why(r) }}")
+    assert page.render(consent=ctx, r=reason) == f"{expected}|{expected}"
+    # Another sentence under the same signals reuses the rendering, with its own text.
+    other = type(reason)("Another <sentence>", reason.signals, reason.purposes)
+    assert env.from_string("{{ why(r) }}").render(consent=ctx, r=other) == _why_by_jinja(ctx, other)
+
+
+def test_why_with_the_hostile_policy_matches_the_template() -> None:
+    ctx = context("personalisation", policy=hostile_policy())
+    for reason in (ctx.reason("viewed", "liked", text=HOSTILE), ctx.general_reason()):
+        html = render("{{ why(r) }}", consent=ctx, r=reason)
+        assert html == _why_by_jinja(ctx, reason)
+    assert_escaped(render("{{ why(r) }}", consent=ctx, r=ctx.reason("viewed", text=HOSTILE)))
+
+
+def test_why_follows_each_environment_its_own_template_and_finalize() -> None:
+    ctx = context("personalisation")
+    reason = ctx.reason("favourite_categories", text="You like Tea")
+    own = install(jinja2.Environment())
+    overridden = install(
+        jinja2.Environment(loader=jinja2.DictLoader({"consent/why.html": "[{{ reason.text }}]"}))
+    )
+    finalized = install(jinja2.Environment(finalize=lambda value: f"<{value}>"))
+    for _ in range(2):
+        assert (
+            own.from_string("{{ why(r) }}")
+            .render(consent=ctx, r=reason)
+            .startswith('<details class="consent-why">')
+        )
+        assert overridden.from_string("{{ why(r) }}").render(consent=ctx, r=reason) == (
+            "[You like Tea]"
+        )
+        # The finalize function sees every value, as in any template of the environment.
+        assert "<p>&lt;You like Tea&gt;</p>" in finalized.from_string("{{ why(r) }}").render(
+            consent=ctx, r=reason
+        )
+
+
+def test_why_leaves_a_markup_sentence_as_the_template_would() -> None:
+    ctx = context()
+    reason = Reason(Markup("<b>Hand-picked</b>"))
+    assert render("{{ why(r) }}", consent=ctx, r=reason) == _why_by_jinja(ctx, reason)
+    assert "<b>Hand-picked</b>" in render("{{ why(r) }}", consent=ctx, r=reason)

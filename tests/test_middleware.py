@@ -276,6 +276,18 @@ def test_next_never_leaves_the_site(driver: Driver, next_value: str) -> None:
     assert result.header("location") == "/"
 
 
+def test_consent_forms_bring_the_shopper_back_to_the_same_page_and_query(
+    driver: Driver,
+) -> None:
+    seen = json.loads(driver.get("/where/products/x?page=2&sort=price").text)
+    assert seen["path"] == "/where/products/x?page=2&sort=price"
+    assert seen["change_url"] == "/consent?next=%2Fwhere%2Fproducts%2Fx%3Fpage%3D2%26sort%3Dprice"
+    page = driver.get(seen["change_url"])
+    assert 'name="next" value="/where/products/x?page=2&amp;sort=price"' in page.text
+    result = driver.post_form([("action", "accept_all"), ("next", seen["path"])])
+    assert result.header("location") == "/where/products/x?page=2&sort=price"
+
+
 def test_changing_a_choice_keeps_the_consent_id(driver: Driver) -> None:
     first = driver.decide("accept_all")
     second = driver.decide("reject_all", cookies={driver.cookie_name: first})

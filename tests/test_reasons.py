@@ -154,8 +154,9 @@ def test_unknown_signal_and_empty_reason_are_programming_errors() -> None:
         ctx.may_use("nope")
 
 
-def test_reading_consent_marks_the_context_touched() -> None:
+def test_reading_consent_makes_the_response_vary() -> None:
     ctx = PersonalisationContext(POLICY)
-    assert not ctx.touched
+    assert not ctx.varies
     assert ctx.mode is Mode.NON_PERSONALISED
-    assert ctx.touched
+    assert ctx.varies
+    assert not ctx.must_write

@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 from itsdangerous import URLSafeSerializer
 
+import consent_middleware.core.context as context_module
 import consent_middleware.web.engine as engine_module
 from consent_middleware import ConsentPolicy, Signal, SignalScope
+from consent_middleware.core.cookies import find_all_cookies
 from consent_middleware.core.stores import (
     MAX_ENCODED_BYTES,
     MemoryPreferenceBackend,
@@ -27,6 +29,7 @@ from consent_middleware.core.stores import (
     fits,
 )
 from consent_middleware.web.engine import ConsentEngine
+from consent_middleware.web.messages import RequestInfo
 
 from .conftest import KEY, OLD_KEY, Driver, DriverFactory, make_cookie
 
@@ -446,6 +449,25 @@ def test_general_response_varies_but_stays_cacheable(shop: Driver) -> None:
     assert result.header("vary") == "Accept-Encoding, Cookie"
 
 
+def test_the_cookie_header_is_parsed_once_for_both_stores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed: list[str] = []
+
+    def counting(header: str) -> dict[str, list[str]]:
+        parsed.append(header)
+        return find_all_cookies(header)
+
+    monkeypatch.setattr(context_module, "find_all_cookies", counting)
+    engine = ConsentEngine(policy=POLICY, secret_keys=[KEY])
+    header = f"__Host-consent={consent('personalisation')}; a=1"
+    ctx = engine.read(RequestInfo(cookie_header=header))
+    ctx.visit.add("viewed_products", "tea")
+    ctx.preferences.set("favourite_categories", ["tea"])
+    engine.response_headers(ctx)
+    assert parsed == [header]
+
+
 def test_response_that_never_consulted_consent_is_untouched(shop: Driver) -> None:
     result = shop.get("/plain", cookies=_stored(shop))
     assert result.header("cache-control") == "public, max-age=60"
@@ -542,7 +564,7 @@ def test_a_full_store_stays_under_4096_bytes() -> None:
     codec = StoreCodec(policy, [KEY.encode()], SignalScope.PERSISTENT)
     for signal in signals:
         for n in range(30):
-            ctx = engine.read(header, [])
+            ctx = engine.read(RequestInfo(cookie_header=header))
             # Escaped in JSON, each "é" takes six bytes.
             ctx.preferences.add(signal.id, f"{n:02d}" + ("é" if n % 2 else "x") * 198)
             data = ctx.preferences.entries()
@@ -552,7 +574,7 @@ def test_a_full_store_stays_under_4096_bytes() -> None:
             assert line.startswith(f"{PREFS}=")
             assert len(line) < 4096
             header = f"{consent_cookie}; {line.partition(';')[0]}"
-    kept = engine.read(header, []).preferences.get(signals[0].id)
+    kept = engine.read(RequestInfo(cookie_header=header)).preferences.get(signals[0].id)
     assert kept and kept[0].startswith("29")
 
 

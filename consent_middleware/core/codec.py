@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import string
@@ -12,6 +13,7 @@ from functools import lru_cache
 
 from itsdangerous import BadSignature
 
+from .cookies import cookie_values
 from .exceptions import ConfigurationError
 from .policy import ConsentPolicy
 from .signing import check_secret_keys, make_signer
@@ -27,6 +29,10 @@ _BASE64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "
 _CANONICAL_LAST = frozenset(_BASE64URL[::4])
 # A decision dated this far in the future is refused (clocks of several servers may differ).
 _CLOCK_SKEW = 300
+# Cookie headers up to this length are remembered (the last so many) with the consent they
+# carry: a browser sends the same header again and again.
+_REMEMBERED_HEADER = 2048
+_REMEMBERED_HEADERS = 1024
 _PAYLOAD = re.compile(
     r"1\.(?P<fp>[0-9a-f]{10})\.(?P<bits>[0-9a-f]{1,64})\.(?P<at>[0-9a-f]{1,12})"
     r"\.(?P<id>[A-Za-z0-9_-]{16,64})\Z"
@@ -66,7 +72,9 @@ class ConsentCookieCodec:
     """Signs and verifies consent cookie values for one policy.
 
     ``secret_keys`` are newest first: every key verifies, the first signs. Verified values
-    are cached, so a returning visitor costs a dictionary lookup, not an HMAC.
+    (and the ``Cookie`` headers that carried them) are remembered with the time span in
+    which they are valid, so a returning visitor costs a dictionary lookup and two
+    comparisons, not a header scan and an HMAC.
     """
 
     def __init__(
@@ -85,7 +93,10 @@ class ConsentCookieCodec:
                 f"{MAX_OPTIONAL_PURPOSES} fit in the consent cookie"
             )
         self._lifetime = int(policy.consent_lifetime.total_seconds())
-        self._verify = lru_cache(maxsize=cache_size)(self._verify_uncached)
+        # What a value holds, and when (a problem holds at any time): verified once.
+        self._entries = lru_cache(maxsize=cache_size)(self._entry)
+        # The same for the consent cookie of a whole Cookie header, sent again and again.
+        self._header_entries = lru_cache(maxsize=_REMEMBERED_HEADERS)(self._header_entry)
 
     def encode(self, state: ConsentState) -> str:
         """The signed cookie value for ``state``."""
@@ -102,14 +113,39 @@ class ConsentCookieCodec:
         """The state in ``value``, or why it is not valid at ``now`` (Unix seconds)."""
         if len(value) > MAX_VALUE_BYTES:
             return CookieProblem.OVERSIZED
+        result, valid_from, valid_until = self._entries(value)
+        return result if valid_from <= now <= valid_until else CookieProblem.EXPIRED
+
+    def read(self, header: str, key: str, now: float) -> ConsentState | CookieProblem | None:
+        """The state in the cookie ``key`` (its name and ``=``) of a ``Cookie`` header, why
+        it is not valid at ``now``, or ``None`` when the header has no such cookie.
+
+        Two different values for the cookie (one shadowing the other) prove nothing.
+        """
+        if len(header) <= _REMEMBERED_HEADER:
+            result, valid_from, valid_until = self._header_entries(header, key)
+        else:
+            result, valid_from, valid_until = self._header_entry(header, key)
+        return result if valid_from <= now <= valid_until else CookieProblem.EXPIRED
+
+    def _header_entry(self, header: str, key: str) -> _Found:
+        values = cookie_values(header, key)
+        if not values:
+            return _NO_COOKIE
+        if len(values) > 1 and len(set(values)) > 1:
+            return _DUPLICATE
+        if len(values[0]) > MAX_VALUE_BYTES:
+            return _OVERSIZED
+        return self._entries(values[0])
+
+    def _entry(self, value: str) -> _Entry:
         result = self._verify(value)
         if isinstance(result, ConsentState):
-            age = now - result.decided_at
-            if age > self._lifetime or age < -_CLOCK_SKEW:
-                return CookieProblem.EXPIRED
-        return result
+            at = result.decided_at
+            return (result, float(at - _CLOCK_SKEW), float(at + self._lifetime))
+        return (result, -math.inf, math.inf)
 
-    def _verify_uncached(self, value: str) -> ConsentState | CookieProblem:
+    def _verify(self, value: str) -> ConsentState | CookieProblem:
         if not value.isascii():
             return CookieProblem.MALFORMED
         try:
@@ -152,3 +188,12 @@ class ConsentCookieCodec:
         """The length of the longest value this codec writes."""
         state = ConsentState("x" * 22, frozenset(self._optional), 2**40)
         return len(self.encode(state))
+
+
+#: What a cookie value holds, and the span of time in which that is valid.
+_Entry = tuple[ConsentState | CookieProblem, float, float]
+#: The same for a header, which may hold no consent cookie at all.
+_Found = tuple[ConsentState | CookieProblem | None, float, float]
+_NO_COOKIE: _Found = (None, -math.inf, math.inf)
+_DUPLICATE: _Entry = (CookieProblem.DUPLICATE, -math.inf, math.inf)
+_OVERSIZED: _Entry = (CookieProblem.OVERSIZED, -math.inf, math.inf)

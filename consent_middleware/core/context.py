@@ -7,14 +7,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
+from .codec import ConsentState
+from .cookies import find_all_cookies
 from .exceptions import ConsentError, MiddlewareNotInstalled
 from .inventory import Signal, SignalScope
 from .modes import Mode, mode_for
 from .policy import ConsentPolicy
 from .reasons import Reason, refusal
+from .redirects import RequestTarget, request_location
 
 if TYPE_CHECKING:
-    from .codec import ConsentState
     from .csrf import CsrfGuard
     from .stores import SignalStore
 
@@ -39,29 +41,32 @@ class PersonalisationContext:
 
     Anything wrong with the consent cookie has already been turned into "no decision", so
     every attribute here is safe to act on. Reading the consent (``mode``, ``allows``, ...)
-    makes the response vary with the ``Cookie`` header; reading anything of this browser's
-    own (a personal signal, a reason, a store, a form token, the consent id, the public
-    state) also makes it ``Cache-Control: private``.
+    makes the response vary with the ``Cookie`` header (:attr:`varies`); reading anything
+    of this browser's own (a personal signal, a reason, a store, a form token, the consent
+    id, the public state) also makes it ``Cache-Control: private`` (:attr:`personal`).
     """
 
     __slots__ = (
         "_change_url",
         "_cookie_header",
+        "_cookies",
         "_csrf_nonce",
         "_granted",
         "_host",
         "_mode",
+        "_path",
         "_preferences",
+        "_target",
         "_used",
         "_visit",
         "consent_path",
         "gpc",
+        "must_write",
         "new_csrf_nonce",
-        "path",
         "personal",
         "policy",
         "state",
-        "touched",
+        "varies",
     )
 
     def __init__(
@@ -72,7 +77,8 @@ class PersonalisationContext:
         host: ContextHost | None = None,
         cookie_header: str = "",
         consent_path: str = "/consent",
-        path: str = "/",
+        path: str | None = None,
+        target: RequestTarget | None = None,
     ) -> None:
         self.policy = policy
         #: The verified decision from the cookie, or ``None`` when there is none valid.
@@ -80,23 +86,32 @@ class PersonalisationContext:
         #: The browser sent Global Privacy Control on this request.
         self.gpc = gpc
         granted = policy.required_ids if state is None else state.granted
+        #: The response must write something (a cookie, stored values), whether or not it
+        #: read the consent: a new form token, changed stores, or a GPC withdrawal.
+        self.must_write = False
         if gpc and not granted.isdisjoint(policy.gpc_opt_out_ids):
             granted = granted - policy.gpc_opt_out_ids
+            # GPC overrides an earlier opt-in: the withdrawal is written into the cookie.
+            self.must_write = state is not None
         self._granted = granted
         self._mode: Mode | None = None
         self._host = host
         self._cookie_header = cookie_header
+        self._cookies: dict[str, list[str]] | None = None
         #: Where the consent endpoints are served for this request (mount point included).
         self.consent_path = consent_path
-        #: This request's path and query, where consent forms send the shopper back.
-        self.path = path
+        self._path = path
+        # What ``path`` is made of when first read. The request record itself is not kept:
+        # it holds the ASGI scope, which holds this context, and a cycle waits for the
+        # garbage collector.
+        self._target = target
         self._csrf_nonce: str | None = None
         self._change_url: str | None = None
         self._used: dict[str, Signal] | None = None
         self._visit: SignalStore | None = None
         self._preferences: SignalStore | None = None
-        #: The response needs the middleware's attention (headers, cookies).
-        self.touched = False
+        #: The consent was read: the response varies with the ``Cookie`` header.
+        self.varies = False
         #: The response must set the CSRF cookie (a token was made for a new nonce).
         self.new_csrf_nonce = False
         #: A value of this browser's own was read: no shared cache may keep the response.
@@ -107,7 +122,7 @@ class PersonalisationContext:
     @property
     def mode(self) -> Mode:
         """How far this request may be personalised."""
-        self.touched = True
+        self.varies = True
         mode = self._mode
         if mode is None:
             mode = self._mode = mode_for(self._granted)
@@ -116,19 +131,19 @@ class PersonalisationContext:
     @property
     def granted(self) -> frozenset[str]:
         """The purposes this request may use (required ones included)."""
-        self.touched = True
+        self.varies = True
         return self._granted
 
     @property
     def decided(self) -> bool:
         """Whether the visitor has made a choice under the current policy version."""
-        self.touched = True
+        self.varies = True
         return self.state is not None
 
     @property
     def consent_id(self) -> str | None:
         """The pseudonymous id of this browser's consent record, once it has decided."""
-        self.touched = self.personal = True
+        self.varies = self.personal = True
         return None if self.state is None else self.state.consent_id
 
     def allows(self, purpose_id: str) -> bool:
@@ -137,7 +152,7 @@ class PersonalisationContext:
         An id the policy does not declare is a programming error and raises
         :class:`ConsentError`, so a typo cannot silently switch a feature off (or on).
         """
-        self.touched = True
+        self.varies = True
         if purpose_id in self._granted:
             return True
         if purpose_id not in self.policy:
@@ -149,7 +164,7 @@ class PersonalisationContext:
         """The state for client code: purposes, mode, GPC, dates; no secrets, no identifiers."""
         state = self.state
         # The decision's dates are this browser's own.
-        self.touched = self.personal = True
+        self.varies = self.personal = True
         lifetime = int(self.policy.consent_lifetime.total_seconds())
         return {
             "policy_version": self.policy.version,
@@ -160,6 +175,20 @@ class PersonalisationContext:
             "decided_at": None if state is None else _iso(state.decided_at),
             "expires_at": None if state is None else _iso(state.decided_at + lifetime),
         }
+
+    @property
+    def path(self) -> str:
+        """This request's path and query, where consent forms send the shopper back."""
+        path = self._path
+        if path is None:
+            target = self._target
+            path = self._path = "/" if target is None else request_location(target)
+        return path
+
+    @path.setter
+    def path(self, value: str) -> None:
+        self._path = value
+        self._change_url = None
 
     def change_url(self, next_path: str | None = None) -> str:
         """The preference page, sending the shopper back to ``next_path`` (this page)."""
@@ -184,7 +213,7 @@ class PersonalisationContext:
     def check(self, signal_id: str) -> Signal:
         """The signal, if this request may use it; :class:`ConsentRequired` if not."""
         signal = self._signal(signal_id)
-        self.touched = True
+        self.varies = True
         problem = refusal(signal, self._granted, self.mode)
         if problem is not None:
             raise problem
@@ -193,12 +222,14 @@ class PersonalisationContext:
     def may_use(self, signal_id: str) -> bool:
         """Whether the signal may be used on this request (raises only for unknown ids)."""
         signal = self._signal(signal_id)
-        self.touched = True
+        self.varies = True
         return refusal(signal, self._granted, self.mode) is None
 
     def use(self, signal_id: str) -> Signal:
         """Record that this response is built with the signal; refused like :meth:`check`."""
         signal = self.check(signal_id)
+        # The response is built with this browser's own data.
+        self.personal = True
         if self._used is None:
             self._used = {}
         self._used[signal.id] = signal
@@ -235,7 +266,7 @@ class PersonalisationContext:
     def visit(self) -> SignalStore:
         """This visit's behaviour (signals of scope ``session``): a cookie that ends with
         the visit and carries no identifier."""
-        self.touched = self.personal = True
+        self.varies = self.personal = True
         if self._visit is None:
             self._visit = self._require_host().open_store(self, SignalScope.SESSION)
         return self._visit
@@ -244,7 +275,7 @@ class PersonalisationContext:
     def preferences(self) -> SignalStore:
         """Stated preferences (signals of scope ``persistent``), kept only under
         ``personalisation``."""
-        self.touched = self.personal = True
+        self.varies = self.personal = True
         if self._preferences is None:
             self._preferences = self._require_host().open_store(self, SignalScope.PERSISTENT)
         return self._preferences
@@ -252,6 +283,30 @@ class PersonalisationContext:
     def open_stores(self) -> list[SignalStore]:
         """The stores this request has opened."""
         return [store for store in (self._visit, self._preferences) if store is not None]
+
+    # -- for the middleware ----------------------------------------------------------------
+
+    @property
+    def cookie_header(self) -> str:
+        """The request's ``Cookie`` header, as sent."""
+        return self._cookie_header
+
+    def sent_cookies(self, name: str) -> list[str]:
+        """Every value the request sent for cookie ``name``, in order (the header is parsed
+        once, when first needed)."""
+        cookies = self._cookies
+        if cookies is None:
+            cookies = self._cookies = find_all_cookies(self._cookie_header)
+        return cookies.get(name, [])
+
+    @property
+    def gpc_withdrawal(self) -> ConsentState | None:
+        """The decision as GPC leaves it, when GPC overrides an opt-in the cookie holds: the
+        middleware writes it into the cookie and records it."""
+        state = self.state
+        if state is None or state.granted <= self._granted:
+            return None
+        return ConsentState(state.consent_id, self._granted, state.decided_at)
 
     # -- forms -----------------------------------------------------------------------------
 
@@ -263,7 +318,7 @@ class PersonalisationContext:
     @property
     def csrf_nonce(self) -> str | None:
         """This browser's CSRF nonce: from its cookie, or made for this response."""
-        self.touched = self.personal = True
+        self.varies = self.personal = True
         if self._csrf_nonce is None and self._host is not None:
             self._csrf_nonce = self._host.csrf.nonce_from(self._cookie_header)
         return self._csrf_nonce
@@ -275,7 +330,7 @@ class PersonalisationContext:
         nonce = self.csrf_nonce
         if nonce is None:
             nonce = self._csrf_nonce = csrf.new_nonce()
-            self.new_csrf_nonce = self.touched = True
+            self.new_csrf_nonce = self.must_write = True
         return csrf.token_for(nonce)
 
     def __repr__(self) -> str:
@@ -295,18 +350,19 @@ def get_context(request: Any) -> PersonalisationContext:
     Werkzeug request, or a WebOb request. Raises :class:`MiddlewareNotInstalled` (a
     :class:`ConsentError`) when no consent middleware handled the request.
     """
-    holder = getattr(request, "scope", None)
-    if holder is None:
+    # A Starlette request first: it is what most apps pass.
+    holder = getattr(request, "scope", request)
+    if holder is request and type(holder) is not dict:
         holder = getattr(request, "environ", request)
-    found = None
-    if isinstance(holder, Mapping):
+    if type(holder) is dict or isinstance(holder, Mapping):
         found = holder.get(SCOPE_KEY)
-        if not isinstance(found, PersonalisationContext):
-            found = holder.get(ENVIRON_KEY)
-    if not isinstance(found, PersonalisationContext):
-        raise MiddlewareNotInstalled(
-            "no consent context on this request: wrap the app with ConsentMiddleware (ASGI) "
-            "or ConsentWSGIMiddleware (WSGI), and pass get_context() the request, its ASGI "
-            f"scope or its WSGI environ (got {type(request).__name__})"
-        )
-    return found
+        if isinstance(found, PersonalisationContext):
+            return found
+        found = holder.get(ENVIRON_KEY)
+        if isinstance(found, PersonalisationContext):
+            return found
+    raise MiddlewareNotInstalled(
+        "no consent context on this request: wrap the app with ConsentMiddleware (ASGI) "
+        "or ConsentWSGIMiddleware (WSGI), and pass get_context() the request, its ASGI "
+        f"scope or its WSGI environ (got {type(request).__name__})"
+    )

@@ -9,6 +9,7 @@ __all__ = [
     "cookie_names",
     "cookie_values",
     "delete_cookie",
+    "find_all_cookies",
     "find_cookies",
     "is_cookie_name",
     "set_cookie",
@@ -51,6 +52,18 @@ def find_cookies(header: str, names: tuple[str, ...]) -> dict[str, list[str]]:
     return found
 
 
+def find_all_cookies(header: str) -> dict[str, list[str]]:
+    """Every cookie in a ``Cookie`` header: each name's values, in the order sent."""
+    found: dict[str, list[str]] = {}
+    for name, value in _pairs(header):
+        values = found.get(name)
+        if values is None:
+            found[name] = [value]
+        else:
+            values.append(value)
+    return found
+
+
 def cookie_values(header: str, key: str) -> list[str]:
     """Every value sent for the cookie whose ``key`` is its name followed by ``=``.
 
@@ -59,15 +72,12 @@ def cookie_values(header: str, key: str) -> list[str]:
     surrounding blanks (a quoted or padded value simply fails verification later).
     """
     name = key[:-1]
-    before, found, after = header.partition(key)
-    if (
-        found
-        and name not in after
-        and name not in before
-        and (not before or before.endswith(("; ", ";")))
-    ):
-        return [after.partition(";")[0].strip(_BLANK)]
-    if name not in header:
+    count = header.count(name)
+    if count == 1:
+        before, found, after = header.partition(key)
+        if found and (not before or before[-1] == ";" or before.endswith("; ")):
+            return [after.partition(";")[0].strip(_BLANK)]
+    elif not count:
         return []
     return find_cookies(header, (name,)).get(name, [])
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
-__all__ = ["safe_next"]
+__all__ = ["RequestTarget", "request_location", "safe_next"]
+
+#: A request's path (mount point included, decoded as the server gives it) and its query
+#: (as sent), and whether they come from WSGI, whose servers give bytes as Latin-1
+#: characters (ASGI servers decode the path as UTF-8 and give the query as bytes).
+RequestTarget = tuple[str, str | bytes, bool]
 
 MAX_NEXT_LENGTH = 2048
 # Encoded slashes and backslashes: browsers keep them, but a server or framework that decodes
@@ -58,3 +64,20 @@ def _remove_dot_segments(path: str) -> str:
         else:
             kept.append(segment)
     return "/" + "/".join(kept)
+
+
+# What a path or a query may keep as sent; everything else is percent-encoded, so that no
+# space, quote, control character or fragment of a request reaches a page or a header.
+_PATH_SAFE = "/!$&'()*+,;=:@~"
+_QUERY_SAFE = _PATH_SAFE + "?%"
+
+
+def request_location(target: RequestTarget) -> str:
+    """A request's path and query as a URL path, percent-encoded: where a consent form
+    sends the shopper back to (still to be checked with :func:`safe_next`)."""
+    path, query, latin1 = target
+    location = quote(path.encode("latin-1" if latin1 else "utf-8", "replace"), _PATH_SAFE)
+    if query:
+        raw = query.encode("latin-1", "replace") if isinstance(query, str) else query
+        location = f"{location or '/'}?{quote(raw, _QUERY_SAFE)}"
+    return location or "/"

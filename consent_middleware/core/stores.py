@@ -28,7 +28,8 @@ class StoreOwner(Protocol):
     """What a store needs from the request's context."""
 
     policy: ConsentPolicy
-    touched: bool
+    #: Set when the store changed: the response must write it.
+    must_write: bool
 
     def check(self, signal_id: str) -> Signal: ...
 
@@ -238,7 +239,7 @@ class SignalStore:
         #: the response must write it.
         self.dirty = stale
         if stale:
-            ctx.touched = True
+            ctx.must_write = True
 
     def _signal(self, signal_id: str) -> Signal:
         signal = self._ctx.policy.signal(signal_id) if signal_id in self._ids() else None
@@ -282,7 +283,7 @@ class SignalStore:
             self._signal(signal_id)
             changed = self._data.pop(signal_id, None) is not None
         if changed:
-            self.dirty = self._ctx.touched = True
+            self.dirty = self._ctx.must_write = True
 
     def export(self) -> dict[str, list[str]]:
         """A copy of every value held, for the shopper's own download."""
@@ -305,7 +306,7 @@ class SignalStore:
             del data[signal_id]
         if data != self._data:
             self._data = data
-            self.dirty = self._ctx.touched = True
+            self.dirty = self._ctx.must_write = True
 
 
 def _checked_value(value: object) -> str:

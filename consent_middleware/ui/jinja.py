@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from ..core.context import PersonalisationContext, get_context
 from ..core.exceptions import ConsentError, MiddlewareNotInstalled
+from ..core.inventory import Signal
 from ..core.modes import Mode
 from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
 from ..core.reasons import Reason, retention_text
@@ -59,7 +60,11 @@ def _has_package_loader(loader: jinja2.BaseLoader) -> bool:
 
 def context_of(template_context: jinja2.runtime.Context) -> PersonalisationContext:
     """The consent context of the request a template is rendered for."""
-    explicit = template_context.get("consent")
+    # Looked up as Jinja2 resolves a name: the template's own variables, then the ones it
+    # was rendered with.
+    explicit = template_context.vars.get("consent")
+    if explicit is None:
+        explicit = template_context.parent.get("consent")
     if isinstance(explicit, PersonalisationContext):
         return explicit
     request = template_context.get("request")
@@ -93,14 +98,18 @@ class ConsentExtension(Extension):
         return context_of(template_context).allows(purpose)
 
 
+_PACKAGE_DIR = str(Path(__file__).parent / "templates")
+
+
 _TEMPLATES: weakref.WeakKeyDictionary[jinja2.Environment, dict[str, tuple[jinja2.Template, bool]]]
 _TEMPLATES = weakref.WeakKeyDictionary()
-_PACKAGE_DIR = str(Path(__file__).parent / "templates")
 
 
 def _template(env: jinja2.Environment, name: str) -> tuple[jinja2.Template, bool]:
     """The template, looked up once per environment, and whether it is the package's own."""
-    templates = _TEMPLATES.setdefault(env, {})
+    templates = _TEMPLATES.get(env)
+    if templates is None:
+        templates = _TEMPLATES.setdefault(env, {})
     found = templates.get(name)
     if found is None:
         template = env.get_template(name)
@@ -135,15 +144,109 @@ def _reason_of(item_or_reason: object) -> Reason:
 @jinja2.pass_context
 def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Markup:
     """A "Why am I seeing this?" disclosure for an item or a :class:`Reason`."""
-    ctx = context_of(template_context)
+    # A page may call this for every item: the usual cases first, without a call.
+    ctx = template_context.parent.get("consent")
+    if type(ctx) is not PersonalisationContext or "consent" in template_context.vars:
+        ctx = context_of(template_context)
+    reason = item_or_reason.get("reason") if type(item_or_reason) is dict else item_or_reason
+    if type(reason) is not Reason:
+        reason = _reason_of(item_or_reason)
+    env = template_context.environment
+    # The package's own template differs between items only in the sentence and the link:
+    # it is rendered once for each list of signals, and kept with the two blanks open.
+    signals = reason.signals
+    policy = ctx.policy
+    if not signals:
+        key: tuple[object, ...] = (policy,)
+    elif len(signals) == 1:
+        key = (policy, signals[0].id)
+    else:
+        key = (policy, *[signal.id for signal in signals])
+    found = _DISCLOSURES.get(key)
+    if found is None or found[0]() is not env or found[1] != signals:
+        found = _disclosure(env, ctx, reason, key)
+    blanks = found[2]
+    text = reason.text
+    if blanks is not None and type(text) is str and env.finalize is None:
+        before, between, after = blanks
+        link = _link
+        if ctx.change_url() is not link[0]:
+            link = _escape_link(ctx.change_url())
+        html = f"{before}{_escape(text)}{between}{link[1]}{after}"
+        # Every part is escaped already: Markup's own checks are not needed.
+        return _markup(Markup, html)
     return _render(
         template_context,
         "consent/why.html",
-        reason=_reason_of(item_or_reason),
+        reason=reason,
         purpose=ctx.policy.purpose,
         retention_text=retention_text,
         change_url=ctx.change_url(),
     )
+
+
+def _escape(text: str) -> str:
+    """MarkupSafe's (so Jinja2's) escaping of a plain string, without making a Markup."""
+    if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
+        text = (
+            text.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace("'", "&#39;")
+            .replace('"', "&#34;")
+        )
+    return text
+
+
+# The same link for every item of a page: escaped once.
+_link = ("", "")
+
+
+def _escape_link(link: str) -> tuple[str, str]:
+    global _link
+    _link = (link, _escape(link))
+    return _link
+
+
+# Stand-ins for the sentence and the link while the disclosure is rendered: characters of
+# Unicode's private use area, which no escaping changes.
+_TEXT = "\ue000text\ue001"
+_LINK = "\ue000link\ue001"
+_Blanks = tuple[str, str, str]
+_markup = str.__new__
+_Disclosure = tuple["weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Blanks | None]
+#: (the policy, the signals' ids) -> the disclosure, checked against the environment
+#: (which may go) and the signals themselves.
+_DISCLOSURES: dict[tuple[object, ...], _Disclosure] = {}
+_MAX_DISCLOSURES = 1024
+
+
+def _disclosure(
+    env: jinja2.Environment, ctx: PersonalisationContext, reason: Reason, key: tuple[object, ...]
+) -> _Disclosure:
+    """The package's own disclosure for the reason's signals, as the text before, between
+    and after its sentence and its link (no blanks when the host overrides the template)."""
+    policy, signals = ctx.policy, reason.signals
+    template, own = _template(env, "consent/why.html")
+    blanks = None
+    if own:
+        values = {
+            "reason": Reason(_TEXT, signals, reason.purposes),
+            "purpose": policy.purpose,
+            "retention_text": retention_text,
+            "change_url": _LINK,
+        }
+        html = "".join(template.root_render_func(template.new_context(values, shared=True)))
+        if html.count(_TEXT) == 1 and html.count(_LINK) == 1:
+            before, _, rest = html.partition(_TEXT)
+            between, link, after = rest.partition(_LINK)
+            if link:  # the sentence comes first
+                blanks = (before, between, after)
+    found = (weakref.ref(env), signals, blanks)
+    if len(_DISCLOSURES) >= _MAX_DISCLOSURES:
+        _DISCLOSURES.clear()  # rare: more lists of signals than any page shows
+    _DISCLOSURES[key] = found
+    return found
 
 
 @jinja2.pass_context

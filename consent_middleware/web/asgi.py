@@ -6,11 +6,19 @@ import logging
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp
 
 from ..core.context import SCOPE_KEY
 from .endpoints import MAX_FORM_BYTES
-from .messages import RequestInfo, ResponseChanges, adjust_headers
+from .messages import (
+    NO_CHANGES,
+    VARY_ONLY,
+    RequestInfo,
+    ResponseChanges,
+    private_cache_control,
+    vary_cookie,
+)
 from .middleware import MiddlewareBase
 
 if TYPE_CHECKING:
@@ -45,44 +53,38 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         if scope["type"] != "http":
             await self._pass_through(scope, receive, send)
             return
-        cookies = []
-        gpc_values = []
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                # HTTP/2 may split the Cookie header into several.
-                cookies.append(value.decode("latin-1"))
-            elif name == b"sec-gpc":
-                gpc_values.append(value.decode("latin-1"))
-        cookie_header = cookies[0] if len(cookies) == 1 else "; ".join(cookies)
+        request = RequestInfo.from_scope(scope)
         engine = self.engine
         if engine.watch_scheme:
-            forwarded = next(
-                (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-proto"),
-                None,
-            )
-            engine.check_scheme(scope.get("scheme"), forwarded)
-        full_path = path = scope["path"]
-        root_path = scope.get("root_path") or ""
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :]
-        ctx = scope[SCOPE_KEY] = engine.read(cookie_header, gpc_values, root_path, full_path)
+            engine.check_scheme(request.scheme, request.forwarded_proto)
+        ctx = scope[SCOPE_KEY] = engine.read(request)
 
         endpoints = self.endpoints
-        if path.startswith(endpoints.prefixes):
-            endpoint = endpoints.route(path)
+        if request.path.startswith(endpoints.prefixes):
+            endpoint = endpoints.route(request.path)
             if endpoint is not None:
-                await self._serve(endpoint, scope, receive, send, cookie_header)
+                await self._serve(endpoint, request, scope, receive, send)
                 return
 
         async def send_with_cookies(message: Message) -> None:
-            # The cheap test first: most responses get no cookie.
-            if (ctx.touched or ctx.gpc) and message["type"] == "http.response.start":
-                if engine.may_block(ctx):
-                    # A withdrawal to record, preferences to save: not on the event loop.
-                    changes = await anyio.to_thread.run_sync(engine.response_headers, ctx)
+            if message["type"] == "http.response.start" and (ctx.varies or ctx.must_write):
+                if ctx.must_write or ctx.personal:
+                    if ctx.must_write and engine.may_block(ctx):
+                        # A withdrawal to record, preferences to save: not on the event loop.
+                        changes = await anyio.to_thread.run_sync(engine.response_headers, ctx)
+                    else:
+                        changes = engine.response_headers(ctx)
+                    _apply(message, changes)
                 else:
-                    changes = engine.response_headers(ctx)
-                _apply(message, changes)
+                    # The usual case, a page that read the consent: one header to add (a new
+                    # list, as the app's own may be shared), merged if the app varies too.
+                    raw = message["headers"]
+                    for name, _ in raw:
+                        if name.lower() == b"vary":
+                            _apply(message, VARY_ONLY)
+                            break
+                    else:
+                        message["headers"] = [*raw, _VARY_COOKIE]
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)
@@ -115,23 +117,17 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
     async def _serve(
         self,
         endpoint: str,
+        request: RequestInfo,
         scope: Scope,
         receive: Receive,
         send: Send,
-        cookie_header: str,
     ) -> None:
-        request = RequestInfo(
-            method=scope["method"],
-            query_string=scope.get("query_string", b"").decode("latin-1"),
-            scheme=scope.get("scheme") or "http",
-        )
-        for name, value in scope["headers"]:
-            request.headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
         if self.endpoints.wants_body(endpoint, request.method) and not await _read_body(
             receive, request
         ):
             return
         ctx = scope[SCOPE_KEY]
+        cookie_header = request.cookie_header
         if self.endpoints.blocking(endpoint):
             # A commit, an fsync or a slow database must not stall other requests.
             reply = await anyio.to_thread.run_sync(
@@ -145,20 +141,26 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
 
 
 def _apply(message: Message, changes: ResponseChanges) -> None:
-    """Apply ``changes`` to a ``http.response.start`` message's headers."""
-    raw = message["headers"]
-    if not (changes.cookies or changes.private):
-        if not changes.vary_cookie:
-            return
-        if all(name.lower() != b"vary" for name, _ in raw):
-            # The common case, a page that read the consent: one header to add.
-            message["headers"] = [*raw, (b"vary", b"Cookie")]
-            return
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
-    message["headers"] = [
-        (k.lower().encode("latin-1"), v.encode("latin-1"))
-        for k, v in adjust_headers(headers, changes)
-    ]
+    """Apply ``changes`` to a ``http.response.start`` message's headers, merging them with
+    the app's own ``Cache-Control`` and ``Vary``."""
+    if changes is NO_CHANGES:
+        return
+    # ASGI asks for lower-case names; an app that sends others still gets its headers merged.
+    headers = MutableHeaders(raw=[(name.lower(), value) for name, value in message["headers"]])
+    message["headers"] = headers.raw
+    if changes.private:
+        headers["cache-control"] = private_cache_control(_joined(headers, "cache-control"))
+    if changes.vary_cookie or changes.private:
+        headers["vary"] = vary_cookie(_joined(headers, "vary"))
+    for cookie in changes.cookies:
+        headers.append("set-cookie", cookie)
+
+
+def _joined(headers: MutableHeaders, name: str) -> str | None:
+    return ", ".join(headers.getlist(name)) or None
+
+
+_VARY_COOKIE = (b"vary", b"Cookie")
 
 
 async def _read_body(receive: Receive, request: RequestInfo) -> bool:

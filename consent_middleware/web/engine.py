@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Unpack, cast
 
-from ..core.codec import ConsentCookieCodec, ConsentState, CookieProblem
+from ..core.codec import ConsentCookieCodec, ConsentState
 from ..core.context import PersonalisationContext
 from ..core.cookies import cookie_values
 from ..core.csrf import CsrfGuard
@@ -25,7 +26,7 @@ from ..core.inventory import SignalScope
 from ..core.policy import ConsentPolicy
 from ..core.stores import SignalStore, StoredData
 from .cookie_plan import CookieNames, CookiePlan
-from .messages import NO_CHANGES, VARY_ONLY, ResponseChanges
+from .messages import NO_CHANGES, VARY_ONLY, RequestInfo, ResponseChanges
 from .options import ConsentOptions, ConsentSettings, options_from
 from .records import ConsentRecords
 from .store_writer import StoreWriter
@@ -130,44 +131,38 @@ class ConsentEngine:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read(
-        self, cookie_header: str, gpc_values: list[str], root_path: str = "", path: str = "/"
-    ) -> PersonalisationContext:
-        """The context for a request with these ``Cookie`` and ``Sec-GPC`` headers.
+    def read(self, request: RequestInfo) -> PersonalisationContext:
+        """The context for a request, from its ``Cookie`` and ``Sec-GPC`` headers.
 
         Never raises: anything wrong with the cookie, or with reading it, gives a context
         with no decision (mode ``non_personalised``).
         """
         gpc = False
+        cookie_header = request.cookie_header
+        root_path = request.root_path
+        consent_path = root_path + self.prefix if root_path else self.prefix
         try:
-            gpc = bool(gpc_values) and gpc_enabled(gpc_values)
+            if request.gpc_values:
+                gpc = gpc_enabled(request.gpc_values)
             state = None
-            values = cookie_values(cookie_header, self._cookie_key) if cookie_header else None
-            if values:
-                # Two different consent cookies (one shadowing the other) prove nothing.
-                result = (
-                    self.codec.decode(values[0], time.time())
-                    if len(values) == 1 or len(set(values)) == 1
-                    else CookieProblem.DUPLICATE
-                )
-                if isinstance(result, ConsentState) and not self._withdrawn(result):
-                    state = result
-                elif isinstance(result, ConsentState):
-                    logger.debug("consent cookie refused: a later choice replaced it")
-                else:
+            if cookie_header:
+                result = self.codec.read(cookie_header, self._cookie_key, time.time())
+                if isinstance(result, ConsentState):
+                    if self.decisions is None or not self._withdrawn(result):
+                        state = result
+                    else:
+                        logger.debug("consent cookie refused: a later choice replaced it")
+                elif result is not None:
                     logger.debug("consent cookie refused: %s", result.value)
+            # Positional arguments: this runs for every request.
             return PersonalisationContext(
-                self.policy,
-                state,
-                gpc,
-                self,
-                cookie_header,
-                root_path + self.prefix if root_path else self.prefix,
-                path,
+                self.policy, state, gpc, self, cookie_header, consent_path, None, request.target
             )
         except Exception:
             logger.exception("consent could not be read; treating the request as undecided")
-            return PersonalisationContext(self.policy, None, gpc, self)
+            return PersonalisationContext(
+                self.policy, None, gpc, self, "", consent_path, None, request.target
+            )
 
     def _withdrawn(self, state: ConsentState) -> bool:
         decisions = self.decisions
@@ -178,14 +173,22 @@ class ConsentEngine:
     def open_store(self, ctx: PersonalisationContext, scope: SignalScope) -> SignalStore:
         """The visit or preference data of this request's visitor, as stored now."""
         now = int(time.time())
-        data, stale = self._load(scope, ctx._cookie_header, ctx.consent_id, now)
+        consent_id = None if ctx.state is None else ctx.state.consent_id
+        data, stale = self._load(scope, ctx.sent_cookies, consent_id, now)
         return SignalStore(ctx, scope, data, now, stale=stale)
 
     def _load(
-        self, scope: SignalScope, cookie_header: str, consent_id: str | None, now: int
+        self,
+        scope: SignalScope,
+        cookies: str | Callable[[str], list[str]],
+        consent_id: str | None,
+        now: int,
     ) -> tuple[StoredData, bool]:
         """The data stored for ``consent_id`` still kept at ``now``, and whether what is
-        stored held more (expired, invalid or foreign values) and should be rewritten."""
+        stored held more (expired, invalid or foreign values) and should be rewritten.
+
+        ``cookies`` is the ``Cookie`` header, or a function giving a cookie's values.
+        """
         # Without a consent nothing can be read; a renewed consent keeps its id and its data.
         if consent_id is None:
             return {}, False
@@ -200,7 +203,7 @@ class ConsentEngine:
         name = (
             self.visit_cookie_name if scope is SignalScope.SESSION else self.preferences_cookie_name
         )
-        values = cookie_values(cookie_header, name + "=")
+        values = cookie_values(cookies, name + "=") if isinstance(cookies, str) else cookies(name)
         if not values:
             return {}, False
         if len(values) > 1:
@@ -215,40 +218,38 @@ class ConsentEngine:
     def response_headers(self, ctx: PersonalisationContext) -> ResponseChanges:
         """What an app's response must carry for this context.
 
-        Nothing unless ``ctx.touched`` or ``ctx.gpc``: adapters test those first.
+        Nothing unless ``ctx.varies`` or ``ctx.must_write``: adapters test those first.
         """
-        if not (
-            ctx.gpc or ctx.new_csrf_nonce or ctx.personal or ctx.used_signals or ctx.open_stores()
-        ):
-            return VARY_ONLY if ctx.touched else NO_CHANGES
+        if not (ctx.must_write or ctx.personal):
+            return VARY_ONLY if ctx.varies else NO_CHANGES
         cookies = []
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
             cookies.append(self.csrf_cookie(ctx.csrf_nonce))
-        state = ctx.state
-        if state is not None and ctx.gpc and not state.granted <= ctx._granted:
+        withdrawn = ctx.gpc_withdrawal
+        if withdrawn is not None:
             # GPC overrides an earlier opt-in, and a later request without it is not an
             # opt-in again: the withdrawal is written into the cookie.
-            withdrawn = ConsentState(state.consent_id, ctx._granted, state.decided_at)
-            cookies.extend(self.decision_cookies(withdrawn, ctx._cookie_header))
+            cookies.extend(self.decision_cookies(withdrawn, ctx.cookie_header))
             self._record_gpc(ctx, withdrawn)
         else:
+            consent_id = None if ctx.state is None else ctx.state.consent_id
             for store in ctx.open_stores():
                 if store.dirty:
-                    cookies.extend(self.write_store(store.scope, store.entries(), ctx.consent_id))
+                    cookies.extend(self.write_store(store.scope, store.entries(), consent_id))
         return ResponseChanges(
             cookies=tuple(cookies),
-            private=bool(cookies or ctx.personal or ctx.used_signals),
-            vary_cookie=ctx.touched,
+            private=bool(cookies) or ctx.personal,
+            vary_cookie=ctx.varies,
         )
 
     def may_block(self, ctx: PersonalisationContext) -> bool:
         """Whether :meth:`response_headers` may wait on a store (a ledger write, the
         preference backend): the ASGI adapter then calls it from a worker thread."""
-        state = ctx.state
-        if ctx.gpc and state is not None and not state.granted <= ctx._granted:
+        if ctx.gpc_withdrawal is not None:
             return self.recorder is not None or self.preference_backend is not None
-        preferences = ctx._preferences
-        return self.preference_backend is not None and preferences is not None and preferences.dirty
+        return self.preference_backend is not None and any(
+            store.scope is SignalScope.PERSISTENT and store.dirty for store in ctx.open_stores()
+        )
 
     def _record_gpc(self, ctx: PersonalisationContext, withdrawn: ConsentState) -> None:
         self.records.record_gpc(ctx, withdrawn)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.redirects import RequestTarget, request_location
 
 __all__ = [
     "Reply",
@@ -14,24 +18,208 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)
 class RequestInfo:
-    """What the consent endpoints need to know of a request; header names are lower case."""
+    """One request as the middleware reads it, built once by the adapter.
 
-    method: str
-    query_string: str = ""
-    headers: dict[str, list[str]] = field(default_factory=dict)
-    body: bytes = b""
-    #: The body was longer than the adapter was willing to read.
-    body_too_large: bool = False
-    #: ``http`` or ``https``, as the server received the request (ASGI ``scope["scheme"]``,
-    #: WSGI ``wsgi.url_scheme``).
-    scheme: str = "http"
+    :meth:`from_scope` (ASGI) and :meth:`from_environ` (WSGI) read what every request needs
+    (the ``Cookie`` and ``Sec-GPC`` headers, the paths); what only the consent endpoints
+    need (the method, the query, the scheme, every header) is read when first asked for.
+    Header names are lower case. ``path`` is the path inside the app, below ``root_path``
+    (where the app is mounted).
+    """
+
+    __slots__ = (
+        "_environ",
+        "_headers",
+        "_location",
+        "_method",
+        "_query_string",
+        "_scheme",
+        "_scope",
+        "body",
+        "body_too_large",
+        "cookie_header",
+        "gpc_values",
+        "path",
+        "root_path",
+        "target",
+    )
+
+    def __init__(
+        self,
+        method: str = "GET",
+        query_string: str = "",
+        headers: dict[str, list[str]] | None = None,
+        body: bytes = b"",
+        body_too_large: bool = False,
+        scheme: str = "http",
+        path: str = "/",
+        root_path: str = "",
+        cookie_header: str = "",
+        gpc_values: Sequence[str] = (),
+    ) -> None:
+        self._method: str | None = method
+        self._query_string: str | None = query_string
+        self._headers = headers
+        self.body = body
+        #: The body was longer than the adapter was willing to read.
+        self.body_too_large = body_too_large
+        self._scheme: str | None = scheme
+        self.path = path
+        self.root_path = root_path
+        #: The ``Cookie`` header (several joined with ``; ``), or ``""``.
+        self.cookie_header = cookie_header
+        #: Every ``Sec-GPC`` value sent.
+        self.gpc_values = gpc_values
+        #: The path (mount point included) and query, for :attr:`location`.
+        self.target: RequestTarget = (root_path + path, query_string, False)
+        self._scope: Mapping[str, Any] | None = None
+        self._environ: Mapping[str, Any] | None = None
+        self._location: str | None = None
+
+    @classmethod
+    def from_scope(cls, scope: Mapping[str, Any]) -> RequestInfo:
+        """The record of an ASGI ``http`` scope."""
+        cookie: bytes | None = None
+        more: list[bytes] | None = None
+        gpc: list[str] | None = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                # HTTP/2 may split the Cookie header into several: joined once, in order.
+                if cookie is None:
+                    cookie = value
+                elif more is None:
+                    more = [cookie, value]
+                else:
+                    more.append(value)
+            elif name == b"sec-gpc":
+                if gpc is None:
+                    gpc = []
+                gpc.append(value.decode("latin-1"))
+        if more is not None:
+            cookie = b"; ".join(more)
+        root_path = scope.get("root_path") or ""
+        full_path = path = scope["path"]
+        if root_path:
+            # Servers that follow the ASGI spec put the mount point in the path as well;
+            # older ones give the path below it.
+            if path == root_path or path.startswith(root_path + "/"):
+                path = path[len(root_path) :]
+            else:
+                full_path = root_path + path
+        # Built field by field: this runs for every request.
+        request = cls.__new__(cls)
+        request.path = path
+        request.root_path = root_path
+        request.target = (full_path, scope.get("query_string", b""), False)
+        request.cookie_header = "" if cookie is None else cookie.decode("latin-1")
+        request.gpc_values = gpc or ()
+        request._scope = scope
+        request._environ = None
+        # What only the endpoints need is read when asked for.
+        request._method = request._query_string = request._scheme = None
+        request._headers = request._location = None
+        request.body = b""
+        request.body_too_large = False
+        return request
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, Any]) -> RequestInfo:
+        """The record of a WSGI environ."""
+        request = cls.__new__(cls)
+        path = request.path = environ.get("PATH_INFO", "")
+        root_path = request.root_path = environ.get("SCRIPT_NAME", "")
+        request.target = (root_path + path, environ.get("QUERY_STRING", ""), True)
+        request.cookie_header = environ.get("HTTP_COOKIE", "")
+        # Servers join repeated headers with commas; the GPC check reads each item.
+        gpc = environ.get("HTTP_SEC_GPC")
+        request.gpc_values = () if gpc is None else (gpc,)
+        request._scope = None
+        request._environ = environ
+        request._method = request._query_string = request._scheme = None
+        request._headers = request._location = None
+        request.body = b""
+        request.body_too_large = False
+        return request
+
+    def _read_rest(self) -> None:
+        scope, environ = self._scope, self._environ
+        if scope is not None:
+            self._method = scope.get("method", "GET")
+            self._query_string = scope.get("query_string", b"").decode("latin-1")
+            self._scheme = scope.get("scheme") or "http"
+        elif environ is not None:
+            self._method = environ.get("REQUEST_METHOD", "GET")
+            self._query_string = environ.get("QUERY_STRING", "")
+            self._scheme = environ.get("wsgi.url_scheme") or "http"
+
+    @property
+    def method(self) -> str:
+        """The request method."""
+        if self._method is None:
+            self._read_rest()
+        return self._method or "GET"
+
+    @property
+    def query_string(self) -> str:
+        """The query as sent (percent-encoded), without the ``?``."""
+        if self._query_string is None:
+            self._read_rest()
+        return self._query_string or ""
+
+    @property
+    def scheme(self) -> str:
+        """``http`` or ``https``, as the server received the request (ASGI
+        ``scope["scheme"]``, WSGI ``wsgi.url_scheme``)."""
+        if self._scheme is None:
+            self._read_rest()
+        return self._scheme or "http"
+
+    @property
+    def headers(self) -> dict[str, list[str]]:
+        """Every header, by lower-case name, each value in the order sent."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = {}
+            if self._scope is not None:
+                for name, value in self._scope["headers"]:
+                    key = name.decode("latin-1").lower()
+                    headers.setdefault(key, []).append(value.decode("latin-1"))
+            elif self._environ is not None:
+                for key, value in self._environ.items():
+                    if key.startswith("HTTP_"):
+                        headers[key[5:].replace("_", "-").lower()] = [value]
+                for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                    if self._environ.get(key):
+                        headers[key.replace("_", "-").lower()] = [self._environ[key]]
+        return headers
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (lower case), or ``None``."""
         values = self.headers.get(name)
         return values[0] if values else None
+
+    @property
+    def forwarded_proto(self) -> str | None:
+        """The first ``X-Forwarded-Proto`` header a proxy set, if any."""
+        if self._environ is not None:
+            proto: str | None = self._environ.get("HTTP_X_FORWARDED_PROTO")
+            return proto
+        if self._scope is not None:
+            for name, value in self._scope["headers"]:
+                if name == b"x-forwarded-proto":
+                    return str(value.decode("latin-1"))
+            return None
+        return self.header("x-forwarded-proto")
+
+    @property
+    def location(self) -> str:
+        """This request's path (mount point included) and query, percent-encoded: where a
+        consent form sends the shopper back to."""
+        location = self._location
+        if location is None:
+            location = self._location = request_location(self.target)
+        return location
 
 
 @dataclass(slots=True)
@@ -99,6 +287,14 @@ def adjust_headers(
     varies = changes.vary_cookie or changes.private
     if not (changes.cookies or varies):
         return headers
+    if changes is VARY_ONLY:
+        # The usual case, a page that read the consent: one header to add, unless the app
+        # varies already (then merged below).
+        for name, _ in headers:
+            if name.lower() == "vary":
+                break
+        else:
+            return [*headers, ("Vary", "Cookie")]
     result = []
     cache_control = vary = None
     for name, value in headers:

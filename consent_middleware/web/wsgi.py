@@ -30,27 +30,17 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
     """
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = RequestInfo.from_environ(environ)
         engine = self.engine
         if engine.watch_scheme:
-            engine.check_scheme(
-                environ.get("wsgi.url_scheme"), environ.get("HTTP_X_FORWARDED_PROTO")
-            )
-        cookie_header = environ.get("HTTP_COOKIE", "")
-        # Servers join repeated headers with commas; the GPC check reads each item.
-        gpc = environ.get("HTTP_SEC_GPC")
-        root_path = environ.get("SCRIPT_NAME", "")
-        path = environ.get("PATH_INFO", "")
-        ctx = engine.read(
-            cookie_header, [gpc] if gpc is not None else [], root_path, root_path + path
-        )
-        environ[ENVIRON_KEY] = ctx
+            engine.check_scheme(request.scheme, request.forwarded_proto)
+        ctx = environ[ENVIRON_KEY] = engine.read(request)
 
-        endpoint = self.endpoints.route(path)
+        endpoint = self.endpoints.route(request.path)
         if endpoint is not None:
-            request = _request_info(environ)
             if self.endpoints.wants_body(endpoint, request.method):
                 _read_body(environ, request)
-            reply = self.endpoints.handle(endpoint, request, ctx, cookie_header)
+            reply = self.endpoints.handle(endpoint, request, ctx, request.cookie_header)
             status = f"{reply.status} {HTTPStatus(reply.status).phrase}"
             start_response(status, reply.headers)
             return [reply.body]
@@ -58,25 +48,11 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
         def start_with_cookies(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
-            if ctx.touched or ctx.gpc:
+            if ctx.varies or ctx.must_write:
                 headers = adjust_headers(headers, engine.response_headers(ctx))
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_cookies)
-
-
-def _request_info(environ: WSGIEnvironment) -> RequestInfo:
-    request = RequestInfo(
-        method=environ.get("REQUEST_METHOD", "GET"),
-        query_string=environ.get("QUERY_STRING", ""),
-        scheme=environ.get("wsgi.url_scheme") or "http",
-    )
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            request.headers[key[5:].replace("_", "-").lower()] = [value]
-    if environ.get("CONTENT_TYPE"):
-        request.headers["content-type"] = [environ["CONTENT_TYPE"]]
-    return request
 
 
 def _read_body(environ: WSGIEnvironment, request: RequestInfo) -> None:
