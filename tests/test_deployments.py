@@ -116,6 +116,8 @@ class Browser:
     unanswered: int = 0
     consent_id: str | None = None
     erased: bool = False
+    #: An erasure was sent but its answer never came: it may or may not have happened.
+    erasure_unanswered: bool = False
     server_errors: list[str] = field(default_factory=list)
 
     def send(self, client: httpx.Client, method: str, url: str, **kwargs: object) -> httpx.Response:
@@ -184,6 +186,9 @@ class Browser:
     def erase(self, client: httpx.Client, base: str) -> None:
         try:
             token = self.token(client, base)
+        except httpx.TransportError:
+            return  # nothing was sent
+        try:
             response = self.send(
                 client,
                 "POST",
@@ -192,6 +197,7 @@ class Browser:
                 headers={"Origin": base},
             )
         except httpx.TransportError:
+            self.erasure_unanswered = True
             return
         self.erased = self.erased or response.status_code == 200
 
@@ -243,6 +249,8 @@ def check(url: str, browsers: list[Browser], *, grants_only: bool = False) -> di
             data = client.get(url + "/consent/data", headers=cookie).json()
             assert "history_note" not in data
             recorded = [tuple(sorted(h["granted"])) for h in data["history"]]
+            if browser.erasure_unanswered and not recorded:
+                continue  # the erasure happened; only its answer was lost
             required = [
                 choice
                 for choice, grant in zip(browser.acknowledged, browser.grants, strict=True)
