@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import pytest
 
-import consent_middleware.core.codec as codec_module
 from consent_middleware import ConfigurationError, ConsentPolicy, Purpose
 from consent_middleware.core.codec import (
     ConsentCookieCodec,
@@ -288,14 +287,12 @@ def test_headers_are_remembered_with_the_cookie_name_asked_for() -> None:
     assert reader.read(header, "consent=", NOW) == original
 
 
-def test_the_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codec_module, "_REMEMBERED_HEADERS", 5)
+def test_the_cache_stays_bounded() -> None:
     reader = ConsentCookieCodec(POLICY, [KEY], cache_size=8)
     values = [reader.encode(state("analytics")) for _ in range(40)]
     for n, value in enumerate(values):
         reader.read(f"n={n}; consent={value}", "consent=", NOW)
     assert reader._entries.cache_info().currsize == 8
-    assert reader._header_entries.cache_info().currsize == 5
     # The newest are kept, and an evicted one is verified again.
     assert reader.read(f"n=39; consent={values[39]}", "consent=", NOW) is not None
     assert isinstance(reader.read(f"n=0; consent={values[0]}", "consent=", NOW), ConsentState)

@@ -29,10 +29,6 @@ _BASE64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "
 _CANONICAL_LAST = frozenset(_BASE64URL[::4])
 # A decision dated this far in the future is refused (clocks of several servers may differ).
 _CLOCK_SKEW = 300
-# Cookie headers up to this length are remembered (the last so many) with the consent they
-# carry: a browser sends the same header again and again.
-_REMEMBERED_HEADER = 2048
-_REMEMBERED_HEADERS = 1024
 _PAYLOAD = re.compile(
     r"1\.(?P<fp>[0-9a-f]{10})\.(?P<bits>[0-9a-f]{1,64})\.(?P<at>[0-9a-f]{1,12})"
     r"\.(?P<id>[A-Za-z0-9_-]{16,64})\Z"
@@ -72,9 +68,8 @@ class ConsentCookieCodec:
     """Signs and verifies consent cookie values for one policy.
 
     ``secret_keys`` are newest first: every key verifies, the first signs. Verified values
-    (and the ``Cookie`` headers that carried them) are remembered with the time span in
-    which they are valid, so a returning visitor costs a dictionary lookup and two
-    comparisons, not a header scan and an HMAC.
+    are remembered with the time span in which they are valid, so a returning visitor's
+    cookie costs a dictionary lookup and two comparisons, not an HMAC.
     """
 
     def __init__(
@@ -95,8 +90,6 @@ class ConsentCookieCodec:
         self._lifetime = int(policy.consent_lifetime.total_seconds())
         # What a value holds, and when (a problem holds at any time): verified once.
         self._entries = lru_cache(maxsize=cache_size)(self._entry)
-        # The same for the consent cookie of a whole Cookie header, sent again and again.
-        self._header_entries = lru_cache(maxsize=_REMEMBERED_HEADERS)(self._header_entry)
 
     def encode(self, state: ConsentState) -> str:
         """The signed cookie value for ``state``."""
@@ -122,13 +115,13 @@ class ConsentCookieCodec:
 
         Two different values for the cookie (one shadowing the other) prove nothing.
         """
-        if len(header) <= _REMEMBERED_HEADER:
-            result, valid_from, valid_until = self._header_entries(header, key)
-        else:
-            result, valid_from, valid_until = self._header_entry(header, key)
+        result, valid_from, valid_until = self.header_entry(header, key)
         return result if valid_from <= now <= valid_until else CookieProblem.EXPIRED
 
-    def _header_entry(self, header: str, key: str) -> _Found:
+    def header_entry(self, header: str, key: str) -> Found:
+        """What the cookie ``key`` of a ``Cookie`` header holds (as :meth:`read`), and the
+        span of Unix times in which that is so: a caller may remember the answer for a
+        header and only compare the time again."""
         values = cookie_values(header, key)
         if not values:
             return _NO_COOKIE
@@ -193,7 +186,7 @@ class ConsentCookieCodec:
 #: What a cookie value holds, and the span of time in which that is valid.
 _Entry = tuple[ConsentState | CookieProblem, float, float]
 #: The same for a header, which may hold no consent cookie at all.
-_Found = tuple[ConsentState | CookieProblem | None, float, float]
-_NO_COOKIE: _Found = (None, -math.inf, math.inf)
+Found = tuple[ConsentState | CookieProblem | None, float, float]
+_NO_COOKIE: Found = (None, -math.inf, math.inf)
 _DUPLICATE: _Entry = (CookieProblem.DUPLICATE, -math.inf, math.inf)
 _OVERSIZED: _Entry = (CookieProblem.OVERSIZED, -math.inf, math.inf)

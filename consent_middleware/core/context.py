@@ -351,10 +351,14 @@ def get_context(request: Any) -> PersonalisationContext:
     :class:`ConsentError`) when no consent middleware handled the request.
     """
     # A Starlette request first: it is what most apps pass.
-    holder = getattr(request, "scope", request)
-    if holder is request and type(holder) is not dict:
+    holder = getattr(request, "scope", None)
+    if type(holder) is dict:
+        found = holder.get("consent")  # SCOPE_KEY
+        if type(found) is PersonalisationContext:
+            return found
+    if holder is None:
         holder = getattr(request, "environ", request)
-    if type(holder) is dict or isinstance(holder, Mapping):
+    if isinstance(holder, Mapping):
         found = holder.get(SCOPE_KEY)
         if isinstance(found, PersonalisationContext):
             return found

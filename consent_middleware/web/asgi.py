@@ -22,7 +22,12 @@ from .messages import (
 from .middleware import MiddlewareBase
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from starlette.types import Message, Receive, Scope, Send
+
+    from ..core.context import PersonalisationContext
+    from .engine import ConsentEngine
 
 __all__ = ["ConsentMiddleware"]
 
@@ -53,39 +58,53 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         if scope["type"] != "http":
             await self._pass_through(scope, receive, send)
             return
-        request = RequestInfo.from_scope(scope)
         engine = self.engine
-        if engine.watch_scheme:
-            engine.check_scheme(request.scheme, request.forwarded_proto)
-        ctx = scope[SCOPE_KEY] = engine.read(request)
-
-        endpoints = self.endpoints
-        if request.path.startswith(endpoints.prefixes):
-            endpoint = endpoints.route(request.path)
+        path = scope["path"]
+        headers = scope["headers"]
+        # Most requests: a page of an app at the root, and each header name sent once (then
+        # one dictionary built in C finds the consent cookie), without Sec-GPC.
+        by_name = dict(headers) if type(headers) is list else None
+        if (
+            by_name is not None
+            and len(by_name) == len(headers)
+            and b"sec-gpc" not in by_name
+            and path not in self.endpoints.routes
+            and not scope.get("root_path")
+            and not engine.watch_scheme
+        ):
+            cookie = by_name.get(b"cookie")
+            target = (path, scope.get("query_string", b""), False)
+            ctx = scope[SCOPE_KEY] = engine.context(
+                "" if cookie is None else cookie.decode("latin-1"), (), "", target
+            )
+        else:
+            request = RequestInfo.from_scope(scope)
+            if engine.watch_scheme:
+                engine.check_scheme(request.scheme, request.forwarded_proto)
+            ctx = scope[SCOPE_KEY] = engine.read(request)
+            endpoint = self.endpoints.route(request.path)
             if endpoint is not None:
                 await self._serve(endpoint, request, scope, receive, send)
                 return
 
-        async def send_with_cookies(message: Message) -> None:
+        # Not a coroutine: it hands back the server's own awaitable, one frame less per
+        # message, except when headers must change.
+        def send_with_cookies(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start" and (ctx.varies or ctx.must_write):
                 if ctx.must_write or ctx.personal:
-                    if ctx.must_write and engine.may_block(ctx):
-                        # A withdrawal to record, preferences to save: not on the event loop.
-                        changes = await anyio.to_thread.run_sync(engine.response_headers, ctx)
-                    else:
-                        changes = engine.response_headers(ctx)
-                    _apply(message, changes)
+                    return _send_changed(engine, ctx, message, send)
+                # The usual case, a page that read the consent: one header to add (a new
+                # list, as the app's own may be shared), merged if the app varies too. ASGI
+                # asks apps for lower-case names; a "Vary" spelled otherwise is left as a
+                # second Vary line, which HTTP reads as one list.
+                raw = message["headers"]
+                for name, _ in raw:
+                    if name == b"vary":
+                        _apply(message, VARY_ONLY)
+                        break
                 else:
-                    # The usual case, a page that read the consent: one header to add (a new
-                    # list, as the app's own may be shared), merged if the app varies too.
-                    raw = message["headers"]
-                    for name, _ in raw:
-                        if name.lower() == b"vary":
-                            _apply(message, VARY_ONLY)
-                            break
-                    else:
-                        message["headers"] = [*raw, _VARY_COOKIE]
-            await send(message)
+                    message["headers"] = [*raw, _VARY_COOKIE]
+            return send(message)
 
         await self.app(scope, receive, send_with_cookies)
 
@@ -138,6 +157,19 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
+
+
+async def _send_changed(
+    engine: ConsentEngine, ctx: PersonalisationContext, message: Message, send: Send
+) -> None:
+    """Send the response's start with the cookies and cache headers ``ctx`` calls for."""
+    if ctx.must_write and engine.may_block(ctx):
+        # A withdrawal to record, preferences to save: not on the event loop.
+        changes = await anyio.to_thread.run_sync(engine.response_headers, ctx)
+    else:
+        changes = engine.response_headers(ctx)
+    _apply(message, changes)
+    await send(message)
 
 
 def _apply(message: Message, changes: ResponseChanges) -> None:

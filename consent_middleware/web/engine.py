@@ -13,17 +13,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Unpack, cast
 
-from ..core.codec import ConsentCookieCodec, ConsentState
+from ..core.codec import ConsentCookieCodec, ConsentState, CookieProblem, Found
 from ..core.context import PersonalisationContext
 from ..core.cookies import cookie_values
 from ..core.csrf import CsrfGuard
 from ..core.gpc import gpc_enabled
 from ..core.inventory import SignalScope
 from ..core.policy import ConsentPolicy
+from ..core.redirects import RequestTarget
 from ..core.stores import SignalStore, StoredData
 from .cookie_plan import CookieNames, CookiePlan
 from .messages import NO_CHANGES, VARY_ONLY, RequestInfo, ResponseChanges
@@ -37,6 +39,10 @@ if TYPE_CHECKING:
 __all__ = ["ConsentEngine"]
 
 logger = logging.getLogger("consent_middleware")
+
+# Cookie headers up to this length are remembered, the last so many.
+_REMEMBERED_HEADER = 2048
+_REMEMBERED_HEADERS = 1024
 
 
 class ConsentEngine:
@@ -70,6 +76,9 @@ class ConsentEngine:
         )
         self.cookie_name = names.consent
         self._cookie_key = self.cookie_name + "="
+        # What the consent cookie of each recent Cookie header holds, and when: a browser
+        # sends the same header again and again, and then costs one lookup and a time check.
+        self._known = lru_cache(maxsize=_REMEMBERED_HEADERS)(self._learn)
         self.visit_cookie_name = names.visit
         self.preferences_cookie_name = names.preferences
         self.csrf = CsrfGuard(keys, names.csrf)
@@ -137,32 +146,77 @@ class ConsentEngine:
         Never raises: anything wrong with the cookie, or with reading it, gives a context
         with no decision (mode ``non_personalised``).
         """
+        return self.context(
+            request.cookie_header, request.gpc_values, request.root_path, request.target
+        )
+
+    def context(
+        self,
+        cookie_header: str,
+        gpc_values: Sequence[str],
+        root_path: str,
+        target: RequestTarget,
+    ) -> PersonalisationContext:
+        """:meth:`read` from the parts of a request record: the ``Cookie`` header, the
+        ``Sec-GPC`` values, the mount point, the path and query."""
+        if cookie_header and not (gpc_values or root_path or self.decisions is not None):
+            # A returning visitor with a valid cookie, the usual request: one lookup and a
+            # time check. Anything else, and any doubt, takes the general way below.
+            try:
+                if len(cookie_header) <= _REMEMBERED_HEADER:
+                    found, valid_from, valid_until = self._known(cookie_header)
+                    if type(found) is ConsentState and valid_from <= time.time() <= valid_until:
+                        return PersonalisationContext(
+                            self.policy,
+                            found,
+                            False,
+                            self,
+                            cookie_header,
+                            self.prefix,
+                            None,
+                            target,
+                        )
+            except Exception:
+                pass
+        return self._context(cookie_header, gpc_values, root_path, target)
+
+    def _context(
+        self,
+        cookie_header: str,
+        gpc_values: Sequence[str],
+        root_path: str,
+        target: RequestTarget,
+    ) -> PersonalisationContext:
         gpc = False
-        cookie_header = request.cookie_header
-        root_path = request.root_path
+        state = None
         consent_path = root_path + self.prefix if root_path else self.prefix
         try:
-            if request.gpc_values:
-                gpc = gpc_enabled(request.gpc_values)
-            state = None
+            if gpc_values:
+                gpc = gpc_enabled(gpc_values)
             if cookie_header:
-                result = self.codec.read(cookie_header, self._cookie_key, time.time())
-                if isinstance(result, ConsentState):
-                    if self.decisions is None or not self._withdrawn(result):
-                        state = result
+                if len(cookie_header) <= _REMEMBERED_HEADER:
+                    found, valid_from, valid_until = self._known(cookie_header)
+                else:
+                    found, valid_from, valid_until = self._learn(cookie_header)
+                if type(found) is ConsentState and valid_from <= time.time() <= valid_until:
+                    if self.decisions is None or not self._withdrawn(found):
+                        state = found
                     else:
                         logger.debug("consent cookie refused: a later choice replaced it")
-                elif result is not None:
-                    logger.debug("consent cookie refused: %s", result.value)
-            # Positional arguments: this runs for every request.
+                elif found is not None:
+                    problem = found if type(found) is CookieProblem else CookieProblem.EXPIRED
+                    logger.debug("consent cookie refused: %s", problem.value)
             return PersonalisationContext(
-                self.policy, state, gpc, self, cookie_header, consent_path, None, request.target
+                self.policy, state, gpc, self, cookie_header, consent_path, None, target
             )
         except Exception:
             logger.exception("consent could not be read; treating the request as undecided")
             return PersonalisationContext(
-                self.policy, None, gpc, self, "", consent_path, None, request.target
+                self.policy, None, gpc, self, "", consent_path, None, target
             )
+
+    def _learn(self, cookie_header: str) -> Found:
+        return self.codec.header_entry(cookie_header, self._cookie_key)
 
     def _withdrawn(self, state: ConsentState) -> bool:
         decisions = self.decisions

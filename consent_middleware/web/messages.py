@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ __all__ = [
     "RequestInfo",
     "ResponseChanges",
     "adjust_headers",
+    "consent_headers",
     "private_cache_control",
     "vary_cookie",
 ]
@@ -80,24 +81,7 @@ class RequestInfo:
     @classmethod
     def from_scope(cls, scope: Mapping[str, Any]) -> RequestInfo:
         """The record of an ASGI ``http`` scope."""
-        cookie: bytes | None = None
-        more: list[bytes] | None = None
-        gpc: list[str] | None = None
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                # HTTP/2 may split the Cookie header into several: joined once, in order.
-                if cookie is None:
-                    cookie = value
-                elif more is None:
-                    more = [cookie, value]
-                else:
-                    more.append(value)
-            elif name == b"sec-gpc":
-                if gpc is None:
-                    gpc = []
-                gpc.append(value.decode("latin-1"))
-        if more is not None:
-            cookie = b"; ".join(more)
+        cookie_header, gpc_values = consent_headers(scope["headers"])
         root_path = scope.get("root_path") or ""
         full_path = path = scope["path"]
         if root_path:
@@ -107,13 +91,13 @@ class RequestInfo:
                 path = path[len(root_path) :]
             else:
                 full_path = root_path + path
-        # Built field by field: this runs for every request.
+        # Built field by field: a mounted app builds one for every request.
         request = cls.__new__(cls)
         request.path = path
         request.root_path = root_path
         request.target = (full_path, scope.get("query_string", b""), False)
-        request.cookie_header = "" if cookie is None else cookie.decode("latin-1")
-        request.gpc_values = gpc or ()
+        request.cookie_header = cookie_header
+        request.gpc_values = gpc_values
         request._scope = scope
         request._environ = None
         # What only the endpoints need is read when asked for.
@@ -220,6 +204,31 @@ class RequestInfo:
         if location is None:
             location = self._location = request_location(self.target)
         return location
+
+
+def consent_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, Sequence[str]]:
+    """The ``Cookie`` header of an ASGI request (several joined with ``; ``, in order; ``""``
+    when none) and every ``Sec-GPC`` value."""
+    if type(headers) is not list:
+        headers = list(headers)
+    # One dictionary built in C finds both; it answers only when no header name came twice
+    # (HTTP/2 may split the Cookie header, a client may repeat Sec-GPC).
+    by_name = dict(headers)
+    if len(by_name) == len(headers):
+        cookie = by_name.get(b"cookie")
+        gpc = by_name.get(b"sec-gpc")
+        return (
+            "" if cookie is None else cookie.decode("latin-1"),
+            () if gpc is None else (gpc.decode("latin-1"),),
+        )
+    cookies: list[bytes] = []
+    gpc_values: list[str] = []
+    for name, value in headers:
+        if name == b"cookie":
+            cookies.append(value)
+        elif name == b"sec-gpc":
+            gpc_values.append(value.decode("latin-1"))
+    return b"; ".join(cookies).decode("latin-1"), gpc_values
 
 
 @dataclass(slots=True)
