@@ -394,3 +394,19 @@ def test_a_page_that_never_reads_consent_is_cached_for_everyone(cached: None) ->
     assert "Vary" not in first
     assert client().get("/news").content == b"Today's news"
     assert views.CALLS["news"] == 1
+
+
+def test_our_cookie_lines_survive_djangos_pickling() -> None:
+    """Django's cache pickles responses: our lines come back word for word."""
+    import pickle
+
+    from consent_middleware.django.responses import set_cookie_line
+
+    response = HttpResponse("hello")
+    response.set_cookie("_ga", "1")
+    lines = ["_ga=; Path=/; Max-Age=0", "_ga=; Path=/; Max-Age=0; Domain=.shop.test"]
+    for line in lines:
+        set_cookie_line(response, line)
+    restored = pickle.loads(pickle.dumps(response))
+    written = [morsel.output(header="").strip() for morsel in restored.cookies.values()]
+    assert written == ["_ga=1; Path=/", *lines]
