@@ -16,6 +16,7 @@ ALLOWED = {
     "ui": {"core"},
     "web": {"core", "ledger", "ui"},
     "cli": {"core", "ledger", "ui"},
+    "django": {"core", "web", "ui"},
 }
 # The core stays free of frameworks and of network, database and file-locking I/O.
 CORE_FORBIDDEN = {

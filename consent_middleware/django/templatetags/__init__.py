@@ -1,0 +1,1 @@
+"""The ``{% load consent %}`` library."""

@@ -1,0 +1,115 @@
+"""``{% load consent %}``: the Jinja2 helpers as Django template tags.
+
+``{% consent "analytics" %}...{% else %}...{% endconsent %}`` gates markup on the server;
+``{% why item %}``, ``{% consent_banner %}``, ``{% preference_centre %}``,
+``{% privacy_choices_link %}`` and ``{% consent_state_json %}`` print what the Jinja2
+helpers of the same names print, from the same templates, escaped the same way. The tags
+find the request's context in a ``consent`` variable, else on ``request.consent`` (Django's
+``render(request, ...)`` provides ``request``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.template.base import FilterExpression, NodeList, Parser, Token
+from django.utils.safestring import SafeString, mark_safe
+
+from ...core.context import PersonalisationContext
+from ...core.exceptions import MiddlewareNotInstalled
+from ...ui import render
+
+register = template.Library()
+
+
+def consent_of(context: template.Context) -> PersonalisationContext:
+    """The consent context of the request a template is rendered for."""
+    explicit = context.get("consent")
+    if isinstance(explicit, PersonalisationContext):
+        return explicit
+    request = getattr(context, "request", None) or context.get("request")
+    found = getattr(request, "consent", None)
+    if isinstance(found, PersonalisationContext):
+        return found
+    raise MiddlewareNotInstalled(
+        "no consent context in this template: add 'consent_middleware.django."
+        "ConsentMiddleware' to MIDDLEWARE and render with the request (render(request, ...)), "
+        "or pass consent=request.consent"
+    )
+
+
+class ConsentNode(template.Node):
+    """The body of ``{% consent %}`` when the purpose is granted, else its ``{% else %}``."""
+
+    def __init__(self, purpose: FilterExpression, granted: NodeList, refused: NodeList) -> None:
+        self.purpose = purpose
+        self.granted = granted
+        self.refused = refused
+
+    def render(self, context: template.Context) -> SafeString:
+        allowed = consent_of(context).allows(self.purpose.resolve(context))
+        rendered: SafeString = (self.granted if allowed else self.refused).render(context)
+        return rendered
+
+
+@register.tag("consent")
+def consent_tag(parser: Parser, token: Token) -> ConsentNode:
+    """``{% consent "purpose" %}...{% else %}...{% endconsent %}``."""
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError(
+            f"'{bits[0]}' takes one purpose id: "
+            '{% consent "analytics" %}...{% else %}...{% endconsent %}'
+        )
+    purpose = parser.compile_filter(bits[1])
+    granted = parser.parse(("else", "endconsent"))
+    closing = parser.next_token()
+    refused = NodeList()
+    if closing.contents == "else":
+        refused = parser.parse(("endconsent",))
+        closing = parser.next_token()
+    if closing.contents != "endconsent":
+        raise template.TemplateSyntaxError(
+            f"'{closing.contents}' in {{% consent %}}: use a bare {{% else %}} and "
+            "{% endconsent %}"
+        )
+    return ConsentNode(purpose, granted, refused)
+
+
+def _safe(html: str) -> SafeString:
+    # The helpers' output is autoescaped Jinja2 markup.
+    return mark_safe(str(html))  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def why(context: template.Context, item: Any) -> SafeString:
+    """``{% why item %}``: "Why am I seeing this?" for an item with a ``reason``, or a
+    ``Reason``."""
+    return _safe(render.why(consent_of(context), item))
+
+
+@register.simple_tag(takes_context=True)
+def consent_banner(context: template.Context) -> SafeString:
+    """``{% consent_banner %}``: the first-layer banner, until a choice is made."""
+    return _safe(render.banner(consent_of(context)))
+
+
+@register.simple_tag(takes_context=True)
+def preference_centre(context: template.Context, next: str | None = None) -> SafeString:
+    """``{% preference_centre %}`` (or ``{% preference_centre "/basket" %}``): every
+    purpose, the choices and stated preferences; the forms come back to ``next``."""
+    return _safe(render.preference_centre(consent_of(context), next))
+
+
+@register.simple_tag(takes_context=True)
+def privacy_choices_link(context: template.Context) -> SafeString:
+    """``{% privacy_choices_link %}``: the "Privacy choices" link for every page."""
+    return _safe(render.privacy_choices_link(consent_of(context)))
+
+
+@register.simple_tag(takes_context=True)
+def consent_state_json(context: template.Context) -> SafeString:
+    """``{% consent_state_json %}``: the public state for client code, safe in
+    ``<script>``."""
+    return _safe(render.state_json(consent_of(context)))

@@ -1,0 +1,14 @@
+"""The test project's routes: the tag pages, then the shared host app for everything else."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from . import views
+
+urlpatterns = [
+    path("page/<str:name>", views.page),
+    path("viewed", views.viewed),
+    path("greeting", views.greeting),
+    re_path(r"^(?P<path>.*)$", views.app),
+]
