@@ -70,10 +70,15 @@ INSTALLED_APPS = [
     "treebeard",
     "sorl.thumbnail",
     "django_tables2",
+    # The consent middleware's app: {% load consent %} in templates.
+    "consent_middleware.django",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that renders a page or sets a cookie: request.consent for the views
+    # and templates, and the consent pages under /consent.
+    "consent_middleware.django.ConsentMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -102,6 +107,8 @@ TEMPLATES = [
                 "oscar.apps.communication.notifications.context_processors.notifications",
                 "oscar.core.context_processors.metadata",
             ],
+            # The product page's shelves, each item with its reason (shelves.py).
+            "libraries": {"shelves": "examples.oscar_shop.shelves"},
         },
     }
 ]
@@ -129,6 +136,16 @@ HAYSTACK_CONNECTIONS = {
     }
 }
 
+# The consent middleware: the policy declares oscar_history under "Tailor this visit".
+CONSENT_MIDDLEWARE = {
+    "policy": HERE / "policy.toml",
+    # Keep keys out of source control; a new key per start forgets every choice on restart.
+    "secret_keys": [os.environ.get("CONSENT_SECRET_KEY") or secrets.token_urlsafe(48)],
+    # Plain HTTP on 127.0.0.1; keep secure=True (the default) in production.
+    "secure": False,
+    "ledger": os.environ.get("CONSENT_LEDGER") or f"sqlite:///{DATA / 'consent.db'}",
+}
+
 # Whoosh facets by field only, not by query (Oscar's price ranges); one product class and
 # no ratings leave nothing to facet by.
 OSCAR_SEARCH_FACETS = {"fields": {}, "queries": {}}
@@ -152,9 +169,11 @@ OSCAR_ORDER_STATUS_PIPELINE = {
     "Cancelled": (),
 }
 
+# Warnings and errors on the console, tracebacks of failed requests included; not every 404.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
