@@ -149,6 +149,9 @@ CONSENT_MIDDLEWARE = {
 # Whoosh facets by field only, not by query (Oscar's price ranges); one product class and
 # no ratings leave nothing to facet by.
 OSCAR_SEARCH_FACETS = {"fields": {}, "queries": {}}
+# Haystack's Whoosh backend fetches the wrong results for a last page that is not full:
+# one page holds the whole catalogue.
+OSCAR_PRODUCTS_PER_PAGE = 30
 
 STATIC_URL = "/static/"
 MEDIA_URL = "/media/"
