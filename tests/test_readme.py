@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
+import subprocess
 import sys
 import tomllib
 from collections.abc import Callable, Iterator
@@ -195,6 +197,7 @@ def check_settings(shopper: Shopper, module: ModuleType, directory: Path) -> Non
 CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "shop.py": check_tea_shop,
     "app.py": check_tea_shop,
+    "django_shop.py": check_tea_shop,
     "ledger.py": check_ledger,
     "rights.py": check_rights,
     "settings.py": check_settings,
@@ -210,15 +213,47 @@ def shape(value: Any) -> Any:
     return type(value).__name__
 
 
-@pytest.mark.parametrize("block", PYTHON, ids=[block.where for block in PYTHON])
-def test_python_block_runs_and_its_app_works(block: Block, newcomer: Path) -> None:
-    module = run_block(block, newcomer)
+#: Blocks that set up the whole process (Django's settings are one per process): each runs,
+#: with its check, in an interpreter of its own.
+APART = {"django_shop.py"}
+
+
+def check_block(block: Block, directory: Path) -> None:
+    """Run the block, then use the app it makes as a shopper would."""
+    module = run_block(block, directory)
     app = getattr(module, "app", None)
     if app is None:
         return
     assert block.title in CHECKS, f"{block.where}: say what the app must do in CHECKS"
     with Shopper(app) as shopper:
-        CHECKS[block.title](shopper, module, newcomer)
+        CHECKS[block.title](shopper, module, directory)
+
+
+def check_apart(readme: str, line: int) -> None:
+    """What a fresh interpreter runs for a block of :data:`APART`, in the newcomer's
+    directory."""
+    (block,) = [b for b in blocks(Path(readme)) if b.line == line]
+    check_block(block, Path.cwd())
+
+
+@pytest.mark.parametrize("block", PYTHON, ids=[block.where for block in PYTHON])
+def test_python_block_runs_and_its_app_works(block: Block, newcomer: Path) -> None:
+    if block.title not in APART:
+        check_block(block, newcomer)
+        return
+    call = f"check_apart({str(block.readme)!r}, {block.line})"
+    code = f"from tests.test_readme import check_apart; {call}"
+    environment = {name: value for name, value in os.environ.items() if name != KEY}
+    environment["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=newcomer,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"{block.where}:\n{done.stdout}\n{done.stderr}"
 
 
 def test_every_check_has_its_block() -> None:

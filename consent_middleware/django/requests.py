@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
 
@@ -11,20 +11,45 @@ from ..core.context import ENVIRON_KEY, SCOPE_KEY, PersonalisationContext
 from ..web.endpoints import MAX_FORM_BYTES
 from ..web.messages import RequestInfo
 
-__all__ = ["keep_context", "read_body", "request_info"]
+__all__ = ["DjangoRequestInfo", "keep_context", "read_body", "request_info"]
 
 logger = logging.getLogger("consent_middleware")
+
+
+class DjangoRequestInfo(RequestInfo):
+    """The record of a request Django made: the scheme is Django's ``request.scheme``, so
+    a proxy named by ``SECURE_PROXY_SSL_HEADER`` is believed as Django believes it."""
+
+    __slots__ = ("django_request",)
+
+    django_request: HttpRequest
+
+    @property
+    def scheme(self) -> str:
+        """``http`` or ``https``, as Django sees the request."""
+        return str(self.django_request.scheme or "http")
 
 
 def request_info(request: HttpRequest) -> RequestInfo:
     """The request record of a Django request: from the ASGI scope under an
     ``ASGIRequest``, the WSGI environ under a ``WSGIRequest``, else from ``META``."""
+    info: DjangoRequestInfo
     scope: Any = getattr(request, "scope", None)
     if isinstance(scope, dict):
-        return RequestInfo.from_scope(scope)
-    environ: Any = getattr(request, "environ", None)
-    if isinstance(environ, dict):
-        return RequestInfo.from_environ(environ)
+        if isinstance(scope.get("query_string"), str):
+            # Django's AsyncClient gives text where servers give bytes.
+            scope = {**scope, "query_string": scope["query_string"].encode("latin-1")}
+        info = cast(DjangoRequestInfo, DjangoRequestInfo.from_scope(scope))
+    else:
+        environ: Any = getattr(request, "environ", None)
+        if not isinstance(environ, dict):
+            return _from_meta(request)
+        info = cast(DjangoRequestInfo, DjangoRequestInfo.from_environ(environ))
+    info.django_request = request
+    return info
+
+
+def _from_meta(request: HttpRequest) -> RequestInfo:
     # A bare HttpRequest, as tests build them: its META holds the headers.
     meta = request.META
     headers = {

@@ -10,5 +10,9 @@ urlpatterns = [
     path("page/<str:name>", views.page),
     path("viewed", views.viewed),
     path("greeting", views.greeting),
+    path("news", views.news),
+    path("remember/<str:product>", views.remember),
+    path("identity", views.identity),
+    path("form", views.form),
     re_path(r"^(?P<path>.*)$", views.app),
 ]

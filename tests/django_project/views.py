@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
@@ -50,6 +50,41 @@ def viewed(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"You viewed {', '.join(seen) or 'nothing yet'}. {reason.text}")
 
 
+#: How often each view ran (the cache tests count the pages the cache answered instead).
+CALLS: dict[str, int] = {}
+
+
 def greeting(request: HttpRequest) -> HttpResponse:
     """A page that depends only on the mode."""
+    CALLS["greeting"] = CALLS.get("greeting", 0) + 1
     return HttpResponse(f"Hello, {request.consent.mode.value} shopper")  # type: ignore[attr-defined]
+
+
+def news(request: HttpRequest) -> HttpResponse:
+    """A page that never looks at consent."""
+    CALLS["news"] = CALLS.get("news", 0) + 1
+    return HttpResponse("Today's news")
+
+
+def remember(request: HttpRequest, product: str) -> HttpResponse:
+    """Adds a product to this visit's history, when the shopper allows it."""
+    ctx = request.consent  # type: ignore[attr-defined]
+    if ctx.may_use("viewed_products"):
+        ctx.visit.add("viewed_products", product)
+    return HttpResponse("noted")
+
+
+def identity(request: HttpRequest) -> JsonResponse:
+    """Where the context is found on this kind of request."""
+    return JsonResponse(
+        {
+            "request": type(request).__name__,
+            "same": get_context(request) is request.consent,  # type: ignore[attr-defined]
+            "mode": request.consent.mode.value,  # type: ignore[attr-defined]
+        }
+    )
+
+
+def form(request: HttpRequest) -> HttpResponse:
+    """An app form: Django's CSRF protection, when installed, still guards it."""
+    return HttpResponse(f"app saw {request.method}")
