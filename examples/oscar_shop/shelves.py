@@ -55,11 +55,13 @@ def recently_viewed_items(context: template.Context, current: Any = None) -> lis
     if not ctx.may_use(RECENTLY_VIEWED):
         return []
     history = get_class("customer.history", "CustomerHistoryManager")
-    products = [p for p in history.get(request) if p != current][:SHELF_SIZE]
+    products = [p for p in history.get(request) if p != current]
     sensitive = _in_health(products)
     health_allowed = ctx.may_use(HEALTH_VIEWS)
-    items = []
+    items: list[Item] = []
     for product in products:
+        if len(items) == SHELF_SIZE:
+            break
         if product.pk not in sensitive:
             reason = ctx.reason(RECENTLY_VIEWED, text=f"You viewed {product.get_title()}.")
         elif health_allowed:
