@@ -23,8 +23,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(module: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """``python -m MODULE --port N`` from the repository root; yields its base URL."""
+def serve(module: str, env: dict[str, str] | None = None, *, timeout: float = 30) -> Iterator[str]:
+    """``python -m MODULE --port N`` from the repository root; yields its base URL once it
+    answers, waiting up to ``timeout`` seconds for it to start."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", module, "--port", str(port)],
@@ -35,7 +36,7 @@ def serve(module: str, env: dict[str, str] | None = None) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 httpx.get(url + "/consent/state", timeout=1)

@@ -66,7 +66,9 @@ def test_minimal_shop_over_real_http(minimal_shop: str) -> None:
         assert client.get("/consent/state").json()["purposes"]["analytics"] is False
 
 
-@pytest.mark.parametrize("module", ["examples.demo_shop", "examples.minimal"])
+@pytest.mark.parametrize(
+    "module", ["examples.demo_shop", "examples.minimal", "examples.oscar_shop"]
+)
 def test_a_busy_port_is_one_line_naming_it_and_the_option(module: str, tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
