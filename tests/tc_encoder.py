@@ -9,7 +9,8 @@ from typing import Literal
 
 from consent_middleware.interop import PublisherTC, TCString
 
-VendorEncoding = Literal["bitfield", "range"]
+# "shortest" picks, section by section, the shorter of the two, as CMPs do.
+VendorEncoding = Literal["bitfield", "range", "shortest"]
 BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -69,6 +70,10 @@ class BitWriter:
 
     def vendors(self, ids: frozenset[int], encoding: VendorEncoding) -> BitWriter:
         max_id = max(ids, default=0)
+        if encoding == "shortest":
+            spans = spans_of(ids)
+            range_bits = 12 + sum(17 if first == last else 33 for first, last in spans)
+            encoding = "range" if range_bits < max_id else "bitfield"
         self.int(max_id, 16).bool(encoding == "range")
         if encoding == "range":
             return self.ranges(spans_of(ids))

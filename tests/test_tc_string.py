@@ -462,7 +462,7 @@ records = st.builds(
 
 
 @settings(max_examples=300, deadline=None)
-@given(records, st.sampled_from(["bitfield", "range"]), st.sampled_from([6, 24]))
+@given(records, st.sampled_from(["bitfield", "range", "shortest"]), st.sampled_from([6, 24]))
 def test_encoding_then_decoding_gives_the_fields_back(
     record: TCString, encoding: VendorEncoding, pad_to: int
 ) -> None:

@@ -21,7 +21,7 @@ fewer segments): the format cannot tell those cuts apart from a complete string.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
@@ -52,6 +52,10 @@ MAX_VENDOR_IDS_FROM_RANGES = 2 * 65535
 _CORE = "core"
 _SEGMENTS = {1: "DisclosedVendors", 2: "AllowedVendors", 3: "PublisherTC"}
 _MAX_SEGMENTS = 1 + len(_SEGMENTS)
+_VENDOR_FIELDS = {
+    section: (f"{section}.MaxVendorId", f"{section}.IsRangeEncoding", f"{section}.BitField")
+    for section in ("VendorConsents", "VendorLegitimateInterests", *_SEGMENTS.values())
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -157,36 +161,28 @@ def decode_tc_string(s: str) -> TCString:
     version = r.read_int(6, "Version")
     if version != 2:
         raise r.error(_version_problem(version), "Version", 0)
-    # Keyword arguments are evaluated in order: this reads the core's fields in turn.
-    core = TCString(
-        version=version,
-        created=_datetime(r.read_int(36, "Created")),
-        last_updated=_datetime(r.read_int(36, "LastUpdated")),
-        cmp_id=r.read_int(12, "CmpId"),
-        cmp_version=r.read_int(12, "CmpVersion"),
-        consent_screen=r.read_int(6, "ConsentScreen"),
-        consent_language=_letters(r, "ConsentLanguage"),
-        vendor_list_version=r.read_int(12, "VendorListVersion"),
-        policy_version=r.read_int(6, "TcfPolicyVersion"),
-        is_service_specific=r.read_bool("IsServiceSpecific"),
-        use_non_standard_texts=r.read_bool("UseNonStandardTexts"),
-        special_feature_optins=r.read_bitfield(12, "SpecialFeatureOptIns"),
-        purposes_consent=r.read_bitfield(24, "PurposesConsent"),
-        purposes_li=r.read_bitfield(24, "PurposesLITransparency"),
-        purpose_one_treatment=r.read_bool("PurposeOneTreatment"),
-        publisher_cc=_letters(r, "PublisherCC"),
-        vendor_consents=_read_vendors(r, "VendorConsents"),
-        vendor_li=_read_vendors(r, "VendorLegitimateInterests"),
-        publisher_restrictions=_read_restrictions(r),
-    )
-    if len(texts) == 1:
-        return core
-    return _with_optional_segments(core, texts, r.ids_left)
+    created = _datetime(r.read_int(36, "Created"))
+    last_updated = _datetime(r.read_int(36, "LastUpdated"))
+    cmp_id = r.read_int(12, "CmpId")
+    cmp_version = r.read_int(12, "CmpVersion")
+    consent_screen = r.read_int(6, "ConsentScreen")
+    consent_language = _letters(r, "ConsentLanguage")
+    vendor_list_version = r.read_int(12, "VendorListVersion")
+    policy_version = r.read_int(6, "TcfPolicyVersion")
+    is_service_specific = r.read_bool("IsServiceSpecific")
+    use_non_standard_texts = r.read_bool("UseNonStandardTexts")
+    special_feature_optins = r.read_bitfield(12, "SpecialFeatureOptIns")
+    purposes_consent = r.read_bitfield(24, "PurposesConsent")
+    purposes_li = r.read_bitfield(24, "PurposesLITransparency")
+    purpose_one_treatment = r.read_bool("PurposeOneTreatment")
+    publisher_cc = _letters(r, "PublisherCC")
+    vendor_consents = _read_vendors(r, "VendorConsents")
+    vendor_li = _read_vendors(r, "VendorLegitimateInterests")
+    publisher_restrictions = _read_restrictions(r)
 
-
-def _with_optional_segments(core: TCString, texts: list[str], ids_left: int) -> TCString:
     vendors: dict[str, frozenset[int]] = {}
     publisher_tc: PublisherTC | None = None
+    ids_left = r.ids_left
     for number, text in enumerate(texts[1:], 2):
         r = BitReader(text, f"segment {number}", ids_left=ids_left)
         kind = r.read_int(3, "SegmentType")
@@ -202,8 +198,27 @@ def _with_optional_segments(core: TCString, texts: list[str], ids_left: int) -> 
         else:
             vendors[name] = _read_vendors(r, name)
         ids_left = r.ids_left
-    return replace(
-        core,
+
+    return TCString(
+        version=version,
+        created=created,
+        last_updated=last_updated,
+        cmp_id=cmp_id,
+        cmp_version=cmp_version,
+        consent_screen=consent_screen,
+        consent_language=consent_language,
+        vendor_list_version=vendor_list_version,
+        policy_version=policy_version,
+        is_service_specific=is_service_specific,
+        use_non_standard_texts=use_non_standard_texts,
+        special_feature_optins=special_feature_optins,
+        purposes_consent=purposes_consent,
+        purposes_li=purposes_li,
+        purpose_one_treatment=purpose_one_treatment,
+        publisher_cc=publisher_cc,
+        vendor_consents=vendor_consents,
+        vendor_li=vendor_li,
+        publisher_restrictions=publisher_restrictions,
         disclosed_vendors=vendors.get("DisclosedVendors"),
         allowed_vendors=vendors.get("AllowedVendors"),
         publisher_tc=publisher_tc,
@@ -234,10 +249,11 @@ def _letters(r: BitReader, field: str) -> str:
 
 
 def _read_vendors(r: BitReader, section: str) -> frozenset[int]:
-    max_id = r.read_int(16, f"{section}.MaxVendorId")
-    if r.read_bool(f"{section}.IsRangeEncoding"):
+    max_id_field, encoding_field, bitfield_field = _VENDOR_FIELDS[section]
+    max_id = r.read_int(16, max_id_field)
+    if r.read_bool(encoding_field):
         return r.read_ranges(section)
-    return r.read_bitfield(max_id, f"{section}.BitField")
+    return r.read_bitfield(max_id, bitfield_field)
 
 
 def _read_restrictions(r: BitReader) -> tuple[PublisherRestriction, ...]:
