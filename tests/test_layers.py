@@ -17,6 +17,8 @@ ALLOWED = {
     "web": {"core", "ledger", "ui"},
     "cli": {"core", "ledger", "ui"},
     "django": {"core", "web", "ui"},
+    # Other consent managers' records (TCF, ...): a public facade over what core decodes.
+    "interop": {"core"},
 }
 # The core stays free of frameworks and of network, database and file-locking I/O.
 CORE_FORBIDDEN = {

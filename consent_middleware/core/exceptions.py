@@ -28,3 +28,25 @@ class ConsentRequired(ConsentError):
 
 class MiddlewareNotInstalled(ConsentError, LookupError):
     """A request carries no consent context: the middleware does not wrap this app."""
+
+
+class TCStringError(ConsentError, ValueError):
+    """An IAB TCF TC string could not be decoded: malformed, truncated or not version 2.
+
+    ``segment`` names the segment (``"core"``, ``"DisclosedVendors"``, ...) and ``field`` the
+    field being read, ``bit`` its offset in that segment; each is ``None`` when the problem
+    is with the string as a whole. The message never repeats the string.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        segment: str | None = None,
+        field: str | None = None,
+        bit: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.segment = segment
+        self.field = field
+        self.bit = bit
