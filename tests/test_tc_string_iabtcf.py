@@ -2,7 +2,7 @@
 
 Node encodes a few hundred generated TC models and the decoder must read every field as the
 reference decoder does; Node also decodes strings made by ``tests/tc_encoder.py``. The
-package is pinned in ``tests/iabtcf/package-lock.json`` and installed by ``.ci/run`` with
+package is pinned in ``tests/iabtcf/package-lock.json``; the first run installs it with
 ``npm ci --prefix tests/iabtcf``. Skipped only where ``node`` is missing.
 """
 
@@ -52,7 +52,18 @@ def reference() -> Callable[[list[Fields], list[str]], Fields]:
     """Runs the reference implementation on models to encode and strings to decode."""
     assert NODE is not None
     if not (SCRIPT_DIR / "node_modules" / "@iabtcf" / "core").is_dir():
-        pytest.fail("@iabtcf/core is not installed: run `npm ci --prefix tests/iabtcf`")
+        # The first run installs the pinned version from the npm registry.
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is missing: install it beside node (apt-get install npm)")
+        installed = subprocess.run(
+            [npm, "ci", "--prefix", str(SCRIPT_DIR), "--no-audit", "--no-fund"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if installed.returncode != 0:
+            pytest.fail(f"`npm ci --prefix tests/iabtcf` failed:\n{installed.stderr}")
 
     def run(models: list[Fields], strings: list[str]) -> Fields:
         done = subprocess.run(
