@@ -25,6 +25,16 @@ CUSTOM_HEADERS = [
     ("Set-Cookie", "cart=abc; Path=/"),
 ]
 
+#: What a storefront sets on its own, whatever the visitor chose (``/tracking``).
+TRACKING_COOKIES = [
+    ("Set-Cookie", "_ga=GA1.1.42; Path=/; Max-Age=3600"),
+    ("Set-Cookie", "ads=7; Path=/"),
+    ("Set-Cookie", "recent=tea,pot; Path=/; HttpOnly"),
+    ("Set-Cookie", "session=s1; Path=/; HttpOnly"),
+    ("Set-Cookie", "cart=abc; Path=/"),
+    ("Set-Cookie", "old_ads=; Path=/; Max-Age=0"),
+]
+
 Answer = tuple[int, str, list[tuple[str, str]]]
 
 
@@ -67,6 +77,9 @@ def shop(ctx: PersonalisationContext, method: str, path: str, query: str) -> Ans
             return 200, body, [("Content-Type", "application/json"), CUSTOM_HEADERS[0]]
         if path == "/custom":
             return 200, "custom", text + CUSTOM_HEADERS
+        if path == "/tracking":
+            # Never looks at the consent: the middleware screens these cookies.
+            return 200, "tracked", text + TRACKING_COOKIES
         if path in ("/consent/other", "/consentment"):
             return 200, f"app saw {method} {path}", text
         if path == "/plain":

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
 import time
+from typing import Any
 
 import pytest
 
 from consent_middleware import ConsentPolicy
 
-from .conftest import KEY, OLD_KEY, Driver, DriverFactory, make_cookie
+from .conftest import KEY, OLD_KEY, Driver, DriverFactory, Result, make_cookie
 
 NOW = int(time.time())
 ALL = ("session_personalisation", "personalisation", "analytics", "marketing")
@@ -587,3 +589,93 @@ def test_secure_false_over_https_warns_once_per_middleware(
     assert insecure_warnings(caplog) == 2
     make_driver().get("/")
     assert insecure_warnings(caplog) == 2
+
+
+# -- the app's own cookies ----------------------------------------------------------------
+
+
+def _tracking_policy() -> ConsentPolicy:
+    """The default purposes, each owning the cookies the host app's /tracking sets."""
+    owned = {
+        "necessary": ("session",),
+        "session_personalisation": ("recent",),
+        "analytics": ("_ga*",),
+        "marketing": ("ads", "old_ads"),
+    }
+    purposes = [
+        dataclasses.replace(p, cookies=owned.get(p.id, ()))
+        for p in ConsentPolicy.default().purposes
+    ]
+    return ConsentPolicy(purposes, version="tracking")
+
+
+def _sent(result: Result) -> list[str]:
+    return sorted(line.partition("=")[0] for line in result.set_cookies)
+
+
+def _tracking(driver: Driver, granted: tuple[str, ...] | None, **kwargs: Any) -> Result:
+    cookies = None
+    if granted is not None:
+        value = make_cookie(granted, decided_at=NOW, policy=_tracking_policy())
+        cookies = {driver.cookie_name: value}
+    result = driver.get("/tracking", cookies=cookies, **kwargs)
+    assert result.status == 200
+    return result
+
+
+def test_the_apps_cookies_of_ungranted_purposes_never_leave(
+    make_driver: DriverFactory,
+) -> None:
+    driver = make_driver(policy=_tracking_policy())
+    undecided = _tracking(driver, None)
+    # The necessary cookie, the undeclared one (with a warning) and a deletion go out.
+    assert _sent(undecided) == ["cart", "old_ads", "session"]
+    assert "cookie" in (undecided.header("vary") or "").lower()
+    rejected = _tracking(driver, ())
+    assert _sent(rejected) == ["cart", "old_ads", "session"]
+
+
+def test_the_apps_cookies_of_granted_purposes_leave_and_the_page_is_private(
+    make_driver: DriverFactory,
+) -> None:
+    driver = make_driver(policy=_tracking_policy())
+    result = _tracking(driver, ("analytics", "session_personalisation"))
+    assert _sent(result) == ["_ga", "cart", "old_ads", "recent", "session"]
+    assert result.cookie("_ga") == "GA1.1.42"
+    assert "private" in (result.header("cache-control") or "")
+    assert "cookie" in (result.header("vary") or "").lower()
+    everything = _tracking(driver, ALL)
+    assert _sent(everything) == ["_ga", "ads", "cart", "old_ads", "recent", "session"]
+
+
+def test_gpc_keeps_the_marketing_cookie_out(make_driver: DriverFactory) -> None:
+    driver = make_driver(policy=_tracking_policy())
+    result = _tracking(driver, ALL, headers=[("Sec-GPC", "1")])
+    assert "ads" not in _sent(result)
+    assert "_ga" in _sent(result)
+
+
+def test_undeclared_cookies_follow_the_setting(
+    make_driver: DriverFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="consent_middleware")
+    warned = make_driver(policy=_tracking_policy())
+    for _ in range(3):
+        assert "cart" in _sent(_tracking(warned, ()))
+    warnings = [r.getMessage() for r in caplog.records if "'cart'" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert "no purpose of the policy declares" in warnings[0]
+    assert "undeclared_cookies='allow'" in warnings[0]
+    caplog.clear()
+    allowed = make_driver(policy=_tracking_policy(), undeclared_cookies="allow")
+    assert "cart" in _sent(_tracking(allowed, ()))
+    assert not [r for r in caplog.records if "'cart'" in r.getMessage()]
+    blocked = make_driver(policy=_tracking_policy(), undeclared_cookies="block")
+    assert _sent(_tracking(blocked, ALL)) == ["_ga", "ads", "old_ads", "recent", "session"]
+
+
+def test_enforcement_can_be_turned_off(make_driver: DriverFactory) -> None:
+    driver = make_driver(policy=_tracking_policy(), enforce_cookies=False)
+    result = _tracking(driver, ())
+    assert _sent(result) == ["_ga", "ads", "cart", "old_ads", "recent", "session"]
+    assert result.header("vary") is None

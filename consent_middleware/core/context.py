@@ -291,6 +291,12 @@ class PersonalisationContext:
         """The request's ``Cookie`` header, as sent."""
         return self._cookie_header
 
+    @property
+    def cookie_grants(self) -> frozenset[str]:
+        """The purposes granted, as the middleware screens the app's cookies by them
+        (reading them here does not make the response vary)."""
+        return self._granted
+
     def sent_cookies(self, name: str) -> list[str]:
         """Every value the request sent for cookie ``name``, in order (the header is parsed
         once, when first needed)."""

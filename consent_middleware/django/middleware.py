@@ -73,6 +73,7 @@ class ConsentMiddleware:
         if endpoint is not None:
             return self._answer(endpoint, info, ctx)
         response: HttpResponseBase = self.get_response(request)
+        self._screen(response, ctx)
         if ctx.varies or ctx.must_write:
             return self._finish(response, self.engine.response_headers(ctx))
         return self._finish(response, NO_CHANGES)
@@ -87,6 +88,7 @@ class ConsentMiddleware:
                 return await answer(endpoint, info, ctx)
             return self._answer(endpoint, info, ctx)
         response: HttpResponseBase = await self.get_response(request)
+        self._screen(response, ctx)
         if not (ctx.varies or ctx.must_write):
             return self._finish(response, NO_CHANGES)
         if ctx.must_write and engine.may_block(ctx):
@@ -112,13 +114,24 @@ class ConsentMiddleware:
                 read_body(request, info)
         return info, ctx, endpoint
 
-    def _finish(self, response: HttpResponseBase, changes: ResponseChanges) -> HttpResponseBase:
-        """The one place an app's response is changed, sync or async.
+    def _screen(self, response: HttpResponseBase, ctx: PersonalisationContext) -> None:
+        """Drop the app's cookies that the request's consent does not allow.
 
         Every ``Set-Cookie`` the app sent is in ``response.cookies`` here (Django writes
-        them out after all middleware): a filter of the app's cookies goes before
-        :func:`apply_changes`, which adds ours after them.
+        them out after all middleware), before :func:`apply_changes` adds ours.
         """
+        if self.engine.gate is None or not response.cookies:
+            return
+        names = list(response.cookies)
+        lines = [response.cookies[name].OutputString() for name in names]
+        keep = self.engine.screen_cookies(ctx, lines)
+        for name, kept in zip(names, keep, strict=True):
+            if not kept:
+                del response.cookies[name]
+
+    def _finish(self, response: HttpResponseBase, changes: ResponseChanges) -> HttpResponseBase:
+        """The one place an app's response is changed, sync or async: our headers and
+        cookies after the app's own."""
         apply_changes(response, changes)
         return response
 

@@ -87,21 +87,36 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
                 await self._serve(endpoint, request, scope, receive, send)
                 return
 
+        gate = engine.gate
+
         # Not a coroutine: it hands back the server's own awaitable, one frame less per
         # message, except when headers must change.
         def send_with_cookies(message: Message) -> Awaitable[None]:
-            if message["type"] == "http.response.start" and (ctx.varies or ctx.must_write):
-                if ctx.must_write or ctx.personal:
+            if message["type"] != "http.response.start":
+                return send(message)
+            if ctx.must_write or ctx.personal:
+                return _send_changed(engine, ctx, message, send)
+            varies = ctx.varies
+            if gate is None and not varies:
+                return send(message)
+            # One pass over the app's headers: a cookie to screen, a Vary to merge into.
+            # ASGI asks apps for lower-case names; a "Set-Cookie" spelt otherwise is
+            # screened all the same, a "Vary" spelt otherwise gets a second vary line,
+            # which HTTP reads as one list.
+            raw = message["headers"]
+            merge = False
+            for name, _ in raw:
+                if name == b"vary":
+                    merge = True
+                elif gate is not None and (
+                    name == b"set-cookie" or (len(name) == 10 and name.lower() == b"set-cookie")
+                ):
                     return _send_changed(engine, ctx, message, send)
+            if varies:
                 # The usual case, a page that read the consent: one header to add (a new
-                # list, as the app's own may be shared), merged if the app varies too. ASGI
-                # asks apps for lower-case names; a "Vary" spelled otherwise is left as a
-                # second Vary line, which HTTP reads as one list.
-                raw = message["headers"]
-                for name, _ in raw:
-                    if name == b"vary":
-                        _apply(message, VARY_ONLY)
-                        break
+                # list, as the app's own may be shared), merged if the app varies too.
+                if merge:
+                    _apply(message, VARY_ONLY)
                 else:
                     message["headers"] = [*raw, _VARY_COOKIE]
             return send(message)
@@ -162,14 +177,33 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
 async def _send_changed(
     engine: ConsentEngine, ctx: PersonalisationContext, message: Message, send: Send
 ) -> None:
-    """Send the response's start with the cookies and cache headers ``ctx`` calls for."""
-    if ctx.must_write and engine.may_block(ctx):
-        # A withdrawal to record, preferences to save: not on the event loop.
-        changes = await anyio.to_thread.run_sync(engine.response_headers, ctx)
-    else:
-        changes = engine.response_headers(ctx)
-    _apply(message, changes)
+    """Send the response's start with the app's cookies screened, and the cookies and cache
+    headers ``ctx`` calls for."""
+    if engine.gate is not None:
+        _screen(engine, ctx, message)
+    if ctx.varies or ctx.must_write:
+        if ctx.must_write and engine.may_block(ctx):
+            # A withdrawal to record, preferences to save: not on the event loop.
+            changes = await anyio.to_thread.run_sync(engine.response_headers, ctx)
+        else:
+            changes = engine.response_headers(ctx)
+        _apply(message, changes)
     await send(message)
+
+
+def _screen(engine: ConsentEngine, ctx: PersonalisationContext, message: Message) -> None:
+    """Drop the app's ``Set-Cookie`` headers that the request's consent does not allow."""
+    raw = message["headers"]
+    positions = [i for i, (name, _) in enumerate(raw) if name.lower() == b"set-cookie"]
+    if not positions:
+        return
+    lines = [raw[i][1].decode("latin-1") for i in positions]
+    keep = engine.screen_cookies(ctx, lines)
+    if all(keep):
+        return
+    dropped = {position for position, kept in zip(positions, keep, strict=True) if not kept}
+    # A new list: the app's own may be shared.
+    message["headers"] = [header for i, header in enumerate(raw) if i not in dropped]
 
 
 def _apply(message: Message, changes: ResponseChanges) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Unpack, cast
 
 from ..core.codec import ConsentCookieCodec, ConsentState, CookieProblem, Found
 from ..core.context import PersonalisationContext
+from ..core.cookie_gate import CookieGate, Verdict, set_cookie_name
 from ..core.cookies import cookie_values
 from ..core.csrf import CsrfGuard
 from ..core.gpc import gpc_enabled
@@ -40,6 +41,8 @@ __all__ = ["ConsentEngine"]
 
 logger = logging.getLogger("consent_middleware")
 
+# Undeclared cookie names warned about, at most, in one process.
+_WARNED_NAMES = 1000
 # Cookie headers up to this length are remembered, the last so many.
 _REMEMBERED_HEADER = 2048
 _REMEMBERED_HEADERS = 1024
@@ -92,6 +95,14 @@ class ConsentEngine:
             backend=options.preference_backend,
         )
         self._store_codecs = self.stores.codecs
+        #: Screens the app's ``Set-Cookie`` lines; ``None`` with ``enforce_cookies=False``.
+        self.gate = (
+            CookieGate(policy, names, options.undeclared_cookies)
+            if options.enforce_cookies
+            else None
+        )
+        self._warned: set[str] = set()
+        self._warned_lock = threading.Lock()
         #: Builds the consent events and keeps them in the ledger.
         self.records = ConsentRecords.open(options, policy)
         self.decisions = self.records.decisions
@@ -268,6 +279,53 @@ class ConsentEngine:
         return data, stale
 
     # -- writing ---------------------------------------------------------------------------
+
+    def screen_cookies(self, ctx: PersonalisationContext, lines: Sequence[str]) -> list[bool]:
+        """Whether each of the app's ``Set-Cookie`` lines may leave (see :class:`CookieGate`).
+
+        A line kept or dropped by the visitor's choice makes the response vary with the
+        ``Cookie`` header; one kept because its purpose is granted also makes it private.
+        Only call with :attr:`gate` set.
+        """
+        gate = cast(CookieGate, self.gate)
+        granted = ctx.cookie_grants
+        now = time.time()
+        keep = []
+        for line in lines:
+            verdict = gate.verdict(line, granted, now)
+            if verdict is Verdict.GRANTED:
+                ctx.varies = ctx.personal = True
+            elif verdict is Verdict.REFUSED:
+                ctx.varies = True
+                logger.debug("cookie %r removed: its purpose is not granted", set_cookie_name(line))
+            elif verdict is Verdict.BLOCKED:
+                logger.debug("cookie %r removed: no purpose declares it", set_cookie_name(line))
+            elif verdict is Verdict.UNDECLARED:
+                self._warn_undeclared(set_cookie_name(line))
+            keep.append(verdict is not Verdict.REFUSED and verdict is not Verdict.BLOCKED)
+        return keep
+
+    def _warn_undeclared(self, name: str) -> None:
+        """One warning per cookie name and process (the first 1,000 names)."""
+        with self._warned_lock:
+            if name in self._warned or len(self._warned) > _WARNED_NAMES:
+                return
+            self._warned.add(name)
+            if len(self._warned) > _WARNED_NAMES:
+                logger.warning(
+                    "the app sets more than %d cookies that no purpose declares; the "
+                    "others are not named",
+                    _WARNED_NAMES,
+                )
+                return
+        purposes = ", ".join(p.id for p in self.policy.purposes)
+        logger.warning(
+            "the app sets cookie %r, which no purpose of the policy declares: add it to the "
+            "cookies of the purpose it serves (%s), or set undeclared_cookies='allow' "
+            "(or 'block' to drop such cookies)",
+            name,
+            purposes,
+        )
 
     def response_headers(self, ctx: PersonalisationContext) -> ResponseChanges:
         """What an app's response must carry for this context.

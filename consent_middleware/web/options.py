@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from os import PathLike
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from ..core.context import PersonalisationContext
+from ..core.cookie_gate import UNDECLARED_COOKIES
 from ..core.exceptions import ConfigurationError
 from ..core.policy import ConsentPolicy
 from ..core.signing import check_secret_keys
@@ -52,6 +53,8 @@ class ConsentSettings(TypedDict, total=False):
     pseudonymise_on_erase: bool
     enforce_withdrawal: bool
     visit_lifetime: timedelta | float
+    enforce_cookies: bool
+    undeclared_cookies: Literal["allow", "warn", "block"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +111,12 @@ class ConsentOptions:
     #: How long a value of this visit is kept after it was written (a minute to a day),
     #: even if the browser keeps its session cookie.
     visit_lifetime: timedelta | float = DEFAULT_VISIT_LIFETIME
+    #: Remove every ``Set-Cookie`` of the app for a cookie that only purposes the request
+    #: has not been granted own (the policy's ``cookies``: names, and prefixes with ``*``).
+    enforce_cookies: bool = True
+    #: What becomes of an app's cookie that no purpose declares: ``"warn"`` (it goes out,
+    #: and a warning names it once per process), ``"allow"`` or ``"block"``.
+    undeclared_cookies: Literal["allow", "warn", "block"] = "warn"
     #: ``secret_keys`` as bytes, newest first.
     keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
 
@@ -119,7 +128,13 @@ class ConsentOptions:
                 "ConsentPolicy.from_toml('policy.toml')"
             )
         keys = check_secret_keys(self.secret_keys)
-        for name in ("secure", "gpc_json", "pseudonymise_on_erase", "enforce_withdrawal"):
+        for name in (
+            "secure",
+            "gpc_json",
+            "pseudonymise_on_erase",
+            "enforce_withdrawal",
+            "enforce_cookies",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name} must be True or False")
         if not isinstance(self.prefix, str) or not _PREFIX.match(self.prefix):
@@ -133,6 +148,11 @@ class ConsentOptions:
                 "prefix, or gpc_json=False to serve your own file"
             )
         CookieNames.of(self.cookie_name, secure=self.secure).check_unclaimed(policy)
+        if self.undeclared_cookies not in UNDECLARED_COOKIES:
+            choices = ", ".join(repr(choice) for choice in UNDECLARED_COOKIES)
+            raise ConfigurationError(
+                f"undeclared_cookies must be one of {choices}, not {self.undeclared_cookies!r}"
+            )
         if self.preference_backend is not None and not all(
             callable(getattr(self.preference_backend, m, None)) for m in ("load", "save", "delete")
         ):

@@ -13,6 +13,9 @@ from .middleware import MiddlewareBase
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from ..core.context import PersonalisationContext
+    from .engine import ConsentEngine
 else:
     WSGIApplication = Any  # the typeshed protocol exists only for type checkers
 
@@ -45,14 +48,34 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
             start_response(status, reply.headers)
             return [reply.body]
 
+        gate = engine.gate
+
         def start_with_cookies(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
+            if gate is not None:
+                headers = _screened(engine, ctx, headers)
             if ctx.varies or ctx.must_write:
                 headers = adjust_headers(headers, engine.response_headers(ctx))
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_cookies)
+
+
+def _screened(
+    engine: ConsentEngine, ctx: PersonalisationContext, headers: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The app's headers less the ``Set-Cookie`` lines the request's consent does not allow."""
+    positions = [
+        i for i, (name, _) in enumerate(headers) if len(name) == 10 and name.lower() == "set-cookie"
+    ]
+    if not positions:
+        return headers
+    keep = engine.screen_cookies(ctx, [headers[i][1] for i in positions])
+    if all(keep):
+        return headers
+    dropped = {position for position, kept in zip(positions, keep, strict=True) if not kept}
+    return [header for i, header in enumerate(headers) if i not in dropped]
 
 
 def _read_body(environ: WSGIEnvironment, request: RequestInfo) -> None:

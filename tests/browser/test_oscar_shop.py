@@ -27,9 +27,6 @@ HEALTH = "Use my interest in health products"
 HEALTH_PRODUCT = "Pregnancy test kit"
 BANNER_BUTTONS = ["Accept all", "Reject all", "Customise"]
 
-# Oscar sets oscar_history itself; only the middleware's cookie enforcement keeps it out.
-needs_enforcement = pytest.mark.xfail(reason="needs cookie enforcement", strict=True)
-
 
 @pytest.fixture(scope="module")
 def oscar_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -196,13 +193,11 @@ def test_before_consent_nothing_viewed_is_listed(page: Page, paths: dict[str, st
     expect(page.get_by_role("heading", name=RECENTLY_VIEWED)).to_have_count(0)
 
 
-@needs_enforcement
 def test_before_consent_oscar_history_is_not_set(page: Page, paths: dict[str, str]) -> None:
     view(page, paths, "Sencha green tea", "Jasmine pearls")
     assert HISTORY not in cookies(page)
 
 
-@needs_enforcement
 def test_after_reject_all_in_the_banner_oscar_history_is_not_set(
     page: Page, paths: dict[str, str]
 ) -> None:
@@ -242,7 +237,6 @@ def test_reject_all_deletes_oscar_history_and_the_list(page: Page, paths: dict[s
     expect(page.get_by_role("heading", name=RECENTLY_VIEWED)).to_have_count(0)
 
 
-@needs_enforcement
 def test_after_reject_all_oscar_history_stays_unset(page: Page, paths: dict[str, str]) -> None:
     choose(page, GUEST)
     view(page, paths, "Sencha green tea", "Earl Grey")

@@ -26,7 +26,10 @@ def app(request: HttpRequest, path: str = "") -> HttpResponse:
     for name, value in headers:
         if name.lower() == "set-cookie":
             key, _, rest = value.partition("=")
-            response.set_cookie(key, rest.partition(";")[0], path="/")
+            if "Max-Age=0" in rest:
+                response.delete_cookie(key, path="/")
+            else:
+                response.set_cookie(key, rest.partition(";")[0], path="/")
         elif name.lower() == "vary":
             response["Vary"] = value
         else:

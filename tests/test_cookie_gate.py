@@ -1,0 +1,115 @@
+"""Screening the app's ``Set-Cookie`` lines: the rules, and what the adapters make of them."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from typing import Any
+
+import pytest
+
+from consent_middleware import ConfigurationError, ConsentMiddleware, ConsentPolicy
+from consent_middleware.core.cookie_gate import CookieGate, Verdict, set_cookie_name
+
+from .conftest import KEY, make_cookie
+
+NOW = time.time()
+
+
+def policy() -> ConsentPolicy:
+    owned = {"necessary": ("sid",), "analytics": ("_ga*", "shared"), "marketing": ("shared",)}
+    purposes = [
+        dataclasses.replace(p, cookies=owned.get(p.id, ()))
+        for p in ConsentPolicy.default().purposes
+    ]
+    return ConsentPolicy(purposes, version="gate")
+
+
+GATE = CookieGate(policy(), ["__Host-consent"], "warn")
+NONE: frozenset[str] = frozenset({"necessary"})
+
+
+@pytest.mark.parametrize(
+    ("line", "granted", "verdict"),
+    [
+        ("_ga=1; Path=/", NONE, Verdict.REFUSED),
+        ("_ga_XYZ=1", NONE, Verdict.REFUSED),
+        ("_ga=1", NONE | {"analytics"}, Verdict.GRANTED),
+        # Owned by two purposes: it goes out when either is granted.
+        ("shared=1", NONE | {"marketing"}, Verdict.GRANTED),
+        ("shared=1", NONE, Verdict.REFUSED),
+        ("sid=abc; HttpOnly", NONE, Verdict.PASS),
+        ("__Host-consent=x; Secure", NONE, Verdict.PASS),
+        ("cart=1", NONE, Verdict.UNDECLARED),
+        # Deletions need no consent; Max-Age wins over Expires.
+        ("_ga=; Max-Age=0", NONE, Verdict.PASS),
+        ("_ga=; max-age=-1", NONE, Verdict.PASS),
+        ("_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT", NONE, Verdict.PASS),
+        ("_ga=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=60", NONE, Verdict.REFUSED),
+        ("_ga=1; Expires=Fri, 01 Jan 2100 00:00:00 GMT", NONE, Verdict.REFUSED),
+        ("_ga=1; Expires=never", NONE, Verdict.REFUSED),
+        ("_ga=1; Max-Age=soon", NONE, Verdict.REFUSED),
+        # Names as a browser reads them.
+        (" _ga =1", NONE, Verdict.REFUSED),
+        ("_ga", NONE, Verdict.REFUSED),
+    ],
+)
+def test_verdicts(line: str, granted: frozenset[str], verdict: Verdict) -> None:
+    assert GATE.verdict(line, granted, NOW) is verdict
+
+
+def test_undeclared_cookies_are_passed_or_blocked_as_asked() -> None:
+    assert CookieGate(policy(), [], "allow").verdict("cart=1", NONE, NOW) is Verdict.PASS
+    assert CookieGate(policy(), [], "block").verdict("cart=1", NONE, NOW) is Verdict.BLOCKED
+
+
+def test_the_name_is_read_as_a_browser_reads_it() -> None:
+    assert set_cookie_name(" a =b; Path=/") == "a"
+    assert set_cookie_name("novalue; Path=/") == "novalue"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"undeclared_cookies": "drop"}, "undeclared_cookies must be one of 'allow', 'warn'"),
+        ({"enforce_cookies": "yes"}, "enforce_cookies must be True or False"),
+    ],
+)
+def test_bad_settings_are_refused_at_start_up(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        ConsentMiddleware(lambda *a: None, secret_keys=[KEY], **options)
+
+
+def test_a_set_cookie_header_in_any_case_is_screened_under_asgi() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        headers = [
+            (b"Set-Cookie", b"_ga=1; Path=/"),
+            (b"SET-COOKIE", b"_ga_2=1"),
+            (b"set-cookie", b"sid=1"),
+            (b"content-type", b"text/plain"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    cookie = make_cookie((), decided_at=int(NOW), policy=policy())
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [(b"cookie", f"__Host-consent={cookie}".encode())],
+    }
+    middleware = ConsentMiddleware(app, secret_keys=[KEY], policy=policy())
+    asyncio.run(middleware(scope, receive, send))
+    headers = [(name.lower(), value) for name, value in sent[0]["headers"]]
+    assert [v for n, v in headers if n == b"set-cookie"] == [b"sid=1"]
+    assert (b"vary", b"Cookie") in headers
+    assert sent[1]["body"] == b"ok"
