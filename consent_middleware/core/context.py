@@ -357,11 +357,15 @@ def get_context(request: Any) -> PersonalisationContext:
     :class:`ConsentError`) when no consent middleware handled the request.
     """
     # A Starlette request first: it is what most apps pass.
-    holder = getattr(request, "scope", None)
-    if type(holder) is dict:
-        found = holder.get("consent")  # SCOPE_KEY
-        if type(found) is PersonalisationContext:
-            return found
+    try:
+        holder = request.scope
+    except AttributeError:
+        holder = None
+    else:
+        if type(holder) is dict:
+            found = holder.get("consent")  # SCOPE_KEY
+            if type(found) is PersonalisationContext:
+                return found
     if holder is None:
         holder = getattr(request, "environ", request)
     if isinstance(holder, Mapping):
