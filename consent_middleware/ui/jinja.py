@@ -156,15 +156,18 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     # it is rendered once for each list of signals, and kept with the two blanks open.
     signals = reason.signals
     policy = ctx.policy
+    # A choice made in another consent manager's banner is named in the disclosure.
+    external = ctx.external
+    source = None if external is None else external.label
     if not signals:
         key: tuple[object, ...] = (policy,)
     elif len(signals) == 1:
-        key = (policy, signals[0].id)
+        key = (policy, source, signals[0].id)
     else:
-        key = (policy, *[signal.id for signal in signals])
+        key = (policy, source, *[signal.id for signal in signals])
     found = _DISCLOSURES.get(key)
     if found is None or found[0]() is not env or found[1] != signals:
-        found = _disclosure(env, ctx, reason, key)
+        found = _disclosure(env, ctx, reason, key, source)
     blanks = found[2]
     text = reason.text
     if blanks is not None and type(text) is str and env.finalize is None:
@@ -182,6 +185,7 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         purpose=ctx.policy.purpose,
         retention_text=retention_text,
         change_url=ctx.change_url(),
+        source=source,
     )
 
 
@@ -222,7 +226,11 @@ _MAX_DISCLOSURES = 1024
 
 
 def _disclosure(
-    env: jinja2.Environment, ctx: PersonalisationContext, reason: Reason, key: tuple[object, ...]
+    env: jinja2.Environment,
+    ctx: PersonalisationContext,
+    reason: Reason,
+    key: tuple[object, ...],
+    source: str | None,
 ) -> _Disclosure:
     """The package's own disclosure for the reason's signals, as the text before, between
     and after its sentence and its link (no blanks when the host overrides the template)."""
@@ -235,6 +243,7 @@ def _disclosure(
             "purpose": policy.purpose,
             "retention_text": retention_text,
             "change_url": _LINK,
+            "source": source,
         }
         html = "".join(template.root_render_func(template.new_context(values, shared=True)))
         if html.count(_TEXT) == 1 and html.count(_LINK) == 1:
@@ -270,8 +279,13 @@ def preference_centre(template_context: jinja2.runtime.Context, next: str | None
         next=safe_next(next or ctx.path),
         retention_text=retention_text,
         switch=_switch(ctx),
-        # Progressive profiling: preferences are asked for only once they may be kept.
-        askable=[s for s in ctx.policy.signals if s.choices and ctx.may_use(s.id)],
+        # Progressive profiling: preferences are asked for only once they may be kept
+        # (under a choice made here: they are bound to its consent id).
+        askable=[
+            s
+            for s in ctx.policy.signals
+            if s.choices and ctx.may_use(s.id) and ctx.external is None
+        ],
     )
 
 
@@ -307,3 +321,4 @@ def consent_state_json(template_context: jinja2.runtime.Context) -> Markup:
     state = context_of(template_context).public_state()
     text = json.dumps(state, separators=(",", ":"))
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
