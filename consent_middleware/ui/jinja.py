@@ -19,8 +19,9 @@ import jinja2
 from jinja2 import nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from ..core.consent_mode import ConsentMode
 from ..core.context import PersonalisationContext, get_context
 from ..core.exceptions import ConsentError, MiddlewareNotInstalled
 from ..core.inventory import Signal
@@ -48,6 +49,7 @@ def install(env: jinja2.Environment) -> jinja2.Environment:
         preference_centre=preference_centre,
         consent_state_json=consent_state_json,
         privacy_choices_link=privacy_choices_link,
+        consent_mode_script=consent_mode_script,
     )
     return env
 
@@ -322,3 +324,44 @@ def consent_state_json(template_context: jinja2.runtime.Context) -> Markup:
     text = json.dumps(state, separators=(",", ":"))
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
+
+_DEFAULT_CONSENT_MODE = ConsentMode()
+
+
+@jinja2.pass_context
+def consent_mode_script(
+    template_context: jinja2.runtime.Context,
+    nonce: str | None = None,
+    *,
+    mode: ConsentMode | None = None,
+    mapping: dict[str, Any] | None = None,
+    wait_for_update: int | None = None,
+    regions: list[str] | tuple[str, ...] = (),
+) -> Markup:
+    """Google Consent Mode v2 for this request: a ``<script>`` that defines ``dataLayer``
+    and ``gtag`` where missing, calls ``gtag('consent', 'default', ...)`` (every key denied
+    but ``security_storage``) and, once the visitor has decided, ``'update'`` with the
+    states the grants give (GPC included).
+
+    Put it in ``<head>`` before any tag. ``nonce`` is your Content-Security-Policy nonce
+    (none when empty);
+    ``mapping``, ``wait_for_update`` and ``regions`` are those of :class:`ConsentMode`, or
+    give a ready one as ``mode``.
+    """
+    ctx = context_of(template_context)
+    if mode is None:
+        if mapping is None and wait_for_update is None and not regions:
+            mode = _DEFAULT_CONSENT_MODE
+        else:
+            wait = 500 if wait_for_update is None else wait_for_update
+            mode = ConsentMode(mapping, wait_for_update=wait, regions=regions)
+    elif not isinstance(mode, ConsentMode) or mapping or wait_for_update is not None or regions:
+        raise ConsentError(
+            "consent_mode_script(mode=...) takes a ConsentMode, and then no mapping, "
+            "wait_for_update or regions of its own"
+        )
+    if nonce is not None and not isinstance(nonce, str):
+        raise ConsentError("consent_mode_script(nonce=...) takes the page's CSP nonce, a string")
+    script = mode.commands(ctx.granted, ctx.policy, decided=ctx.decided)
+    opening = f'<script nonce="{escape(nonce)}">' if nonce else "<script>"
+    return Markup(f"{opening}{script}</script>")
