@@ -434,6 +434,7 @@ def test_decoded_values_are_remembered_and_the_memory_is_bounded() -> None:
         reader.read(f"OptanonConsent={TYPICAL_OPTANON}&n={n}")
     (bound,) = reader._sources
     assert bound.decide.cache_info().currsize <= 1024
+    assert reader._known.cache_info().currsize <= 1024
 
 
 def test_a_failing_custom_source_decides_nothing(caplog: pytest.LogCaptureFixture) -> None:

@@ -37,6 +37,9 @@ K = TypeVar("K", bound=Hashable)
 MAX_EXTERNAL_VALUE = 4096
 #: Decoded values each source remembers (a TC string costs tens of microseconds to decode).
 _REMEMBERED_VALUES = 1024
+#: ``Cookie`` headers up to this length are remembered with their decision, the last so many.
+_REMEMBERED_HEADER = 4096
+_REMEMBERED_HEADERS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +208,9 @@ class ExternalReader:
         self._sources = tuple(bound)
         #: The sources, in the order they are asked.
         self.sources: tuple[ExternalSource[Any], ...] = tuple(b.source for b in bound)
+        # A browser sends the same header again and again (and the engine has just hashed
+        # it): then the decision costs one lookup.
+        self._known = lru_cache(maxsize=_REMEMBERED_HEADERS)(self._read)
 
     def read(self, cookie_header: str) -> ExternalDecision | None:
         """The decision of the first source whose cookie records one, or ``None``.
@@ -212,6 +218,11 @@ class ExternalReader:
         A cookie sent twice with different values (one shadowing the other) proves nothing;
         a value over :data:`MAX_EXTERNAL_VALUE` is refused unread.
         """
+        if len(cookie_header) <= _REMEMBERED_HEADER:
+            return self._known(cookie_header)
+        return self._read(cookie_header)
+
+    def _read(self, cookie_header: str) -> ExternalDecision | None:
         for bound in self._sources:
             values = cookie_values(cookie_header, bound.key)
             if not values:
