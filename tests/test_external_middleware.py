@@ -289,3 +289,25 @@ def test_why_names_the_manager_the_choice_was_made_in() -> None:
         assert sentence.format("Cookiebot") in disclosure(None, cookiebot)
         assert "consent banner" not in disclosure(ours, None)
         assert "consent banner" not in disclosure(ours, onetrust)  # ours wins
+
+
+def test_a_context_follows_an_external_decision_only_without_a_cookie_of_ours() -> None:
+    granted = POLICY.grant(["marketing"])
+    onetrust = ExternalDecision("onetrust", "OneTrust", granted)
+    theirs = PersonalisationContext(POLICY, None, external=onetrust)
+    assert (theirs.source, theirs.decided, theirs.granted, theirs.consent_id) == (
+        "onetrust",
+        True,
+        granted,
+        None,
+    )
+    assert theirs.external is onetrust
+    with_gpc = PersonalisationContext(POLICY, None, True, external=onetrust)
+    assert "marketing" not in with_gpc.granted
+    assert (with_gpc.must_write, with_gpc.gpc_withdrawal) == (False, None)
+    ours = PersonalisationContext(
+        POLICY, ConsentState("o" * 22, POLICY.grant([]), NOW), external=onetrust
+    )
+    assert (ours.source, ours.external, ours.granted) == ("cookie", None, POLICY.grant([]))
+    nobody = PersonalisationContext(POLICY)
+    assert (nobody.source, nobody.decided, nobody.external) == (None, False, None)
