@@ -455,6 +455,20 @@ def test_a_failing_custom_source_decides_nothing(caplog: pytest.LogCaptureFixtur
     assert "could not read its cookie" in caplog.text
 
 
+def test_a_custom_source_needs_a_name_and_a_label() -> None:
+    class Nameless(ExternalSource[str]):
+        def __init__(self) -> None:
+            super().__init__(
+                cookie="didomi", requirements=None, default={"analytics": frozenset("a")}
+            )
+
+        def consents(self, value: str) -> frozenset[str] | None:
+            return None
+
+    with pytest.raises(ConfigurationError, match="has no name or label: set both"):
+        ExternalReader(POLICY, [Nameless()])
+
+
 def test_defaults_leave_out_the_purposes_a_policy_does_not_declare() -> None:
     small = ConsentPolicy(
         [

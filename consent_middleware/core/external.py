@@ -199,6 +199,11 @@ class ExternalReader:
                     f"Cookiebot() or TCF() from consent_middleware.interop, not "
                     f"{type(source).__name__} {source!r}"
                 )
+            if not (isinstance(source.name, str) and source.name and source.label):
+                raise ConfigurationError(
+                    f"{source!r} has no name or label: set both on the class, e.g. "
+                    "name = 'didomi', label = 'Didomi'"
+                )
             if source.cookie in cookies:
                 raise ConfigurationError(
                     f"external lists two sources of cookie {source.cookie!r}: keep one"
