@@ -97,6 +97,13 @@ class Shopper:
         assert page.status < 500, f"POST {path}: {page.status}\n{page.text[:2000]}"
         return page
 
+    def set_cookie(self, name: str, value: str) -> None:
+        """A cookie that a script of the page (another consent manager) wrote."""
+        if self.asgi:
+            self._client.cookies.set(name, value, domain="127.0.0.1")
+        else:
+            self._client.set_cookie(name, value)
+
     def csrf_token(self) -> str:
         """The form token of this browser, from the preference page."""
         page = self.get("/consent")

@@ -120,6 +120,7 @@ READS = [
     pytest.param(lambda c: c.mode, False, id="mode"),
     pytest.param(lambda c: c.granted, False, id="granted"),
     pytest.param(lambda c: c.decided, False, id="decided"),
+    pytest.param(lambda c: c.source, False, id="source"),
     pytest.param(lambda c: c.allows("analytics"), False, id="allows"),
     pytest.param(lambda c: c.may_use("viewed_products"), False, id="may_use"),
     pytest.param(lambda c: c.consent_id, True, id="consent_id"),

@@ -194,6 +194,30 @@ def check_settings(shopper: Shopper, module: ModuleType, directory: Path) -> Non
     assert module.app.engine.options is module.legacy_app.engine.options
 
 
+def check_external_shop(shopper: Shopper, module: ModuleType, directory: Path) -> None:
+    """No banner of ours: OneTrust's cookie decides, and Consent Mode tells the tags."""
+    first = shopper.get("/")
+    assert BANNER not in first.text
+    assert "Popular this week" in first.text
+    head = first.text[: first.text.index("googletagmanager")]
+    assert 'gtag("consent","default",{' in head  # before Google's tag
+    assert '"functionality_storage":"denied"' in head
+    assert 'gtag("consent","update"' not in first.text
+    assert shopper.get("/products/sencha").status == 303  # nothing kept yet
+    assert "Popular this week" in shopper.get("/").text
+    # What OneTrust's script writes once the shopper allows functional cookies.
+    choice = "interactionCount=1&groups=C0001%3A1%2CC0002%3A0%2CC0003%3A1%2CC0004%3A0"
+    shopper.set_cookie("OptanonConsent", choice)
+    assert shopper.get("/products/sencha").status == 303
+    home = shopper.get("/")
+    assert BANNER not in home.text
+    assert "Because you viewed Sencha green tea." in home.text
+    assert "OneTrust consent banner" in home.text
+    update = home.text[home.text.index('gtag("consent","update"') :].split(");")[0]
+    assert '"functionality_storage":"granted"' in update
+    assert '"analytics_storage":"denied"' in update
+
+
 CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "shop.py": check_tea_shop,
     "app.py": check_tea_shop,
@@ -201,6 +225,7 @@ CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "ledger.py": check_ledger,
     "rights.py": check_rights,
     "settings.py": check_settings,
+    "onetrust_shop.py": check_external_shop,
 }
 
 

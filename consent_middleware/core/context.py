@@ -18,6 +18,7 @@ from .redirects import RequestTarget, request_location
 
 if TYPE_CHECKING:
     from .csrf import CsrfGuard
+    from .external import ExternalDecision
     from .stores import SignalStore
 
 __all__ = ["ENVIRON_KEY", "SCOPE_KEY", "Mode", "PersonalisationContext", "get_context"]
@@ -60,6 +61,7 @@ class PersonalisationContext:
         "_used",
         "_visit",
         "consent_path",
+        "external",
         "gpc",
         "must_write",
         "new_csrf_nonce",
@@ -79,6 +81,7 @@ class PersonalisationContext:
         consent_path: str = "/consent",
         path: str | None = None,
         target: RequestTarget | None = None,
+        external: ExternalDecision | None = None,
     ) -> None:
         self.policy = policy
         #: The verified decision from the cookie, or ``None`` when there is none valid.
@@ -86,6 +89,13 @@ class PersonalisationContext:
         #: The browser sent Global Privacy Control on this request.
         self.gpc = gpc
         granted = policy.required_ids if state is None else state.granted
+        if external is not None:
+            if state is None:
+                granted = external.granted
+            else:
+                external = None  # our own cookie always wins
+        #: Another consent manager's decision, followed when no cookie of ours decides.
+        self.external = external
         #: The response must write something (a cookie, stored values), whether or not it
         #: read the consent: a new form token, changed stores, or a GPC withdrawal.
         self.must_write = False
@@ -136,9 +146,20 @@ class PersonalisationContext:
 
     @property
     def decided(self) -> bool:
-        """Whether the visitor has made a choice under the current policy version."""
+        """Whether the visitor has made a choice under the current policy version, here or
+        in the consent manager of an external source."""
         self.varies = True
-        return self.state is not None
+        return self.state is not None or self.external is not None
+
+    @property
+    def source(self) -> str | None:
+        """Where the grants come from: ``"cookie"`` (this shop's own consent cookie), an
+        external source's name (``"onetrust"``, ``"cookiebot"``, ``"tcf"``) or ``None``
+        (no decision)."""
+        self.varies = True
+        if self.state is not None:
+            return "cookie"
+        return None if self.external is None else self.external.source
 
     @property
     def consent_id(self) -> str | None:
@@ -171,6 +192,7 @@ class PersonalisationContext:
             "decided": self.decided,
             "mode": self.mode.value,
             "gpc": self.gpc,
+            "source": self.source,
             "purposes": {p.id: p.id in self._granted for p in self.policy.purposes},
             "decided_at": None if state is None else _iso(state.decided_at),
             "expires_at": None if state is None else _iso(state.decided_at + lifetime),

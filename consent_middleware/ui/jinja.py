@@ -19,8 +19,9 @@ import jinja2
 from jinja2 import nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from ..core.consent_mode import ConsentMode
 from ..core.context import PersonalisationContext, get_context
 from ..core.exceptions import ConsentError, MiddlewareNotInstalled
 from ..core.inventory import Signal
@@ -48,6 +49,7 @@ def install(env: jinja2.Environment) -> jinja2.Environment:
         preference_centre=preference_centre,
         consent_state_json=consent_state_json,
         privacy_choices_link=privacy_choices_link,
+        consent_mode_script=consent_mode_script,
     )
     return env
 
@@ -156,15 +158,18 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     # it is rendered once for each list of signals, and kept with the two blanks open.
     signals = reason.signals
     policy = ctx.policy
+    # A choice made in another consent manager's banner is named in the disclosure.
+    external = ctx.external
+    source = None if external is None else external.label
     if not signals:
         key: tuple[object, ...] = (policy,)
     elif len(signals) == 1:
-        key = (policy, signals[0].id)
+        key = (policy, source, signals[0].id)
     else:
-        key = (policy, *[signal.id for signal in signals])
+        key = (policy, source, *[signal.id for signal in signals])
     found = _DISCLOSURES.get(key)
     if found is None or found[0]() is not env or found[1] != signals:
-        found = _disclosure(env, ctx, reason, key)
+        found = _disclosure(env, ctx, reason, key, source)
     blanks = found[2]
     text = reason.text
     if blanks is not None and type(text) is str and env.finalize is None:
@@ -182,6 +187,7 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         purpose=ctx.policy.purpose,
         retention_text=retention_text,
         change_url=ctx.change_url(),
+        source=source,
     )
 
 
@@ -222,7 +228,11 @@ _MAX_DISCLOSURES = 1024
 
 
 def _disclosure(
-    env: jinja2.Environment, ctx: PersonalisationContext, reason: Reason, key: tuple[object, ...]
+    env: jinja2.Environment,
+    ctx: PersonalisationContext,
+    reason: Reason,
+    key: tuple[object, ...],
+    source: str | None,
 ) -> _Disclosure:
     """The package's own disclosure for the reason's signals, as the text before, between
     and after its sentence and its link (no blanks when the host overrides the template)."""
@@ -235,6 +245,7 @@ def _disclosure(
             "purpose": policy.purpose,
             "retention_text": retention_text,
             "change_url": _LINK,
+            "source": source,
         }
         html = "".join(template.root_render_func(template.new_context(values, shared=True)))
         if html.count(_TEXT) == 1 and html.count(_LINK) == 1:
@@ -270,8 +281,13 @@ def preference_centre(template_context: jinja2.runtime.Context, next: str | None
         next=safe_next(next or ctx.path),
         retention_text=retention_text,
         switch=_switch(ctx),
-        # Progressive profiling: preferences are asked for only once they may be kept.
-        askable=[s for s in ctx.policy.signals if s.choices and ctx.may_use(s.id)],
+        # Progressive profiling: preferences are asked for only once they may be kept
+        # (under a choice made here: they are bound to its consent id).
+        askable=[
+            s
+            for s in ctx.policy.signals
+            if s.choices and ctx.may_use(s.id) and ctx.external is None
+        ],
     )
 
 
@@ -307,3 +323,45 @@ def consent_state_json(template_context: jinja2.runtime.Context) -> Markup:
     state = context_of(template_context).public_state()
     text = json.dumps(state, separators=(",", ":"))
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+_DEFAULT_CONSENT_MODE = ConsentMode()
+
+
+@jinja2.pass_context
+def consent_mode_script(
+    template_context: jinja2.runtime.Context,
+    nonce: str | None = None,
+    *,
+    mode: ConsentMode | None = None,
+    mapping: dict[str, Any] | None = None,
+    wait_for_update: int | None = None,
+    regions: list[str] | tuple[str, ...] = (),
+) -> Markup:
+    """Google Consent Mode v2 for this request: a ``<script>`` that defines ``dataLayer``
+    and ``gtag`` where missing, calls ``gtag('consent', 'default', ...)`` (every key denied
+    but ``security_storage``) and, once the visitor has decided, ``'update'`` with the
+    states the grants give (GPC included).
+
+    Put it in ``<head>`` before any tag. ``nonce`` is your Content-Security-Policy nonce
+    (none when empty);
+    ``mapping``, ``wait_for_update`` and ``regions`` are those of :class:`ConsentMode`, or
+    give a ready one as ``mode``.
+    """
+    ctx = context_of(template_context)
+    if mode is None:
+        if mapping is None and wait_for_update is None and not regions:
+            mode = _DEFAULT_CONSENT_MODE
+        else:
+            wait = 500 if wait_for_update is None else wait_for_update
+            mode = ConsentMode(mapping, wait_for_update=wait, regions=regions)
+    elif not isinstance(mode, ConsentMode) or mapping or wait_for_update is not None or regions:
+        raise ConsentError(
+            "consent_mode_script(mode=...) takes a ConsentMode, and then no mapping, "
+            "wait_for_update or regions of its own"
+        )
+    if nonce is not None and not isinstance(nonce, str):
+        raise ConsentError("consent_mode_script(nonce=...) takes the page's CSP nonce, a string")
+    script = mode.commands(ctx.granted, ctx.policy, decided=ctx.decided)
+    opening = f'<script nonce="{escape(nonce)}">' if nonce else "<script>"
+    return Markup(f"{opening}{script}</script>")

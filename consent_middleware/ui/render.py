@@ -18,6 +18,7 @@ from .pages import Pages
 
 __all__ = [
     "banner",
+    "consent_mode_script",
     "preference_centre",
     "privacy_choices_link",
     "state_json",
@@ -57,6 +58,13 @@ def privacy_choices_link(ctx: PersonalisationContext) -> Markup:
 def state_json(ctx: PersonalisationContext) -> Markup:
     """``{{ consent_state_json() }}``: the public state as JSON, safe inside ``<script>``."""
     return _call("{{ consent_state_json() }}", ctx)
+
+
+def consent_mode_script(ctx: PersonalisationContext, **options: Any) -> Markup:
+    """``{{ consent_mode_script(...) }}``: Google Consent Mode v2's ``default`` and, once
+    decided, ``update`` calls; ``options`` are the helper's (``nonce``, ``mapping``,
+    ``wait_for_update``, ``regions``, ``mode``)."""
+    return _call("{{ consent_mode_script(**options) }}", ctx, options=options)
 
 
 def why(ctx: PersonalisationContext, item_or_reason: object) -> Markup:

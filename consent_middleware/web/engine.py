@@ -23,6 +23,7 @@ from ..core.context import PersonalisationContext
 from ..core.cookie_gate import CookieGate, Verdict, set_cookie_name
 from ..core.cookies import cookie_values
 from ..core.csrf import CsrfGuard
+from ..core.external import ExternalDecision, ExternalReader
 from ..core.gpc import gpc_enabled
 from ..core.inventory import SignalScope
 from ..core.policy import ConsentPolicy
@@ -106,6 +107,8 @@ class ConsentEngine:
         #: Builds the consent events and keeps them in the ledger.
         self.records = ConsentRecords.open(options, policy)
         self.decisions = self.records.decisions
+        #: Other consent managers' cookies, asked when a visitor has no valid one of ours.
+        self.external = ExternalReader(policy, options.external) if options.external else None
 
     @property
     def recorder(self) -> Recorder | None:
@@ -200,6 +203,7 @@ class ConsentEngine:
     ) -> PersonalisationContext:
         gpc = False
         state = None
+        external: ExternalDecision | None = None
         consent_path = root_path + self.prefix if root_path else self.prefix
         try:
             if gpc_values:
@@ -217,8 +221,10 @@ class ConsentEngine:
                 elif found is not None:
                     problem = found if type(found) is CookieProblem else CookieProblem.EXPIRED
                     logger.debug("consent cookie refused: %s", problem.value)
+            if state is None and self.external is not None and cookie_header:
+                external = self.external.read(cookie_header)
             return PersonalisationContext(
-                self.policy, state, gpc, self, cookie_header, consent_path, None, target
+                self.policy, state, gpc, self, cookie_header, consent_path, None, target, external
             )
         except Exception:
             logger.exception("consent could not be read; treating the request as undecided")
@@ -238,8 +244,7 @@ class ConsentEngine:
     def open_store(self, ctx: PersonalisationContext, scope: SignalScope) -> SignalStore:
         """The visit or preference data of this request's visitor, as stored now."""
         now = int(time.time())
-        consent_id = None if ctx.state is None else ctx.state.consent_id
-        data, stale = self._load(scope, ctx.sent_cookies, consent_id, now)
+        data, stale = self._load(scope, ctx.sent_cookies, _store_owner(ctx, scope), now)
         return SignalStore(ctx, scope, data, now, stale=stale)
 
     def _load(
@@ -344,10 +349,10 @@ class ConsentEngine:
             cookies.extend(self.decision_cookies(withdrawn, ctx.cookie_header))
             self._record_gpc(ctx, withdrawn)
         else:
-            consent_id = None if ctx.state is None else ctx.state.consent_id
             for store in ctx.open_stores():
                 if store.dirty:
-                    cookies.extend(self.write_store(store.scope, store.entries(), consent_id))
+                    owner = _store_owner(ctx, store.scope)
+                    cookies.extend(self.write_store(store.scope, store.entries(), owner))
         return ResponseChanges(
             cookies=tuple(cookies),
             private=bool(cookies) or ctx.personal,
@@ -390,3 +395,16 @@ class ConsentEngine:
             *self.cookies.purpose_cookie_deletions(cookie_header, state.granted),
             *self.stores.prune(state, stored),
         ]
+
+
+def _store_owner(ctx: PersonalisationContext, scope: SignalScope) -> str | None:
+    """Whom a store's data is bound to: the consent id of our own cookie. Under another
+    consent manager's decision there is none: this visit's store, which carries no
+    identifier and ends with the visit, is bound to that source; preferences, kept across
+    visits, need a consent id of ours and are not kept."""
+    if ctx.state is not None:
+        return ctx.state.consent_id
+    if ctx.external is not None and scope is SignalScope.SESSION:
+        # Not a valid consent id (they never hold ":"), so never the same binding.
+        return "external:" + ctx.external.source
+    return None

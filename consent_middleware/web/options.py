@@ -14,6 +14,7 @@ from typing import Any, Literal, TypedDict
 from ..core.context import PersonalisationContext
 from ..core.cookie_gate import UNDECLARED_COOKIES
 from ..core.exceptions import ConfigurationError
+from ..core.external import ExternalReader, ExternalSource
 from ..core.policy import ConsentPolicy
 from ..core.signing import check_secret_keys
 from ..core.stores import DEFAULT_VISIT_LIFETIME, MAX_VISIT_LIFETIME, PreferenceBackend
@@ -55,6 +56,7 @@ class ConsentSettings(TypedDict, total=False):
     visit_lifetime: timedelta | float
     enforce_cookies: bool
     undeclared_cookies: Literal["allow", "warn", "block"]
+    external: Iterable[ExternalSource[Any]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +119,10 @@ class ConsentOptions:
     #: What becomes of an app's cookie that no purpose declares: ``"warn"`` (it goes out,
     #: and a warning names it once per process), ``"allow"`` or ``"block"``.
     undeclared_cookies: Literal["allow", "warn", "block"] = "warn"
+    #: Other consent managers (``OneTrust()``, ``Cookiebot()``, ``TCF()`` from
+    #: ``consent_middleware.interop``) whose cookie decides, in this order, for a visitor
+    #: without a valid consent cookie of ours.
+    external: Iterable[ExternalSource[Any]] = ()
     #: ``secret_keys`` as bytes, newest first.
     keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
 
@@ -178,6 +184,7 @@ class ConsentOptions:
             "data_exporters": _callables("data_exporters", self.data_exporters),
             "data_erasers": _callables("data_erasers", self.data_erasers),
             "visit_lifetime": _check_visit_lifetime(self.visit_lifetime),
+            "external": _check_external(policy, self.external, self.cookie_name),
         }
         for name, value in canonical.items():
             object.__setattr__(self, name, value)
@@ -310,3 +317,22 @@ def _check_origin(origin: str) -> str:
             f"trusted_origins entry {origin!r} is not an origin such as 'https://shop.example'"
         )
     return origin
+
+
+def _check_external(
+    policy: ConsentPolicy, sources: Iterable[ExternalSource[Any]], cookie_name: str
+) -> tuple[ExternalSource[Any], ...]:
+    if isinstance(sources, str | ExternalSource) or not isinstance(sources, Iterable):
+        raise ConfigurationError(
+            "external must be a list of sources, e.g. external=[OneTrust()] "
+            "(from consent_middleware.interop)"
+        )
+    checked = ExternalReader(policy, sources).sources
+    ours = {*CookieNames.of(cookie_name, secure=True), *CookieNames.of(cookie_name, secure=False)}
+    for source in checked:
+        if source.cookie in ours:
+            raise ConfigurationError(
+                f"{source!r} reads a cookie of this middleware's own: give the consent "
+                "manager's cookie"
+            )
+    return checked

@@ -2,10 +2,10 @@
 
 ``{% consent "analytics" %}...{% else %}...{% endconsent %}`` gates markup on the server;
 ``{% why item %}``, ``{% consent_banner %}``, ``{% preference_centre %}``,
-``{% privacy_choices_link %}`` and ``{% consent_state_json %}`` print what the Jinja2
-helpers of the same names print, from the same templates, escaped the same way. The tags
-find the request's context in a ``consent`` variable, else on ``request.consent`` (Django's
-``render(request, ...)`` provides ``request``).
+``{% privacy_choices_link %}``, ``{% consent_state_json %}`` and ``{% consent_mode_script %}``
+print what the Jinja2 helpers of the same names print, from the same templates, escaped the
+same way. The tags find the request's context in a ``consent`` variable, else on
+``request.consent`` (Django's ``render(request, ...)`` provides ``request``).
 """
 
 from __future__ import annotations
@@ -113,3 +113,13 @@ def consent_state_json(context: template.Context) -> SafeString:
     """``{% consent_state_json %}``: the public state for client code, safe in
     ``<script>``."""
     return _safe(render.state_json(consent_of(context)))
+
+
+@register.simple_tag(takes_context=True)
+def consent_mode_script(context: template.Context, **options: Any) -> SafeString:
+    """``{% consent_mode_script %}`` (or ``{% consent_mode_script nonce=request.csp_nonce
+    wait_for_update=800 %}``): Google Consent Mode v2's ``default`` call and, once the
+    visitor has decided, its ``update``, in a ``<script>``; put it in ``<head>`` before any
+    tag. Takes the Jinja2 helper's keywords: ``nonce``, ``mapping``, ``wait_for_update``,
+    ``regions``, ``mode``."""
+    return _safe(render.consent_mode_script(consent_of(context), **options))
