@@ -26,8 +26,9 @@ from ..core.exceptions import ConsentError, MiddlewareNotInstalled
 from ..core.inventory import Signal
 from ..core.modes import Mode
 from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
-from ..core.reasons import Reason, retention_text
+from ..core.reasons import GENERAL_REASON, Reason
 from ..core.redirects import safe_next
+from .translations import N_, template_values, translations
 
 __all__ = ["ConsentExtension", "install"]
 
@@ -37,6 +38,11 @@ _PACKAGE_LOADER = jinja2.PackageLoader("consent_middleware.ui", "templates")
 def install(env: jinja2.Environment) -> jinja2.Environment:
     """Register the ``{% consent %}`` tag, the helpers and the package's templates."""
     env.add_extension(ConsentExtension)
+    if "jinja2.ext.InternationalizationExtension" not in env.extensions:
+        # The package's templates are translated with their own catalogue, given with each
+        # render; the extension lets overrides use {% trans %} too.
+        env.add_extension("jinja2.ext.i18n")
+        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     if env.loader is None:
         env.loader = _PACKAGE_LOADER
     elif not _has_package_loader(env.loader):
@@ -118,7 +124,15 @@ def _template(env: jinja2.Environment, name: str) -> tuple[jinja2.Template, bool
     return found
 
 
-def _render(template_context: jinja2.runtime.Context, name: str, **values: Any) -> Markup:
+def _render(
+    template_context: jinja2.runtime.Context,
+    name: str,
+    ctx: PersonalisationContext,
+    /,
+    **values: Any,
+) -> Markup:
+    # In the request's language: gettext, ngettext, retention_text, language.
+    values.update(template_values(ctx.language))
     template, own = _template(template_context.environment, name)
     if not own:
         # A host's template may use the environment's globals (url_for, ...).
@@ -156,17 +170,21 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     # it is rendered once for each list of signals, and kept with the two blanks open.
     signals = reason.signals
     policy = ctx.policy
+    language = ctx.language
     if not signals:
-        key: tuple[object, ...] = (policy,)
+        key: tuple[object, ...] = (policy, language)
     elif len(signals) == 1:
-        key = (policy, signals[0].id)
+        key = (policy, language, signals[0].id)
     else:
-        key = (policy, *[signal.id for signal in signals])
+        key = (policy, language, *[signal.id for signal in signals])
     found = _DISCLOSURES.get(key)
     if found is None or found[0]() is not env or found[1] != signals:
         found = _disclosure(env, ctx, reason, key)
     blanks = found[2]
     text = reason.text
+    if text is GENERAL_REASON or text == GENERAL_REASON:
+        text = translations(language).gettext(GENERAL_REASON)
+        reason = Reason(text, reason.signals, reason.purposes)
     if blanks is not None and type(text) is str and env.finalize is None:
         before, between, after = blanks
         link = _link
@@ -178,9 +196,9 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     return _render(
         template_context,
         "consent/why.html",
+        ctx,
         reason=reason,
         purpose=ctx.policy.purpose,
-        retention_text=retention_text,
         change_url=ctx.change_url(),
     )
 
@@ -233,8 +251,8 @@ def _disclosure(
         values = {
             "reason": Reason(_TEXT, signals, reason.purposes),
             "purpose": policy.purpose,
-            "retention_text": retention_text,
             "change_url": _LINK,
+            **template_values(ctx.language),
         }
         html = "".join(template.root_render_func(template.new_context(values, shared=True)))
         if html.count(_TEXT) == 1 and html.count(_LINK) == 1:
@@ -255,7 +273,7 @@ def consent_banner(template_context: jinja2.runtime.Context) -> Markup:
     ctx = context_of(template_context)
     if ctx.decided:
         return Markup("")
-    return _render(template_context, "consent/banner.html", ctx=ctx, next=safe_next(ctx.path))
+    return _render(template_context, "consent/banner.html", ctx, ctx=ctx, next=safe_next(ctx.path))
 
 
 @jinja2.pass_context
@@ -266,9 +284,9 @@ def preference_centre(template_context: jinja2.runtime.Context, next: str | None
     return _render(
         template_context,
         "consent/preference_centre.html",
+        ctx,
         ctx=ctx,
         next=safe_next(next or ctx.path),
-        retention_text=retention_text,
         switch=_switch(ctx),
         # Progressive profiling: preferences are asked for only once they may be kept.
         askable=[s for s in ctx.policy.signals if s.choices and ctx.may_use(s.id)],
@@ -286,16 +304,16 @@ def _switch(ctx: PersonalisationContext) -> dict[str, Any] | None:
     others = [pid for pid in ctx.granted if pid not in ctx.policy.required_ids]
     if ctx.mode is Mode.NON_PERSONALISED:
         target = PERSONALISATION if PERSONALISATION in ctx.policy else SESSION_PERSONALISATION
-        return {"label": "Personalise my shopping", "purposes": sorted([*others, target])}
+        return {"label": N_("Personalise my shopping"), "purposes": sorted([*others, target])}
     kept = sorted(pid for pid in others if pid not in personal)
-    return {"label": "Browse without personalisation", "purposes": kept}
+    return {"label": N_("Browse without personalisation"), "purposes": kept}
 
 
 @jinja2.pass_context
 def privacy_choices_link(template_context: jinja2.runtime.Context) -> Markup:
     """The "Privacy choices" link every page carries, to withdraw as easily as to give."""
     ctx = context_of(template_context)
-    return _render(template_context, "consent/link.html", ctx=ctx)
+    return _render(template_context, "consent/link.html", ctx, ctx=ctx)
 
 
 @jinja2.pass_context

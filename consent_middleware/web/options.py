@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
@@ -14,15 +15,16 @@ from typing import Any, Literal, TypedDict
 from ..core.context import PersonalisationContext
 from ..core.cookie_gate import UNDECLARED_COOKIES
 from ..core.exceptions import ConfigurationError
+from ..core.languages import DEFAULT_LANGUAGES, LANGUAGE_TAG
 from ..core.policy import ConsentPolicy
 from ..core.signing import check_secret_keys
 from ..core.stores import DEFAULT_VISIT_LIFETIME, MAX_VISIT_LIFETIME, PreferenceBackend
 from ..ledger.sql import Ledger
+from ..ui.translations import shipped_languages
 from .cookie_plan import CookieNames
 
 __all__ = ["ConsentOptions", "ConsentSettings", "options_from"]
 
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 # Servers decode "%XX" before routing and browsers resolve "." and "..": such a prefix
 # would never be reached.
 _PREFIX = re.compile(r"(/(?!\.\.?(/|\Z))[A-Za-z0-9._~!$&'()*+,;=:@-]+)+\Z")
@@ -47,7 +49,7 @@ class ConsentSettings(TypedDict, total=False):
     preference_backend: PreferenceBackend | None
     ledger: str | Ledger | None
     spool: str | PathLike[str] | None
-    language: str
+    language: str | None
     data_exporters: Mapping[str, Callable[[PersonalisationContext], object]] | None
     data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None
     pseudonymise_on_erase: bool
@@ -55,6 +57,7 @@ class ConsentSettings(TypedDict, total=False):
     visit_lifetime: timedelta | float
     enforce_cookies: bool
     undeclared_cookies: Literal["allow", "warn", "block"]
+    languages: Sequence[str] | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,8 +101,8 @@ class ConsentOptions:
     #: A local directory where each process keeps, durably, the choices that the ledger
     #: could not take at once (default: beside a SQLite ledger).
     spool: str | PathLike[str] | None = None
-    #: The language of the consent notices, recorded with every choice.
-    language: str = "en"
+    #: Deprecated: ``languages=[language]``.
+    language: str | None = None
     #: The host's own data about a visitor, for the download and for erasure.
     data_exporters: Mapping[str, Callable[[PersonalisationContext], object]] | None = None
     data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None = None
@@ -117,6 +120,9 @@ class ConsentOptions:
     #: What becomes of an app's cookie that no purpose declares: ``"warn"`` (it goes out,
     #: and a warning names it once per process), ``"allow"`` or ``"block"``.
     undeclared_cookies: Literal["allow", "warn", "block"] = "warn"
+    #: The languages the consent UI is shown in, the first for shoppers who accept none of
+    #: them (default ``["en"]``); each request gets the one its ``Accept-Language`` prefers.
+    languages: Sequence[str] | None = None
     #: ``secret_keys`` as bytes, newest first.
     keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
 
@@ -160,10 +166,7 @@ class ConsentOptions:
                 "preference_backend needs load(), save() and delete() methods "
                 "(see consent_middleware.core.stores.PreferenceBackend)"
             )
-        if not isinstance(self.language, str) or not _LANGUAGE.fullmatch(self.language):
-            raise ConfigurationError(
-                f"language {self.language!r} is not a language tag such as 'en'"
-            )
+        languages = _check_languages(self.languages, self.language)
         self._check_ledger()
         canonical = {
             "policy": policy,
@@ -178,6 +181,9 @@ class ConsentOptions:
             "data_exporters": _callables("data_exporters", self.data_exporters),
             "data_erasers": _callables("data_erasers", self.data_erasers),
             "visit_lifetime": _check_visit_lifetime(self.visit_lifetime),
+            # The deprecated alias is folded in, so that a replace() does not warn again.
+            "languages": languages,
+            "language": None,
         }
         for name, value in canonical.items():
             object.__setattr__(self, name, value)
@@ -310,3 +316,43 @@ def _check_origin(origin: str) -> str:
             f"trusted_origins entry {origin!r} is not an origin such as 'https://shop.example'"
         )
     return origin
+
+
+def _check_languages(languages: Sequence[str] | None, language: str | None) -> tuple[str, ...]:
+    """The shop's languages as a tuple of shipped ones, from ``languages`` or the
+    deprecated ``language``."""
+    if language is not None:
+        if not isinstance(language, str) or not LANGUAGE_TAG.fullmatch(language):
+            raise ConfigurationError(f"language {language!r} is not a language tag such as 'en'")
+        warnings.warn(
+            f"language= is deprecated: pass languages=[{language!r}] (the languages the "
+            "consent UI is shown in, the first the fallback)",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        if languages is not None and list(languages)[:1] != [language]:
+            raise ConfigurationError(
+                "give languages=[...] only (language= is deprecated): "
+                f"language={language!r} is not the first of languages={list(languages)!r}"
+            )
+        languages = languages or [language]
+    if languages is None:
+        return DEFAULT_LANGUAGES
+    tags = _strings("languages", languages)
+    shipped = shipped_languages()
+    by_tag = {tag.lower(): tag for tag in shipped}
+    checked: list[str] = []
+    for tag in tags:
+        if not LANGUAGE_TAG.fullmatch(tag):
+            raise ConfigurationError(f"languages entry {tag!r} is not a language tag such as 'de'")
+        found = by_tag.get(tag.lower())
+        if found is None:
+            raise ConfigurationError(
+                f"languages entry {tag!r} has no translation shipped: choose among "
+                f"{', '.join(shipped)}, or render your own consent/*.html templates"
+            )
+        if found not in checked:
+            checked.append(found)
+    if not checked:
+        raise ConfigurationError("languages must name at least one language, e.g. ['en']")
+    return tuple(checked)
