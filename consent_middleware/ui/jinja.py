@@ -32,6 +32,9 @@ from .translations import N_, template_values, translations
 
 __all__ = ["ConsentExtension", "install"]
 
+# The default sentence of a general reason (core.reasons.GENERAL_REASON), for the catalogue.
+_GENERAL_SENTENCE = N_("Popular with all shoppers this week; none of your data was used.")
+
 _PACKAGE_LOADER = jinja2.PackageLoader("consent_middleware.ui", "templates")
 
 
@@ -183,7 +186,7 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     blanks = found[2]
     text = reason.text
     if text is GENERAL_REASON or text == GENERAL_REASON:
-        text = translations(language).gettext(GENERAL_REASON)
+        text = translations(language).gettext(_GENERAL_SENTENCE)
         reason = Reason(text, reason.signals, reason.purposes)
     if blanks is not None and type(text) is str and env.finalize is None:
         before, between, after = blanks
