@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gettext
 import html
 import io
@@ -14,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jinja2
 import pytest
 import webtest
@@ -388,3 +390,33 @@ def test_an_error_page_is_in_the_shoppers_language() -> None:
     assert '<html lang="fr">' in page.text
     assert "Votre choix n’a pas été enregistré" in page.text
     assert_no_english(page.text, "fr")
+
+
+def test_an_asgi_page_reads_the_header_through_get_context() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    from consent_middleware import ConsentMiddleware
+
+    async def home(request: Request) -> HTMLResponse:
+        ctx = get_context(request)
+        return HTMLResponse(_PAGE.render(consent=ctx, reason=ctx.general_reason()))
+
+    app = ConsentMiddleware(
+        Starlette(routes=[Route("/", home)]),
+        secret_keys=[KEY],
+        secure=False,
+        languages=["en", "nl"],
+    )
+
+    async def visit() -> str:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://shop") as client:
+            answer = await client.get("/", headers={"Accept-Language": "nl-BE"})
+            return answer.text
+
+    page = asyncio.run(visit())
+    assert '<html lang="nl">' in page
+    assert_no_english(page, "nl")
