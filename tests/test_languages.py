@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -30,6 +31,7 @@ from consent_middleware import (
     PersonalisationContext,
     get_context,
 )
+from consent_middleware.core.codec import ConsentState
 from consent_middleware.core.exceptions import ConfigurationError, ConsentError
 from consent_middleware.core.inventory import SignalScope
 from consent_middleware.core.languages import negotiate
@@ -420,3 +422,42 @@ def test_an_asgi_page_reads_the_header_through_get_context() -> None:
     page = asyncio.run(visit())
     assert '<html lang="nl">' in page
     assert_no_english(page, "nl")
+
+
+def test_a_page_without_the_consent_ui_never_reads_the_header(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unexpected(*args: object) -> str:
+        raise AssertionError("Accept-Language was read for a page without the consent UI")
+
+    monkeypatch.setattr("consent_middleware.core.context.negotiate", unexpected)
+
+    def plain(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        ctx = get_context(environ)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [ctx.mode.value.encode()]
+
+    app = ConsentWSGIMiddleware(plain, secret_keys=[KEY], languages=["en", "de"])
+    page = webtest.TestApp(app).get("/", headers={"Accept-Language": "de"})
+    assert page.text == "non_personalised"
+    with pytest.raises(AssertionError, match="was read"):
+        _shop().get("/", headers={"Accept-Language": "de"})
+
+
+def test_why_keeps_each_language_apart_in_one_environment() -> None:
+    env = install(jinja2.Environment(autoescape=True))
+    template = env.from_string("{{ why(r) }}")
+    granted = POLICY.grant(POLICY.accept_all_ids)
+    host = SimpleNamespace(languages=("en", "de", "fr"))
+    shown: dict[str, str] = {}
+    for header in ("de", "fr", "de-AT", "en"):
+        state = ConsentState("id-1", granted, int(time.time()))
+        ctx = PersonalisationContext(POLICY, state, host=host)  # type: ignore[arg-type]
+        ctx.accept_language(header)
+        signal = next(s.id for s in POLICY.signals if ctx.may_use(s.id))
+        html_ = template.render(consent=ctx, r=ctx.reason(signal, text="X"))
+        shown.setdefault(ctx.language, html_)
+        assert shown[ctx.language] == html_
+    assert "Warum sehe ich das?" in shown["de"]
+    assert "Pourquoi est-ce que je vois ceci" in shown["fr"]
+    assert "Why am I seeing this?" in shown["en"]
