@@ -223,3 +223,29 @@ def test_a_granted_purpose_shows_its_markup_on_a_rendered_page() -> None:
     assert '[<script src="/analytics.js"></script>]' in text
     assert 'class="consent-banner"' not in text
     assert json.loads(re.search(r"const state = (.*);</script>", text).group(1))["decided"]  # type: ignore[union-attr]
+
+
+def test_the_tags_print_in_the_language_the_shopper_accepts() -> None:
+    settings = {"secret_keys": [KEY], "secure": False, "languages": ["en", "de"]}
+    with override_settings(CONSENT_MIDDLEWARE=settings):
+        page = Client().get("/page/tags", headers={"Accept-Language": "de-AT, en;q=0.5"})
+    text = page.content.decode()
+    assert ">Alle akzeptieren</button>" in text
+    assert ">Datenschutzeinstellungen</a>" in text
+
+
+def test_the_tags_follow_djangos_locale_middleware_when_installed() -> None:
+    settings = {"secret_keys": [KEY], "secure": False, "languages": ["en", "de", "fr"]}
+    with override_settings(
+        CONSENT_MIDDLEWARE=settings,
+        MIDDLEWARE=[
+            "django.middleware.locale.LocaleMiddleware",
+            "consent_middleware.django.ConsentMiddleware",
+        ],
+        LANGUAGES=[("en", "English"), ("fr", "French")],
+    ):
+        # Django's language cookie says French; the header alone would choose German.
+        page = Client().get(
+            "/page/tags", headers={"Accept-Language": "de", "Cookie": "django_language=fr"}
+        )
+    assert ">Tout accepter</button>" in page.content.decode()

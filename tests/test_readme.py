@@ -218,6 +218,20 @@ def check_external_shop(shopper: Shopper, module: ModuleType, directory: Path) -
     assert '"analytics_storage":"denied"' in update
 
 
+def check_languages(shopper: Shopper, module: ModuleType, directory: Path) -> None:
+    """Accept-Language chooses among the offered languages; the URL's language wins."""
+    shopper._client.headers["Accept-Language"] = "de-CH, fr;q=0.8"
+    home = shopper.get("/")
+    assert '<html lang="de">' in home.text
+    assert ">Alle akzeptieren</button>" in home.text
+    assert '<html lang="de">' in shopper.get("/consent").text
+    french = shopper.get("/fr/")
+    assert '<html lang="fr">' in french.text
+    assert ">Tout accepter</button>" in french.text
+    shopper._client.headers["Accept-Language"] = "sv"
+    assert ">Accept all</button>" in shopper.get("/sv/").text
+
+
 CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "shop.py": check_tea_shop,
     "app.py": check_tea_shop,
@@ -226,6 +240,7 @@ CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "rights.py": check_rights,
     "settings.py": check_settings,
     "onetrust_shop.py": check_external_shop,
+    "languages.py": check_languages,
 }
 
 

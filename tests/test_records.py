@@ -28,7 +28,7 @@ def decided(granted: frozenset[str]) -> PersonalisationContext:
 @pytest.fixture
 def records(tmp_path: Path) -> Iterator[ConsentRecords]:
     options = ConsentOptions(
-        secret_keys=[KEY], ledger=f"sqlite:///{tmp_path}/ledger.db", language="fr"
+        secret_keys=[KEY], ledger=f"sqlite:///{tmp_path}/ledger.db", languages=["fr"]
     )
     records = ConsentRecords.open(options, POLICY)
     yield records
@@ -44,7 +44,9 @@ def test_an_event_records_the_choice_against_the_previous_one(records: ConsentRe
     assert event.kind == Kind.WITHDRAWN
     assert event.granted == tuple(sorted(POLICY.required_ids))
     assert set(event.refused) == {p.id for p in POLICY.optional}
-    assert (event.language, event.policy_version) == ("fr", POLICY.version)
+    # The language the context showed (one made without the middleware shows English).
+    assert (event.language, event.policy_version) == ("en", POLICY.version)
+    assert records.gpc_event(decided(EVERYTHING), state).language == "fr"
 
 
 def test_a_gpc_withdrawal_has_the_same_id_in_every_process(tmp_path: Path) -> None:

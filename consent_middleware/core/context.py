@@ -11,6 +11,7 @@ from .codec import ConsentState
 from .cookies import find_all_cookies
 from .exceptions import ConsentError, MiddlewareNotInstalled
 from .inventory import Signal, SignalScope
+from .languages import DEFAULT_LANGUAGES, header_value, negotiate
 from .modes import Mode, mode_for
 from .policy import ConsentPolicy
 from .reasons import Reason, refusal
@@ -33,6 +34,8 @@ class ContextHost(Protocol):
     """What a context needs from the middleware that made it."""
 
     csrf: CsrfGuard
+    #: The shop's languages, the first the fallback.
+    languages: tuple[str, ...]
 
     def open_store(self, ctx: PersonalisationContext, scope: SignalScope) -> SignalStore: ...
 
@@ -48,12 +51,14 @@ class PersonalisationContext:
     """
 
     __slots__ = (
+        "_accept_language",
         "_change_url",
         "_cookie_header",
         "_cookies",
         "_csrf_nonce",
         "_granted",
         "_host",
+        "_language",
         "_mode",
         "_path",
         "_preferences",
@@ -219,6 +224,56 @@ class PersonalisationContext:
         if self._change_url is None:
             self._change_url = f"{self.consent_path}?{urlencode({'next': self.path})}"
         return self._change_url
+
+    # -- language --------------------------------------------------------------------------
+
+    # Both are set only when the consent UI needs them, never in ``__init__``: most requests
+    # render none of it.
+    _language: str
+    #: The header, or an ASGI scope's header list to find it in.
+    _accept_language: str | list[tuple[bytes, bytes]] | None
+
+    @property
+    def language(self) -> str:
+        """The language of the consent UI on this request, one of the shop's ``languages``.
+
+        Fixed by the host (``ctx.language = "de"``), else chosen, when first read, from the
+        request's ``Accept-Language`` (RFC 4647 lookup), else the shop's first language.
+        """
+        try:
+            return self._language
+        except AttributeError:
+            pass
+        header = getattr(self, "_accept_language", None)
+        if type(header) is list:
+            header = header_value(header, b"accept-language")
+        elif type(header) is not str:
+            header = None
+        language = self._language = negotiate(header, self.languages)
+        return language
+
+    @language.setter
+    def language(self, value: str) -> None:
+        offered = self.languages
+        found = {tag.lower(): tag for tag in offered}.get(str(value).lower())
+        if found is None:
+            raise ConsentError(
+                f"language {value!r} is not one the shop offers ({', '.join(offered)}): "
+                "add it to languages=[...]"
+            )
+        self._language = found
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The shop's languages (the ``languages`` option), the first the fallback."""
+        host = self._host
+        return DEFAULT_LANGUAGES if host is None else host.languages
+
+    def accept_language(self, header: str | None) -> None:
+        """Give the request's ``Accept-Language`` header, read when :attr:`language` is
+        first needed (adapters and the template helpers call this; a language already
+        chosen stays)."""
+        self._accept_language = header
 
     # -- signals and reasons ---------------------------------------------------------------
 
@@ -387,15 +442,19 @@ def get_context(request: Any) -> PersonalisationContext:
         if type(holder) is dict:
             found = holder.get("consent")  # SCOPE_KEY
             if type(found) is PersonalisationContext:
+                # Only kept: read if the consent UI needs the language.
+                found._accept_language = holder.get("headers")
                 return found
     if holder is None:
         holder = getattr(request, "environ", request)
     if isinstance(holder, Mapping):
         found = holder.get(SCOPE_KEY)
         if isinstance(found, PersonalisationContext):
+            found._accept_language = holder.get("headers")
             return found
         found = holder.get(ENVIRON_KEY)
         if isinstance(found, PersonalisationContext):
+            found._accept_language = holder.get("HTTP_ACCEPT_LANGUAGE")
             return found
     raise MiddlewareNotInstalled(
         "no consent context on this request: wrap the app with ConsentMiddleware (ASGI) "

@@ -27,10 +27,14 @@ from ..core.exceptions import ConsentError, MiddlewareNotInstalled
 from ..core.inventory import Signal
 from ..core.modes import Mode
 from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
-from ..core.reasons import Reason, retention_text
+from ..core.reasons import GENERAL_REASON, Reason
 from ..core.redirects import safe_next
+from .translations import N_, template_values, translations
 
 __all__ = ["ConsentExtension", "install"]
+
+# The default sentence of a general reason (core.reasons.GENERAL_REASON), for the catalogue.
+_GENERAL_SENTENCE = N_("Popular with all shoppers this week; none of your data was used.")
 
 _PACKAGE_LOADER = jinja2.PackageLoader("consent_middleware.ui", "templates")
 
@@ -38,6 +42,11 @@ _PACKAGE_LOADER = jinja2.PackageLoader("consent_middleware.ui", "templates")
 def install(env: jinja2.Environment) -> jinja2.Environment:
     """Register the ``{% consent %}`` tag, the helpers and the package's templates."""
     env.add_extension(ConsentExtension)
+    if "jinja2.ext.InternationalizationExtension" not in env.extensions:
+        # The package's templates are translated with their own catalogue, given with each
+        # render; the extension lets overrides use {% trans %} too.
+        env.add_extension("jinja2.ext.i18n")
+        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     if env.loader is None:
         env.loader = _PACKAGE_LOADER
     elif not _has_package_loader(env.loader):
@@ -120,7 +129,15 @@ def _template(env: jinja2.Environment, name: str) -> tuple[jinja2.Template, bool
     return found
 
 
-def _render(template_context: jinja2.runtime.Context, name: str, **values: Any) -> Markup:
+def _render(
+    template_context: jinja2.runtime.Context,
+    name: str,
+    ctx: PersonalisationContext,
+    /,
+    **values: Any,
+) -> Markup:
+    # In the request's language: gettext, ngettext, retention_text, language.
+    values.update(template_values(ctx.language))
     template, own = _template(template_context.environment, name)
     if not own:
         # A host's template may use the environment's globals (url_for, ...).
@@ -161,17 +178,21 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     # A choice made in another consent manager's banner is named in the disclosure.
     external = ctx.external
     source = None if external is None else external.label
+    language = ctx.language
     if not signals:
-        key: tuple[object, ...] = (policy,)
+        key: tuple[object, ...] = (policy, source, language)
     elif len(signals) == 1:
-        key = (policy, source, signals[0].id)
+        key = (policy, source, language, signals[0].id)
     else:
-        key = (policy, source, *[signal.id for signal in signals])
+        key = (policy, source, language, *[signal.id for signal in signals])
     found = _DISCLOSURES.get(key)
     if found is None or found[0]() is not env or found[1] != signals:
         found = _disclosure(env, ctx, reason, key, source)
     blanks = found[2]
     text = reason.text
+    if text is GENERAL_REASON or text == GENERAL_REASON:
+        text = translations(language).gettext(_GENERAL_SENTENCE)
+        reason = Reason(text, reason.signals, reason.purposes)
     if blanks is not None and type(text) is str and env.finalize is None:
         before, between, after = blanks
         link = _link
@@ -183,9 +204,9 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     return _render(
         template_context,
         "consent/why.html",
+        ctx,
         reason=reason,
         purpose=ctx.policy.purpose,
-        retention_text=retention_text,
         change_url=ctx.change_url(),
         source=source,
     )
@@ -243,9 +264,9 @@ def _disclosure(
         values = {
             "reason": Reason(_TEXT, signals, reason.purposes),
             "purpose": policy.purpose,
-            "retention_text": retention_text,
             "change_url": _LINK,
             "source": source,
+            **template_values(ctx.language),
         }
         html = "".join(template.root_render_func(template.new_context(values, shared=True)))
         if html.count(_TEXT) == 1 and html.count(_LINK) == 1:
@@ -266,7 +287,7 @@ def consent_banner(template_context: jinja2.runtime.Context) -> Markup:
     ctx = context_of(template_context)
     if ctx.decided:
         return Markup("")
-    return _render(template_context, "consent/banner.html", ctx=ctx, next=safe_next(ctx.path))
+    return _render(template_context, "consent/banner.html", ctx, ctx=ctx, next=safe_next(ctx.path))
 
 
 @jinja2.pass_context
@@ -277,9 +298,9 @@ def preference_centre(template_context: jinja2.runtime.Context, next: str | None
     return _render(
         template_context,
         "consent/preference_centre.html",
+        ctx,
         ctx=ctx,
         next=safe_next(next or ctx.path),
-        retention_text=retention_text,
         switch=_switch(ctx),
         # Progressive profiling: preferences are asked for only once they may be kept
         # (under a choice made here: they are bound to its consent id).
@@ -302,16 +323,16 @@ def _switch(ctx: PersonalisationContext) -> dict[str, Any] | None:
     others = [pid for pid in ctx.granted if pid not in ctx.policy.required_ids]
     if ctx.mode is Mode.NON_PERSONALISED:
         target = PERSONALISATION if PERSONALISATION in ctx.policy else SESSION_PERSONALISATION
-        return {"label": "Personalise my shopping", "purposes": sorted([*others, target])}
+        return {"label": N_("Personalise my shopping"), "purposes": sorted([*others, target])}
     kept = sorted(pid for pid in others if pid not in personal)
-    return {"label": "Browse without personalisation", "purposes": kept}
+    return {"label": N_("Browse without personalisation"), "purposes": kept}
 
 
 @jinja2.pass_context
 def privacy_choices_link(template_context: jinja2.runtime.Context) -> Markup:
     """The "Privacy choices" link every page carries, to withdraw as easily as to give."""
     ctx = context_of(template_context)
-    return _render(template_context, "consent/link.html", ctx=ctx)
+    return _render(template_context, "consent/link.html", ctx, ctx=ctx)
 
 
 @jinja2.pass_context

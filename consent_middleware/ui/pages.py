@@ -7,18 +7,28 @@ from typing import Any
 import jinja2
 
 from .jinja import install
+from .translations import SOURCE_LANGUAGE, template_values, translations
 
 __all__ = ["Pages"]
 
 
 class Pages:
-    """Loads the package's templates once and renders them."""
+    """Loads the package's templates once and renders them, in the language asked for."""
 
     def __init__(self) -> None:
         self.environment = install(
-            jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+            jinja2.Environment(
+                autoescape=True,
+                undefined=jinja2.StrictUndefined,
+                extensions=["jinja2.ext.i18n"],
+            )
+        )
+        # Newstyle gettext, escaping kept; each render gives its own language's callables.
+        self.environment.install_gettext_translations(  # type: ignore[attr-defined]
+            translations(SOURCE_LANGUAGE), newstyle=True
         )
 
-    def render(self, name: str, **context: Any) -> str:
-        """Render template ``name`` with ``context``."""
-        return self.environment.get_template(name).render(**context)
+    def render(self, name: str, language: str = SOURCE_LANGUAGE, **context: Any) -> str:
+        """Render template ``name`` with ``context``, its texts in ``language``."""
+        values = {**template_values(language), **context}
+        return self.environment.get_template(name).render(**values)

@@ -21,6 +21,7 @@ from ..core.inventory import SignalScope
 from ..core.redirects import safe_next
 from ..ledger.events import Method
 from ..ui.pages import Pages
+from ..ui.translations import N_
 from .messages import Reply, RequestInfo
 from .rights import DataRights
 from .routes import Route, method_not_allowed
@@ -89,6 +90,8 @@ class Endpoints:
     ) -> Reply:
         """Answer one request to the route named ``endpoint``."""
         route = self._named[endpoint]
+        # Read only if a page is rendered (ctx.language).
+        ctx.accept_language(request.header("accept-language"))
         self.engine.records.start()  # this process's first consent request starts it
         if request.method in route.methods:
             reply = route.handler(request, ctx, cookie_header)
@@ -115,7 +118,9 @@ class Endpoints:
         return _json(200, ctx.public_state(), [_NO_STORE])
 
     def _why(self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str) -> Reply:
-        return _html(200, self.pages.render("consent/why_page.html", ctx=ctx, consent=ctx))
+        return _html(
+            200, self.pages.render("consent/why_page.html", ctx.language, ctx=ctx, consent=ctx)
+        )
 
     def _gpc(self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str) -> Reply:
         document: dict[str, object] = {"gpc": True}
@@ -129,7 +134,11 @@ class Endpoints:
         except ValueError:  # far more fields than a link to this page has: ignore them
             query = {}
         html = self.pages.render(
-            "consent/preferences.html", ctx=ctx, consent=ctx, next=safe_next(query.get("next"))
+            "consent/preferences.html",
+            ctx.language,
+            ctx=ctx,
+            consent=ctx,
+            next=safe_next(query.get("next")),
         )
         reply = _html(200, html)
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
@@ -140,7 +149,9 @@ class Endpoints:
         logger.info("consent form refused (%d): %s", status, reason)
         return _html(
             status,
-            self.pages.render("consent/error.html", reason=reason, retry=ctx.consent_path),
+            self.pages.render(
+                "consent/error.html", ctx.language, reason=reason, retry=ctx.consent_path
+            ),
         )
 
     def _read_form(
@@ -149,9 +160,9 @@ class Endpoints:
         """The fields of a consent form, or the refusal to send when it is not one."""
         content_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
-            return self._refuse(415, ctx, "The form must be sent as a normal web form.")
+            return self._refuse(415, ctx, N_("The form must be sent as a normal web form."))
         if request.body_too_large or len(request.body) > MAX_FORM_BYTES:
-            return self._refuse(413, ctx, "The form was far larger than a consent form.")
+            return self._refuse(413, ctx, N_("The form was far larger than a consent form."))
         if not origin_allowed(
             request.header("origin"),
             request.header("sec-fetch-site"),
@@ -159,7 +170,7 @@ class Endpoints:
             self.engine.trusted_origins,
             scheme=request.scheme,
         ):
-            return self._refuse(403, ctx, "The form was sent from another site.")
+            return self._refuse(403, ctx, N_("The form was sent from another site."))
         try:
             fields = parse_qsl(
                 request.body.decode("utf-8", "replace"),
@@ -167,13 +178,13 @@ class Endpoints:
                 max_num_fields=2 * len(self.engine.policy.purposes) + 16,
             )
         except ValueError:
-            return self._refuse(400, ctx, "The form had too many fields.")
+            return self._refuse(400, ctx, N_("The form had too many fields."))
         form: dict[str, str] = {}
         for name, value in fields:
             form.setdefault(name, value)
         if not self.engine.csrf.check(form.get("csrf_token"), ctx.csrf_nonce):
             return self._refuse(
-                403, ctx, "The form has expired or was not sent from this shop's page."
+                403, ctx, N_("The form has expired or was not sent from this shop's page.")
             )
         return fields, form
 
@@ -194,7 +205,7 @@ class Endpoints:
         elif action == "save":
             chosen = [value for name, value in fields if name == "purpose"]
         else:
-            return self._refuse(400, ctx, "The form did not say which choice was made.")
+            return self._refuse(400, ctx, N_("The form did not say which choice was made."))
         granted = self.engine.policy.grant(chosen)
         if ctx.gpc:
             granted -= self.engine.policy.gpc_opt_out_ids
@@ -204,6 +215,9 @@ class Endpoints:
             consent_id = self.engine.expired_consent_id(cookie_header)
             renewed = consent_id is not None
         state = ConsentState(consent_id or new_consent_id(), granted, int(time.time()))
+        shown = form.get("language")
+        if shown in self.engine.languages:
+            ctx.language = shown  # the language the form was shown in
         method = form.get("method", Method.API)
         if method not in (Method.BANNER, Method.PREFERENCE_CENTRE):
             method = Method.API
@@ -228,7 +242,7 @@ class Endpoints:
         """A grant that could not be made durable is not acknowledged: no new consent, and
         only the part of the choice that withdraws something takes effect."""
         reply = self._refuse(
-            503, ctx, "Your choice could not be saved just now. Please try again in a moment."
+            503, ctx, N_("Your choice could not be saved just now. Please try again in a moment.")
         )
         reply.headers.append(("Retry-After", "5"))
         if ctx.state is not None and not previous <= chosen.granted:
@@ -254,6 +268,7 @@ class Endpoints:
                 503,
                 self.pages.render(
                     "consent/erase_failed.html",
+                    ctx.language,
                     removed=erasure.removed,
                     reference=erasure.reference,
                     ctx=ctx,
@@ -262,7 +277,10 @@ class Endpoints:
             reply.headers.append(("Retry-After", "5"))
             return reply
         reply = _html(
-            200, self.pages.render("consent/forgotten.html", removed=erasure.removed, ctx=ctx)
+            200,
+            self.pages.render(
+                "consent/forgotten.html", ctx.language, removed=erasure.removed, ctx=ctx
+            ),
         )
         reply.headers += [("Set-Cookie", c) for c in erasure.cookies]
         return reply
@@ -295,7 +313,9 @@ class Endpoints:
                 values = [v for name, v in fields if name == signal.id and v in signal.choices]
                 ctx.preferences.set(signal.id, values)
         except ConsentRequired:
-            return self._refuse(403, ctx, "Preferences are kept only while personalisation is on.")
+            return self._refuse(
+                403, ctx, N_("Preferences are kept only while personalisation is on.")
+            )
         store = ctx.preferences
         cookies = self.engine.write_store(SignalScope.PERSISTENT, store.entries(), ctx.consent_id)
         return _see_other(form.get("next"), cookies)

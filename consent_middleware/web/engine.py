@@ -72,6 +72,8 @@ class ConsentEngine:
         self.prefix = options.prefix
         self.gpc_json = options.gpc_json
         self.trusted_origins = frozenset(options.trusted_origins)
+        #: The shop's languages, the first the fallback (see ``PersonalisationContext.language``).
+        self.languages = cast(tuple[str, ...], options.languages)
         self.codec = ConsentCookieCodec(policy, keys)
         names = CookieNames.of(options.cookie_name, secure=options.secure)
         #: The ``Set-Cookie`` lines of decisions, forms, stores, withdrawals and erasures.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
@@ -15,15 +16,16 @@ from ..core.context import PersonalisationContext
 from ..core.cookie_gate import UNDECLARED_COOKIES
 from ..core.exceptions import ConfigurationError
 from ..core.external import ExternalReader, ExternalSource
+from ..core.languages import DEFAULT_LANGUAGES, LANGUAGE_TAG
 from ..core.policy import ConsentPolicy
 from ..core.signing import check_secret_keys
 from ..core.stores import DEFAULT_VISIT_LIFETIME, MAX_VISIT_LIFETIME, PreferenceBackend
 from ..ledger.sql import Ledger
+from ..ui.translations import shipped_languages
 from .cookie_plan import CookieNames
 
 __all__ = ["ConsentOptions", "ConsentSettings", "options_from"]
 
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 # Servers decode "%XX" before routing and browsers resolve "." and "..": such a prefix
 # would never be reached.
 _PREFIX = re.compile(r"(/(?!\.\.?(/|\Z))[A-Za-z0-9._~!$&'()*+,;=:@-]+)+\Z")
@@ -48,7 +50,7 @@ class ConsentSettings(TypedDict, total=False):
     preference_backend: PreferenceBackend | None
     ledger: str | Ledger | None
     spool: str | PathLike[str] | None
-    language: str
+    language: str | None
     data_exporters: Mapping[str, Callable[[PersonalisationContext], object]] | None
     data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None
     pseudonymise_on_erase: bool
@@ -57,6 +59,7 @@ class ConsentSettings(TypedDict, total=False):
     enforce_cookies: bool
     undeclared_cookies: Literal["allow", "warn", "block"]
     external: Iterable[ExternalSource[Any]]
+    languages: Sequence[str] | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,8 +103,8 @@ class ConsentOptions:
     #: A local directory where each process keeps, durably, the choices that the ledger
     #: could not take at once (default: beside a SQLite ledger).
     spool: str | PathLike[str] | None = None
-    #: The language of the consent notices, recorded with every choice.
-    language: str = "en"
+    #: Deprecated: ``languages=[language]``.
+    language: str | None = None
     #: The host's own data about a visitor, for the download and for erasure.
     data_exporters: Mapping[str, Callable[[PersonalisationContext], object]] | None = None
     data_erasers: Mapping[str, Callable[[PersonalisationContext], str]] | None = None
@@ -123,6 +126,9 @@ class ConsentOptions:
     #: ``consent_middleware.interop``) whose cookie decides, in this order, for a visitor
     #: without a valid consent cookie of ours.
     external: Iterable[ExternalSource[Any]] = ()
+    #: The languages the consent UI is shown in, the first for shoppers who accept none of
+    #: them (default ``["en"]``); each request gets the one its ``Accept-Language`` prefers.
+    languages: Sequence[str] | None = None
     #: ``secret_keys`` as bytes, newest first.
     keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
 
@@ -166,10 +172,7 @@ class ConsentOptions:
                 "preference_backend needs load(), save() and delete() methods "
                 "(see consent_middleware.core.stores.PreferenceBackend)"
             )
-        if not isinstance(self.language, str) or not _LANGUAGE.fullmatch(self.language):
-            raise ConfigurationError(
-                f"language {self.language!r} is not a language tag such as 'en'"
-            )
+        languages = _check_languages(self.languages, self.language)
         self._check_ledger()
         canonical = {
             "policy": policy,
@@ -185,6 +188,9 @@ class ConsentOptions:
             "data_erasers": _callables("data_erasers", self.data_erasers),
             "visit_lifetime": _check_visit_lifetime(self.visit_lifetime),
             "external": _check_external(policy, self.external, self.cookie_name),
+            # The deprecated alias is folded in, so that a replace() does not warn again.
+            "languages": languages,
+            "language": None,
         }
         for name, value in canonical.items():
             object.__setattr__(self, name, value)
@@ -336,3 +342,43 @@ def _check_external(
                 "manager's cookie"
             )
     return checked
+
+
+def _check_languages(languages: Sequence[str] | None, language: str | None) -> tuple[str, ...]:
+    """The shop's languages as a tuple of shipped ones, from ``languages`` or the
+    deprecated ``language``."""
+    if language is not None:
+        if not isinstance(language, str) or not LANGUAGE_TAG.fullmatch(language):
+            raise ConfigurationError(f"language {language!r} is not a language tag such as 'en'")
+        warnings.warn(
+            f"language= is deprecated: pass languages=[{language!r}] (the languages the "
+            "consent UI is shown in, the first the fallback)",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        if languages is not None and list(languages)[:1] != [language]:
+            raise ConfigurationError(
+                "give languages=[...] only (language= is deprecated): "
+                f"language={language!r} is not the first of languages={list(languages)!r}"
+            )
+        languages = languages or [language]
+    if languages is None:
+        return DEFAULT_LANGUAGES
+    tags = _strings("languages", languages)
+    shipped = shipped_languages()
+    by_tag = {tag.lower(): tag for tag in shipped}
+    checked: list[str] = []
+    for tag in tags:
+        if not LANGUAGE_TAG.fullmatch(tag):
+            raise ConfigurationError(f"languages entry {tag!r} is not a language tag such as 'de'")
+        found = by_tag.get(tag.lower())
+        if found is None:
+            raise ConfigurationError(
+                f"languages entry {tag!r} has no translation shipped: choose among "
+                f"{', '.join(shipped)}, or render your own consent/*.html templates"
+            )
+        if found not in checked:
+            checked.append(found)
+    if not checked:
+        raise ConfigurationError("languages must name at least one language, e.g. ['en']")
+    return tuple(checked)

@@ -11,6 +11,7 @@ import uuid
 from collections import OrderedDict
 from os import PathLike
 from pathlib import Path
+from typing import cast
 
 from ..core.codec import ConsentState
 from ..core.context import PersonalisationContext
@@ -68,12 +69,15 @@ class ConsentRecords:
         start with this process's first consent request."""
         lifetime = int(policy.consent_lifetime.total_seconds())
         decisions = DecisionWatch(lifetime) if options.enforce_withdrawal else None
+        # Events record the language shown; this one labels those made with no page shown
+        # (a GPC withdrawal).
+        language = cast(tuple[str, ...], options.languages)[0]
         if options.ledger is None:
             logger.warning(
                 "consent choices are not being recorded: pass ledger='sqlite:///consent.db' "
                 "(or postgresql://...) to keep proof of consent"
             )
-            return cls(policy, options.language)
+            return cls(policy, language)
         ledger = open_ledger(options.ledger)
         path = getattr(ledger, "path", None)
         spool = options.spool
@@ -90,7 +94,7 @@ class ConsentRecords:
         recorder = Recorder(ledger, Path(spool), decisions=decisions)
         return cls(
             policy,
-            options.language,
+            language,
             recorder,
             decisions=decisions,
             owns_ledger=isinstance(options.ledger, str),
@@ -107,7 +111,8 @@ class ConsentRecords:
         renewed: bool = False,
         event_id: str | None = None,
     ) -> ConsentEvent:
-        """The event that records ``state`` replacing the context's decision."""
+        """The event that records ``state`` replacing the context's decision, in the
+        language the context's UI was shown in."""
         previous = None if ctx.state is None else ctx.state.granted
         return ConsentEvent.new(
             event_id=event_id,
@@ -118,7 +123,8 @@ class ConsentRecords:
             refused=sorted(p.id for p in self.policy.optional if p.id not in state.granted),
             method=method,
             kind=event_kind(previous, state.granted, renewed=renewed),
-            language=self.language,
+            # The language the shopper was shown; none for a GPC withdrawal.
+            language=self.language if method == Method.GPC else ctx.language,
         )
 
     def gpc_event(self, ctx: PersonalisationContext, withdrawn: ConsentState) -> ConsentEvent:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core.context import PersonalisationContext
+from ..ui.translations import translations
 
 if TYPE_CHECKING:
     from .engine import ConsentEngine
@@ -75,6 +76,8 @@ class DataRights:
         engine = self.engine
         pseudonymise = engine.options.pseudonymise_on_erase
         erasure = Erasure()
+        # The lines are shown on the page, in the shopper's language.
+        tr = translations(ctx.language)
         consent_id = self.consent_id(ctx, cookie_header)
         if consent_id is not None and engine.records.recorder is not None:
             try:
@@ -82,24 +85,35 @@ class DataRights:
             except Exception:
                 logger.exception("consent history could not be erased")
                 erasure.complete = False
-                erasure.removed.append("Your consent history could not be erased just now.")
+                erasure.removed.append(
+                    tr.gettext("Your consent history could not be erased just now.")
+                )
             else:
-                choices = "1 choice" if count == 1 else f"{count} choices"
                 if pseudonymise:
-                    erasure.removed.append(
-                        f"Your consent history ({choices}) is no longer linked to you; "
-                        "the shop keeps the choices without any identifier, for its statistics."
+                    line = tr.ngettext(
+                        "Your consent history (%(num)d choice) is no longer linked to you; "
+                        "the shop keeps the choices without any identifier, for its statistics.",
+                        "Your consent history (%(num)d choices) is no longer linked to you; "
+                        "the shop keeps the choices without any identifier, for its statistics.",
+                        count,
                     )
                 else:
-                    erasure.removed.append(f"Your consent history ({choices}) was deleted.")
+                    line = tr.ngettext(
+                        "Your consent history (%(num)d choice) was deleted.",
+                        "Your consent history (%(num)d choices) was deleted.",
+                        count,
+                    )
+                erasure.removed.append(line % {"num": count})
         if consent_id is not None and engine.preference_backend is not None:
             try:
                 engine.preference_backend.delete(consent_id)
-                erasure.removed.append("Your stated preferences were deleted.")
+                erasure.removed.append(tr.gettext("Your stated preferences were deleted."))
             except Exception:
                 logger.exception("preferences could not be erased")
                 erasure.complete = False
-                erasure.removed.append("Your stated preferences could not be erased just now.")
+                erasure.removed.append(
+                    tr.gettext("Your stated preferences could not be erased just now.")
+                )
         if not erasure.complete:
             erasure.reference = consent_id
             return erasure
@@ -108,8 +122,11 @@ class DataRights:
                 erasure.removed.append(eraser(ctx))
             except Exception:
                 logger.exception("data eraser %r failed", name)
-                erasure.removed.append(f"{name}: could not be erased just now; ask the shop.")
+                line = tr.gettext("%(name)s: could not be erased just now; ask the shop.")
+                erasure.removed.append(line % {"name": name})
         erasure.cookies = engine.cookies.erasure_cookies(cookie_header)
         if erasure.cookies:
-            erasure.removed.append("The cookies this shop had set in your browser were deleted.")
+            erasure.removed.append(
+                tr.gettext("The cookies this shop had set in your browser were deleted.")
+            )
         return erasure

@@ -138,4 +138,12 @@ def create_app(
     if ledger == DEFAULT_LEDGER:
         Path(".demo-shop").mkdir(exist_ok=True)
     # secure=False: the demo runs over plain HTTP on 127.0.0.1. Keep True in production.
-    return ConsentMiddleware(shop, policy=POLICY, secret_keys=[key], secure=False, ledger=ledger)
+    return ConsentMiddleware(
+        shop,
+        policy=POLICY,
+        secret_keys=[key],
+        secure=False,
+        ledger=ledger,
+        # The consent UI in the shopper's language (the shop's own pages stay English).
+        languages=["en", "de", "fr", "es", "it", "nl", "pl", "pt"],
+    )

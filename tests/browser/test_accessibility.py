@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
+
+from consent_middleware.ui.translations import translations
 
 AXE = Axe()
 
@@ -27,3 +29,34 @@ def test_no_serious_violations(page: Page, path: str, decided: bool) -> None:
         if v["impact"] in ("serious", "critical")
     ]
     assert serious == [], serious
+
+
+@pytest.mark.parametrize("path", ["/", "/consent", "/consent/why"])
+@pytest.mark.parametrize("language", ["de", "fr", "es", "it", "nl", "pl", "pt"])
+def test_each_language_is_shown_and_axe_clean(
+    browser: Browser, shop_url: str, language: str, path: str
+) -> None:
+    # The browser's own language setting sends Accept-Language, as a shopper's does.
+    context = browser.new_context(base_url=shop_url, locale=language)
+    try:
+        page = context.new_page()
+        page.goto(path)
+        # The shop's own pages stay English; the banner says which language it is in.
+        shown = page.locator("html" if path.startswith("/consent") else "#consent-banner")
+        assert shown.get_attribute("lang") == language
+        accept = translations(language).gettext("Accept all")
+        if path != "/consent/why":
+            assert page.get_by_role("button", name=accept, exact=True).count() >= 1
+        else:
+            assert page.get_by_role("heading", level=1).inner_text() == translations(
+                language
+            ).gettext("How recommendations are chosen")
+        results = AXE.run(page)
+        serious = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == [], serious
+    finally:
+        context.close()

@@ -6,6 +6,11 @@
 print what the Jinja2 helpers of the same names print, from the same templates, escaped the
 same way. The tags find the request's context in a ``consent`` variable, else on
 ``request.consent`` (Django's ``render(request, ...)`` provides ``request``).
+
+They print in the language Django has activated for the request when
+``django.middleware.locale.LocaleMiddleware`` is installed (looked up among the
+``languages`` option), else in the one the request's ``Accept-Language`` prefers; a
+language the host set on the context (``request.consent.language = "de"``) comes first.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.template.base import FilterExpression, NodeList, Parser, Token
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from ...core.context import PersonalisationContext
@@ -25,18 +32,31 @@ register = template.Library()
 
 def consent_of(context: template.Context) -> PersonalisationContext:
     """The consent context of the request a template is rendered for."""
+    request = getattr(context, "request", None) or context.get("request")
     explicit = context.get("consent")
     if isinstance(explicit, PersonalisationContext):
-        return explicit
-    request = getattr(context, "request", None) or context.get("request")
+        return _with_language(explicit, request)
     found = getattr(request, "consent", None)
     if isinstance(found, PersonalisationContext):
-        return found
+        return _with_language(found, request)
     raise MiddlewareNotInstalled(
         "no consent context in this template: add 'consent_middleware.django."
         "ConsentMiddleware' to MIDDLEWARE and render with the request (render(request, ...)), "
         "or pass consent=request.consent"
     )
+
+
+_LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"
+
+
+def _with_language(ctx: PersonalisationContext, request: Any) -> PersonalisationContext:
+    """``ctx``, told which languages the shopper accepts (read if the UI is shown)."""
+    if _LOCALE_MIDDLEWARE in getattr(settings, "MIDDLEWARE", ()):
+        # Django has chosen already (URL prefix, cookie, Accept-Language): follow it.
+        ctx.accept_language(translation.get_language())
+    elif request is not None:
+        ctx.accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE"))
+    return ctx
 
 
 class ConsentNode(template.Node):
