@@ -59,6 +59,50 @@ def test_verdicts(line: str, granted: frozenset[str], verdict: Verdict) -> None:
     assert GATE.verdict(line, granted, NOW) is verdict
 
 
+# A date a browser reads as 10 hours from now, which the e-mail rules would read as 4 hours
+# ago: browsers ignore the zone.
+_SOON_WITH_A_ZONE = time.strftime("%a, %d %b %Y %H:%M:%S +1400", time.gmtime(NOW + 36000))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("_ga=1; Max-Age=0; Max-Age=3600", id="the-last-max-age-counts"),
+        pytest.param("_ga=1; Expires=Thu, 01 Jan 69 00:00:00 GMT", id="year-69-is-2069"),
+        pytest.param("_ga=1; Expires=Mon, 01 Jan 1600 00:00:00 GMT", id="year-before-1601"),
+        pytest.param(f"_ga=1; Expires={_SOON_WITH_A_ZONE}", id="time-zone-ignored"),
+        pytest.param("_ga=1; Max-Age=0" + "0" * 1100, id="max-age-too-long-is-ignored"),
+        pytest.param("_ga=1; Max-Age=--5", id="max-age-two-minus"),
+        pytest.param("_ga=1; Max-Age=\u00b2", id="max-age-not-an-ascii-digit"),
+        pytest.param("_ga=1; Max-Age=" + "9" * 5000, id="max-age-beyond-the-int-limit"),
+        pytest.param("_ga=1; Max-Age=-", id="max-age-minus-alone"),
+        pytest.param("_ga=Max-Age=0; Path=/", id="max-age-in-the-value"),
+        pytest.param("_ga=1; Expires=Fri, 31 Feb 1990 00:00:00 GMT", id="no-such-day"),
+    ],
+)
+def test_a_cookie_a_browser_keeps_is_never_taken_for_a_deletion(line: str) -> None:
+    assert GATE.verdict(line, NONE, NOW) is Verdict.REFUSED
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "_ga=; Max-Age=3600; Max-Age=0",
+        "_ga=; Max-Age=-0",
+        "_ga=; max-age=00",
+        "_ga=; Max-Age= 0",
+        "_ga=; Max-Age=-" + "9" * 30,
+        "_ga=; Max-Age=0x10; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+        "_ga=; Expires=Thu, 01-Jan-1970 00:00:01 GMT",
+        "_ga=; expires=Thursday, 01-Jan-70 00:00:01 GMT",
+        "_ga=; Expires=Thu Jan  1 00:00:00 1970",
+        "_ga=; Expires=never; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+    ],
+)
+def test_deletions_in_every_form_a_browser_reads_pass(line: str) -> None:
+    assert GATE.verdict(line, NONE, NOW) is Verdict.PASS
+
+
 def test_undeclared_cookies_are_passed_or_blocked_as_asked() -> None:
     assert CookieGate(policy(), [], "allow").verdict("cart=1", NONE, NOW) is Verdict.PASS
     assert CookieGate(policy(), [], "block").verdict("cart=1", NONE, NOW) is Verdict.BLOCKED

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from email.utils import parsedate_to_datetime
 from enum import Enum
 from functools import lru_cache
 
+from .cookie_dates import cookie_date
 from .policy import ConsentPolicy
 
 __all__ = ["UNDECLARED_COOKIES", "CookieGate", "Verdict", "set_cookie_name"]
 
 #: What ``undeclared_cookies`` may say of a cookie that no purpose declares.
 UNDECLARED_COOKIES = ("allow", "warn", "block")
+
+# The blanks a browser trims around names, values and attributes (RFC 6265, 5.2).
+_BLANK = " \t"
+# Browsers ignore an attribute whose value is longer (RFC 6265bis, 5.6).
+_MAX_ATTRIBUTE_VALUE = 1024
 
 
 class Verdict(Enum):
@@ -38,25 +43,29 @@ def set_cookie_name(line: str) -> str:
 
 
 def _is_deletion(line: str, now: float) -> bool:
-    """Whether a ``Set-Cookie`` line removes its cookie (``Max-Age`` of zero or less, or,
-    without ``Max-Age``, an ``Expires`` in the past): removing data needs no consent."""
-    expires = None
+    """Whether a ``Set-Cookie`` line removes its cookie, as a browser reads it (RFC 6265,
+    5.2 and 5.3): the last valid ``Max-Age`` is zero or less or, without one, the last
+    valid ``Expires`` is past. Removing data needs no consent; anything a browser would
+    read otherwise is not a deletion."""
+    removes = expires = None
     for attribute in line.split(";")[1:]:
         key, _, value = attribute.partition("=")
-        key = key.strip(" \t").lower()
+        key = key.strip(_BLANK).lower()
+        value = value.strip(_BLANK)
+        if len(value) > _MAX_ATTRIBUTE_VALUE:
+            continue  # browsers ignore such an attribute
         if key == "max-age":
-            # Max-Age wins over Expires (RFC 6265, 5.3); a malformed one is ignored.
-            value = value.strip(" \t")
-            if value.lstrip("-").isdigit():
-                return int(value) <= 0
+            digits = value.removeprefix("-")
+            if digits.isascii() and digits.isdigit():
+                # Read as text: no number is too long, and "-0" and "00" are zero.
+                removes = value.startswith("-") or not digits.strip("0")
         elif key == "expires":
-            expires = value.strip(" \t")
-    if not expires:
-        return False
-    try:
-        return parsedate_to_datetime(expires).timestamp() < now
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return False
+            date = cookie_date(value)
+            if date is not None:
+                expires = date
+    if removes is not None:
+        return removes
+    return expires is not None and expires < now
 
 
 class CookieGate:
