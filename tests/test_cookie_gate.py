@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 
 from consent_middleware import ConfigurationError, ConsentMiddleware, ConsentPolicy
 from consent_middleware.core.cookie_gate import CookieGate, Verdict, set_cookie_name
+from consent_middleware.web.engine import ConsentEngine
+from consent_middleware.web.messages import RequestInfo
 
 from .conftest import KEY, make_cookie
 
@@ -52,7 +55,8 @@ NONE: frozenset[str] = frozenset({"necessary"})
         ("_ga=1; Max-Age=soon", NONE, Verdict.REFUSED),
         # Names as a browser reads them.
         (" _ga =1", NONE, Verdict.REFUSED),
-        ("_ga", NONE, Verdict.REFUSED),
+        # No "=": a nameless cookie, "_ga" is its value.
+        ("_ga", NONE, Verdict.UNDECLARED),
     ],
 )
 def test_verdicts(line: str, granted: frozenset[str], verdict: Verdict) -> None:
@@ -110,7 +114,19 @@ def test_undeclared_cookies_are_passed_or_blocked_as_asked() -> None:
 
 def test_the_name_is_read_as_a_browser_reads_it() -> None:
     assert set_cookie_name(" a =b; Path=/") == "a"
-    assert set_cookie_name("novalue; Path=/") == "novalue"
+    assert set_cookie_name("novalue; Path=/") == ""
+    assert set_cookie_name("a=b=c") == "a"
+
+
+def test_logs_name_cookies_and_never_show_a_value(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="consent_middleware")
+    engine = ConsentEngine(secret_keys=[KEY], policy=policy())
+    ctx = engine.read(RequestInfo(method="GET", path="/"))
+    lines = ["visitor-4242; Path=/", "_ga=visitor-4343", "cart=visitor-4444"]
+    assert engine.screen_cookies(ctx, lines) == [True, False, True]
+    logged = caplog.text
+    assert "'_ga'" in logged and "'cart'" in logged and "without a name" in logged
+    assert "visitor-" not in logged
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,11 @@ class Verdict(Enum):
 
 
 def set_cookie_name(line: str) -> str:
-    """The cookie name of a ``Set-Cookie`` line, as a browser reads it."""
-    return line.partition(";")[0].partition("=")[0].strip(" \t")
+    """The cookie name of a ``Set-Cookie`` line, as a browser reads it: empty when the part
+    before the first ``;`` has no ``=``, as that text is then the value of a nameless
+    cookie (RFC 6265bis, 5.6), and must not be logged as a name."""
+    name, equals, _ = line.partition(";")[0].partition("=")
+    return name.strip(_BLANK) if equals else ""
 
 
 def _is_deletion(line: str, now: float) -> bool:

@@ -318,6 +318,12 @@ class ConsentEngine:
                     _WARNED_NAMES,
                 )
                 return
+        if not name:
+            logger.warning(
+                "the app sets a cookie without a name, which no purpose can declare: set "
+                "undeclared_cookies='block' to drop such cookies, or 'allow'"
+            )
+            return
         purposes = ", ".join(p.id for p in self.policy.purposes)
         logger.warning(
             "the app sets cookie %r, which no purpose of the policy declares: add it to the "
