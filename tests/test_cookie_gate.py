@@ -55,6 +55,12 @@ NONE: frozenset[str] = frozenset({"necessary"})
         ("_ga=1; Max-Age=soon", NONE, Verdict.REFUSED),
         # Names as a browser reads them.
         (" _ga =1", NONE, Verdict.REFUSED),
+        # A prefix the browser enforces does not hide a declared name.
+        ("__Host-_ga=1; Path=/; Secure", NONE, Verdict.REFUSED),
+        ("__Secure-shared=1; Secure", NONE | {"marketing"}, Verdict.GRANTED),
+        ("__Host-sid=1; Path=/; Secure", NONE, Verdict.PASS),
+        # Names are case-sensitive: "_GA" is not "_ga", and is reported as undeclared.
+        ("_GA=1", NONE, Verdict.UNDECLARED),
         # No "=": a nameless cookie, "_ga" is its value.
         ("_ga", NONE, Verdict.UNDECLARED),
     ],
