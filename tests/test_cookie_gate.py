@@ -147,6 +147,60 @@ def test_bad_settings_are_refused_at_start_up(options: dict[str, Any], message: 
         ConsentMiddleware(lambda *a: None, secret_keys=[KEY], **options)
 
 
+def _asgi_start(start: dict[str, Any], cookie: str | None = None) -> list[tuple[Any, Any]]:
+    """The headers the server is given when the app sends ``start``."""
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send(start)
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [] if cookie is None else [(b"cookie", f"__Host-consent={cookie}".encode())]
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+    middleware = ConsentMiddleware(app, secret_keys=[KEY], policy=policy())
+    asyncio.run(middleware(scope, receive, send))
+    assert sent[1]["body"] == b"ok"
+    return list(sent[0].get("headers", []))
+
+
+def _names(headers: list[tuple[Any, Any]]) -> list[bytes]:
+    return [
+        bytes(name).lower() if not isinstance(name, str) else name.encode() for name, _ in headers
+    ]
+
+
+def test_a_response_start_without_headers_is_sent_as_it_is() -> None:
+    # ASGI makes "headers" optional.
+    start = {"type": "http.response.start", "status": 204}
+    assert _asgi_start(start) == []
+    assert _asgi_start(dict(start), make_cookie((), decided_at=int(NOW), policy=policy())) == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # uvicorn's default protocol takes text as readily as bytes.
+        pytest.param([("set-cookie", "_ga=1"), ("x-shop", "kept")], id="text"),
+        pytest.param([("Set-Cookie", "_ga=1"), ("X-Shop", "kept")], id="text-capitalised"),
+        pytest.param(((b"set-cookie", b"_ga=1"), (b"x-shop", b"kept")), id="tuple"),
+        pytest.param([[b"set-cookie", b"_ga=1"], [b"x-shop", b"kept"]], id="lists"),
+        pytest.param([(bytearray(b"Set-Cookie"), b"_ga=1"), (b"x-shop", b"kept")], id="bytearray"),
+        pytest.param(iter([(b"set-cookie", b"_ga=1"), (b"x-shop", b"kept")]), id="iterator"),
+    ],
+)
+def test_every_form_of_asgi_headers_is_screened(headers: Any) -> None:
+    start = {"type": "http.response.start", "status": 200, "headers": headers}
+    sent = _asgi_start(start)
+    assert b"set-cookie" not in _names(sent)
+    assert b"x-shop" in _names(sent)
+
+
 def test_a_set_cookie_header_in_any_case_is_screened_under_asgi() -> None:
     sent: list[dict[str, Any]] = []
 
