@@ -331,6 +331,38 @@ def test_the_scheme_is_djangos_behind_a_proxy_it_trusts(configure: Configure) ->
     assert choose(client(), "reject_all", **forwarded).status_code == 303
 
 
+# -- the app's own cookies -----------------------------------------------------------------
+
+
+def _raw_cookie_lines(line: str, cookie: str | None, asynchronous: bool) -> list[str]:
+    """The ``Set-Cookie`` lines of a response whose view put ``line`` in its headers."""
+    headers = {} if cookie is None else {"Cookie": f"consent={cookie}"}
+    if asynchronous:
+
+        async def visit() -> Any:
+            return await AsyncClient().get("/raw-cookie", {"line": line}, headers=headers)
+
+        response = asyncio.run(visit())
+    else:
+        response = client().get("/raw-cookie", {"line": line}, headers=headers)
+    assert response.status_code == 200
+    lines = [morsel.OutputString() for morsel in response.cookies.values()]
+    return lines + [value for name, value in response.items() if name.lower() == "set-cookie"]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_set_cookie_header_set_directly_is_screened(
+    configure: Configure, asynchronous: bool
+) -> None:
+    configure()
+    line = "_ga=GA1.1.42; Path=/; Max-Age=3600"
+    assert _raw_cookie_lines(line, None, asynchronous) == []
+    granted = make_cookie(("analytics",), decided_at=NOW, policy=POLICY)
+    assert _raw_cookie_lines(line, granted, asynchronous) == [line]
+    # Undeclared, it goes out (with a warning, by default).
+    assert _raw_cookie_lines("cart=1; Path=/", None, asynchronous) == ["cart=1; Path=/"]
+
+
 # -- Django's cache middleware ------------------------------------------------------------
 
 CACHED = [

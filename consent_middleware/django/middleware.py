@@ -118,16 +118,24 @@ class ConsentMiddleware:
         """Drop the app's cookies that the request's consent does not allow.
 
         Every ``Set-Cookie`` the app sent is in ``response.cookies`` here (Django writes
-        them out after all middleware), before :func:`apply_changes` adds ours.
+        them out after all middleware), before :func:`apply_changes` adds ours, or is the
+        one ``Set-Cookie`` header an app may put in ``response.headers`` itself.
         """
-        if self.engine.gate is None or not response.cookies:
+        if self.engine.gate is None:
+            return
+        header = response.headers.get("Set-Cookie")
+        if not response.cookies and header is None:
             return
         names = list(response.cookies)
         lines = [response.cookies[name].OutputString() for name in names]
+        if header is not None:
+            lines.append(header)
         keep = self.engine.screen_cookies(ctx, lines)
-        for name, kept in zip(names, keep, strict=True):
+        for name, kept in zip(names, keep, strict=False):
             if not kept:
                 del response.cookies[name]
+        if header is not None and not keep[-1]:
+            del response.headers["Set-Cookie"]
 
     def _finish(self, response: HttpResponseBase, changes: ResponseChanges) -> HttpResponseBase:
         """The one place an app's response is changed, sync or async: our headers and
