@@ -1,4 +1,5 @@
-"""``manage.py check``: the settings dict is valid and the middleware is installed."""
+"""``manage.py check``: the settings dict is valid and the middleware is installed where it
+sees every cookie."""
 
 from __future__ import annotations
 
@@ -12,16 +13,38 @@ from .settings import SETTING, consent_options
 
 MIDDLEWARE_PATH = "consent_middleware.django.ConsentMiddleware"
 
+#: Middleware known to set cookies in its response phase: listed before ours, it runs after
+#: the screening, and its cookies leave unscreened.
+COOKIE_MIDDLEWARE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "oscar.apps.basket.middleware.BasketMiddleware",
+)
+
 
 @checks.register()
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
-    """An error for a wrong ``CONSENT_MIDDLEWARE``, a warning for a missing middleware."""
+    """An error for a wrong ``CONSENT_MIDDLEWARE``; a warning for a missing middleware, or
+    for one placed after middleware that sets cookies."""
     found: list[checks.CheckMessage] = []
     try:
         consent_options()
     except ImproperlyConfigured as e:
         found.append(checks.Error(str(e), id="consent_middleware.E001"))
-    if MIDDLEWARE_PATH not in getattr(settings, "MIDDLEWARE", ()):
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or ())
+    if MIDDLEWARE_PATH in middleware:
+        before = middleware[: middleware.index(MIDDLEWARE_PATH)]
+        for path in [path for path in before if path in COOKIE_MIDDLEWARE]:
+            found.append(
+                checks.Warning(
+                    f"{path} comes before {MIDDLEWARE_PATH} in MIDDLEWARE: the cookies it "
+                    "sets leave without being screened by the visitor's consent",
+                    hint=f"move {MIDDLEWARE_PATH!r} above it, right after SecurityMiddleware",
+                    id="consent_middleware.W002",
+                )
+            )
+    else:
         found.append(
             checks.Warning(
                 f"{MIDDLEWARE_PATH} is not in MIDDLEWARE: requests have no consent context "
@@ -33,4 +56,4 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     return found
 
 
-__all__ = ["MIDDLEWARE_PATH", "SETTING", "check_settings"]
+__all__ = ["COOKIE_MIDDLEWARE", "MIDDLEWARE_PATH", "SETTING", "check_settings"]
