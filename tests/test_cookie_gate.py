@@ -135,6 +135,22 @@ def test_logs_name_cookies_and_never_show_a_value(caplog: pytest.LogCaptureFixtu
     assert "visitor-" not in logged
 
 
+def test_a_line_the_gate_cannot_read_is_dropped_not_a_failed_response(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unreadable(self: CookieGate, line: str, granted: frozenset[str], now: float) -> Verdict:
+        if "odd" in line:
+            raise ValueError(f"cannot read {line}")
+        return Verdict.PASS
+
+    monkeypatch.setattr(CookieGate, "verdict", unreadable)
+    engine = ConsentEngine(secret_keys=[KEY], policy=policy())
+    ctx = engine.read(RequestInfo(method="GET", path="/"))
+    assert engine.screen_cookies(ctx, ["sid=1", "odd=visitor-4545"]) == [True, False]
+    assert "could not be read (ValueError)" in caplog.text
+    assert "visitor-" not in caplog.text
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

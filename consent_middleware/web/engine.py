@@ -292,7 +292,15 @@ class ConsentEngine:
         now = time.time()
         keep = []
         for line in lines:
-            verdict = gate.verdict(line, granted, now)
+            try:
+                verdict = gate.verdict(line, granted, now)
+            except Exception as e:
+                # Never a failed response because of consent: what cannot be read stays in.
+                logger.warning(
+                    "a Set-Cookie line of the app could not be read (%s): it was removed",
+                    type(e).__name__,
+                )
+                verdict = Verdict.BLOCKED
             if verdict is Verdict.GRANTED:
                 ctx.varies = ctx.personal = True
             elif verdict is Verdict.REFUSED:
