@@ -27,6 +27,10 @@ def utc(*parts: int) -> float:
         # The zone is not read: the time is taken as UTC.
         ("Sun, 06 Nov 1994 08:49:37 +1400", utc(1994, 11, 6, 8, 49, 37)),
         ("Thu, 29 Feb 2024 00:00:00 GMT", utc(2024, 2, 29, 0, 0, 0)),
+        # The usual form is read by the same rules as any other.
+        ("Thu, 01 Jan 0069 00:00:00 GMT", utc(2069, 1, 1, 0, 0, 0)),
+        ("Thu, 01 Jan 0070 00:00:00 GMT", utc(1970, 1, 1, 0, 0, 0)),
+        ("thu, 01 jan 2070 00:00:00 gmt", utc(2070, 1, 1, 0, 0, 0)),
     ],
 )
 def test_dates_browsers_read(text: str, when: float) -> None:
@@ -45,6 +49,8 @@ def test_dates_browsers_read(text: str, when: float) -> None:
         "Fri, 31 Feb 1990 00:00:00 GMT",
         "Thu, 29 Feb 2023 00:00:00 GMT",
         "Thu, 01 Jan 1970",
+        "Thu, 00 Jan 2070 00:00:00 GMT",
+        "Sat, 01 Jan 1600 00:00:00 GMT",
     ],
 )
 def test_dates_browsers_ignore(text: str) -> None:

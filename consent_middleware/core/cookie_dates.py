@@ -23,8 +23,27 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 _DAYS_IN = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+# The date every server writes (RFC 9110's IMF-fixdate), which the rules below read the same.
+_USUAL = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{4}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT\Z"
+)
+
+
 def cookie_date(text: str) -> float | None:
     """The Unix time of a cookie date, or ``None`` where a browser ignores the attribute."""
+    usual = _USUAL.match(text)
+    if usual is not None:
+        day_text, month_text, *numbers = usual.groups()
+        year, hour, minute, second = (int(number) for number in numbers)
+        month = _MONTHS.index(month_text.lower()) + 1
+        return _checked(year, month, int(day_text), (hour, minute, second))
+    return _read(text)
+
+
+def _read(text: str) -> float | None:
+    """The general rules: each token is the first of time, day, month and year it can be."""
     clock = day = month = year = None
     for token in _TOKEN.findall(text):
         if clock is None and (found := _TIME.match(token)):
@@ -37,6 +56,11 @@ def cookie_date(text: str) -> float | None:
             year = int(found.group(1))
     if clock is None or day is None or month is None or year is None:
         return None
+    return _checked(year, month, day, clock)
+
+
+def _checked(year: int, month: int, day: int, clock: tuple[int, ...]) -> float | None:
+    """The Unix time of a date read, or ``None`` for one a browser refuses."""
     if 70 <= year <= 99:
         year += 1900
     elif year <= 69:

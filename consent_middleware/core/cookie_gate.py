@@ -50,25 +50,25 @@ def _is_deletion(line: str, now: float) -> bool:
     5.2 and 5.3): the last valid ``Max-Age`` is zero or less or, without one, the last
     valid ``Expires`` is past. Removing data needs no consent; anything a browser would
     read otherwise is not a deletion."""
-    removes = expires = None
-    for attribute in line.split(";")[1:]:
+    expires = []
+    # From the last attribute back: the first valid one of a kind is the one that counts.
+    for attribute in reversed(line.split(";")[1:]):
         key, _, value = attribute.partition("=")
         key = key.strip(_BLANK).lower()
-        value = value.strip(_BLANK)
-        if len(value) > _MAX_ATTRIBUTE_VALUE:
-            continue  # browsers ignore such an attribute
         if key == "max-age":
+            value = value.strip(_BLANK)
             digits = value.removeprefix("-")
-            if digits.isascii() and digits.isdigit():
+            if len(value) <= _MAX_ATTRIBUTE_VALUE and digits.isascii() and digits.isdigit():
                 # Read as text: no number is too long, and "-0" and "00" are zero.
-                removes = value.startswith("-") or not digits.strip("0")
+                return value.startswith("-") or not digits.strip("0")
         elif key == "expires":
-            date = cookie_date(value)
-            if date is not None:
-                expires = date
-    if removes is not None:
-        return removes
-    return expires is not None and expires < now
+            expires.append(value)
+    for value in expires:
+        value = value.strip(_BLANK)
+        date = cookie_date(value) if len(value) <= _MAX_ATTRIBUTE_VALUE else None
+        if date is not None:
+            return date < now
+    return False
 
 
 class CookieGate:
@@ -95,13 +95,16 @@ class CookieGate:
     def verdict(self, line: str, granted: frozenset[str], now: float) -> Verdict:
         """What becomes of ``line`` for a request granted ``granted``, at Unix time ``now``."""
         name = set_cookie_name(line)
-        if name in self._own or _is_deletion(line, now):
+        if name in self._own:
             return Verdict.PASS
         owners = self.owners(name)
         if owners is None:
             if self.undeclared == "allow":
                 return Verdict.PASS
-            return Verdict.BLOCKED if self.undeclared == "block" else Verdict.UNDECLARED
-        if not owners.isdisjoint(self._required):
+            verdict = Verdict.BLOCKED if self.undeclared == "block" else Verdict.UNDECLARED
+        elif not owners.isdisjoint(self._required):
             return Verdict.PASS
-        return Verdict.REFUSED if owners.isdisjoint(granted) else Verdict.GRANTED
+        else:
+            verdict = Verdict.REFUSED if owners.isdisjoint(granted) else Verdict.GRANTED
+        # Read last: most lines go out whatever their attributes say.
+        return Verdict.PASS if _is_deletion(line, now) else verdict
