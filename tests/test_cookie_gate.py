@@ -217,6 +217,37 @@ def test_every_form_of_asgi_headers_is_screened(headers: Any) -> None:
     assert b"x-shop" in _names(sent)
 
 
+@pytest.mark.parametrize("answer", ["websocket.accept", "websocket.http.response.start"])
+def test_the_cookies_of_a_websocket_handshake_are_screened(answer: str) -> None:
+    sent: list[dict[str, Any]] = []
+    headers = [(b"set-cookie", b"_ga=1"), (b"set-cookie", b"sid=1")]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": answer, "status": 403, "headers": list(headers)})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    def handshake(granted: tuple[str, ...]) -> list[bytes]:
+        sent.clear()
+        cookie = make_cookie(granted, decided_at=int(NOW), policy=policy())
+        scope = {
+            "type": "websocket",
+            "path": "/ws",
+            "headers": [(b"cookie", f"__Host-consent={cookie}".encode())],
+        }
+        asyncio.run(
+            ConsentMiddleware(app, secret_keys=[KEY], policy=policy())(scope, receive, send)
+        )
+        return [value for name, value in sent[0]["headers"] if name == b"set-cookie"]
+
+    assert handshake(()) == [b"sid=1"]
+    assert handshake(("analytics",)) == [b"_ga=1", b"sid=1"]
+
+
 def test_a_set_cookie_header_in_any_case_is_screened_under_asgi() -> None:
     sent: list[dict[str, Any]] = []
 

@@ -126,9 +126,13 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         await self.app(scope, receive, send_with_cookies)
 
     async def _pass_through(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Lifespan and websocket scopes go to the app untouched; when the app has finished
-        its lifespan shutdown, the middleware closes before the server is told (and opens
-        again if a new lifespan starts)."""
+        """Lifespan and websocket scopes go to the app untouched, but for the cookies of a
+        websocket's handshake answer, which browsers keep as they keep a page's; when the
+        app has finished its lifespan shutdown, the middleware closes before the server is
+        told (and opens again if a new lifespan starts)."""
+        if scope["type"] == "websocket" and self.engine.gate is not None:
+            await self.app(scope, receive, _handshake_screen(self.engine, scope, send))
+            return
         if scope["type"] != "lifespan":
             await self.app(scope, receive, send)
             return
@@ -191,6 +195,22 @@ async def _send_changed(
             changes = engine.response_headers(ctx)
         _apply(message, changes)
     await send(message)
+
+
+def _handshake_screen(engine: ConsentEngine, scope: Scope, send: Send) -> Send:
+    """``send``, screening the ``Set-Cookie`` headers of a websocket's handshake answer (an
+    accept, or a refusal sent as an HTTP response)."""
+    ctx = engine.read(RequestInfo.from_scope(scope))
+
+    async def send_screened(message: Message) -> None:
+        if message["type"] in _HANDSHAKE_ANSWERS:
+            _screen(engine, ctx, message)
+        await send(message)
+
+    return send_screened
+
+
+_HANDSHAKE_ANSWERS = ("websocket.accept", "websocket.http.response.start")
 
 
 def _screen(engine: ConsentEngine, ctx: PersonalisationContext, message: Message) -> None:
