@@ -22,11 +22,18 @@ COOKIE_MIDDLEWARE = (
     "oscar.apps.basket.middleware.BasketMiddleware",
 )
 
+#: Django's middleware that stores responses: after ours, it keeps them before they carry
+#: ``Vary: Cookie`` and ``private``, and serves one visitor's page to others.
+CACHE_MIDDLEWARE = (
+    "django.middleware.cache.UpdateCacheMiddleware",
+    "django.middleware.cache.CacheMiddleware",
+)
+
 
 @checks.register()
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
-    """An error for a wrong ``CONSENT_MIDDLEWARE``; a warning for a missing middleware, or
-    for one placed after middleware that sets cookies."""
+    """An error for a wrong ``CONSENT_MIDDLEWARE``; a warning for a missing middleware, for
+    one placed after middleware that sets cookies, or before Django's cache middleware."""
     found: list[checks.CheckMessage] = []
     try:
         consent_options()
@@ -44,6 +51,16 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                     id="consent_middleware.W002",
                 )
             )
+        for path in [path for path in middleware[len(before) :] if path in CACHE_MIDDLEWARE]:
+            found.append(
+                checks.Warning(
+                    f"{path} comes after {MIDDLEWARE_PATH} in MIDDLEWARE: it stores pages "
+                    "before they are marked Vary: Cookie or private, and serves one "
+                    "shopper's page to others",
+                    hint=f"put {path!r} first in MIDDLEWARE, before {MIDDLEWARE_PATH!r}",
+                    id="consent_middleware.W003",
+                )
+            )
     else:
         found.append(
             checks.Warning(
@@ -56,4 +73,4 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     return found
 
 
-__all__ = ["COOKIE_MIDDLEWARE", "MIDDLEWARE_PATH", "SETTING", "check_settings"]
+__all__ = ["CACHE_MIDDLEWARE", "COOKIE_MIDDLEWARE", "MIDDLEWARE_PATH", "SETTING", "check_settings"]
