@@ -17,7 +17,7 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, override_settings
 
-from consent_middleware import ConsentPolicy
+from consent_middleware import ConsentPolicy, MiddlewareNotInstalled, get_context
 from consent_middleware.django import ConsentMiddleware
 from consent_middleware.ledger.sqlite import SQLiteLedger
 
@@ -139,6 +139,21 @@ def test_the_middleware_is_sync_or_async_as_its_chain_is() -> None:
     assert iscoroutinefunction(both)
     response = asyncio.run(both(HttpRequest()))
     assert response.content == b"non_personalised"
+
+
+def test_get_context_on_a_bare_request_and_without_the_middleware() -> None:
+    seen: list[Any] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        seen.append(get_context(request))
+        return HttpResponse("ok")
+
+    request = HttpRequest()
+    request.method = "GET"
+    ConsentMiddleware(view)(request)
+    assert seen == [request.consent]  # type: ignore[attr-defined]
+    with pytest.raises(MiddlewareNotInstalled, match="to Django's MIDDLEWARE"):
+        get_context(HttpRequest())
 
 
 @pytest.mark.parametrize(
