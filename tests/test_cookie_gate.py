@@ -10,8 +10,18 @@ from typing import Any
 
 import pytest
 
-from consent_middleware import ConfigurationError, ConsentMiddleware, ConsentPolicy
-from consent_middleware.core.cookie_gate import CookieGate, Verdict, set_cookie_name
+from consent_middleware import (
+    ConfigurationError,
+    ConsentMiddleware,
+    ConsentPolicy,
+    ConsentWSGIMiddleware,
+)
+from consent_middleware.core.cookie_gate import (
+    CookieGate,
+    Verdict,
+    is_set_cookie_header,
+    set_cookie_name,
+)
 from consent_middleware.web.engine import ConsentEngine
 from consent_middleware.web.messages import RequestInfo
 
@@ -122,6 +132,39 @@ def test_the_name_is_read_as_a_browser_reads_it() -> None:
     assert set_cookie_name(" a =b; Path=/") == "a"
     assert set_cookie_name("novalue; Path=/") == ""
     assert set_cookie_name("a=b=c") == "a"
+
+
+@pytest.mark.parametrize(
+    ("name", "sets"),
+    [
+        ("Set-Cookie", True),
+        ("set-cookie", True),
+        ("SET-COOKIE", True),
+        # Chromium stores the cookie of "Set-Cookie : a=1", and waitress, wsgiref and
+        # Werkzeug's server send such a name as the app spells it.
+        ("Set-Cookie ", True),
+        ("Set-Cookie\t", True),
+        # Before the name, a blank makes the line part of the header above it.
+        (" Set-Cookie", False),
+        ("Set-Cookie2", False),
+        ("X-Set-Cookie", False),
+        ("Cookie", False),
+    ],
+)
+def test_which_header_names_set_cookies(name: str, sets: bool) -> None:
+    assert is_set_cookie_header(name) is sets
+
+
+def test_a_set_cookie_name_with_blanks_is_screened_under_wsgi() -> None:
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Set-Cookie ", "_ga=1"), ("X-Shop", "kept")])
+        return [b"ok"]
+
+    seen: list[Any] = []
+    middleware = ConsentWSGIMiddleware(app, secret_keys=[KEY], policy=policy(), secure=False)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.url_scheme": "http"}
+    assert list(middleware(environ, lambda status, headers, *_: seen.extend(headers))) == [b"ok"]
+    assert [name for name, _ in seen] == ["X-Shop", "Vary"]
 
 
 def test_logs_name_cookies_and_never_show_a_value(caplog: pytest.LogCaptureFixture) -> None:

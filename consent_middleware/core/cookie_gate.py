@@ -9,7 +9,13 @@ from functools import lru_cache
 from .cookie_dates import cookie_date
 from .policy import ConsentPolicy
 
-__all__ = ["UNDECLARED_COOKIES", "CookieGate", "Verdict", "set_cookie_name"]
+__all__ = [
+    "UNDECLARED_COOKIES",
+    "CookieGate",
+    "Verdict",
+    "is_set_cookie_header",
+    "set_cookie_name",
+]
 
 #: What ``undeclared_cookies`` may say of a cookie that no purpose declares.
 UNDECLARED_COOKIES = ("allow", "warn", "block")
@@ -35,6 +41,12 @@ class Verdict(Enum):
     UNDECLARED = "undeclared"
     #: No purpose declares it, and ``undeclared_cookies="block"`` drops it.
     BLOCKED = "blocked"
+
+
+def is_set_cookie_header(name: str) -> bool:
+    """Whether a response header of this name sets a cookie: ``Set-Cookie`` in any case,
+    and with blanks before the colon, which browsers ignore (and some servers send)."""
+    return len(name) >= 10 and name.rstrip(_BLANK).lower() == "set-cookie"
 
 
 def set_cookie_name(line: str) -> str:

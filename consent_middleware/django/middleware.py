@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 
 from ..core.context import PersonalisationContext
+from ..core.cookie_gate import is_set_cookie_header
 from ..core.exceptions import ConfigurationError
 from ..web.endpoints import Endpoints
 from ..web.engine import ConsentEngine
@@ -118,24 +119,24 @@ class ConsentMiddleware:
         """Drop the app's cookies that the request's consent does not allow.
 
         Every ``Set-Cookie`` the app sent is in ``response.cookies`` here (Django writes
-        them out after all middleware), before :func:`apply_changes` adds ours, or is the
-        one ``Set-Cookie`` header an app may put in ``response.headers`` itself.
+        them out after all middleware), before :func:`apply_changes` adds ours, or in
+        ``response.headers``, where an app may put one itself.
         """
         if self.engine.gate is None:
             return
-        header = response.headers.get("Set-Cookie")
-        if not response.cookies and header is None:
+        headers = [name for name in response.headers if is_set_cookie_header(name)]
+        if not (response.cookies or headers):
             return
         names = list(response.cookies)
         lines = [response.cookies[name].OutputString() for name in names]
-        if header is not None:
-            lines.append(header)
+        lines.extend(response.headers[name] for name in headers)
         keep = self.engine.screen_cookies(ctx, lines)
         for name, kept in zip(names, keep, strict=False):
             if not kept:
                 del response.cookies[name]
-        if header is not None and not keep[-1]:
-            del response.headers["Set-Cookie"]
+        for name, kept in zip(headers, keep[len(names) :], strict=True):
+            if not kept:
+                del response.headers[name]
 
     def _finish(self, response: HttpResponseBase, changes: ResponseChanges) -> HttpResponseBase:
         """The one place an app's response is changed, sync or async: our headers and

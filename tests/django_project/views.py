@@ -91,7 +91,7 @@ def identity(request: HttpRequest) -> JsonResponse:
 def raw_cookie(request: HttpRequest) -> HttpResponse:
     """A ``Set-Cookie`` header put in ``response.headers`` directly, past ``set_cookie()``."""
     response = HttpResponse("set")
-    response.headers["Set-Cookie"] = request.GET["line"]
+    response.headers[request.GET.get("name", "Set-Cookie")] = request.GET["line"]
     return response
 
 
