@@ -97,6 +97,9 @@ _SOON_WITH_A_ZONE = time.strftime("%a, %d %b %Y %H:%M:%S +1400", time.gmtime(NOW
         pytest.param("_ga=1; Max-Age=" + "9" * 5000, id="max-age-beyond-the-int-limit"),
         pytest.param("_ga=1; Max-Age=-", id="max-age-minus-alone"),
         pytest.param("_ga=Max-Age=0; Path=/", id="max-age-in-the-value"),
+        pytest.param('_ga="x; Max-Age=0"', id="max-age-in-a-quoted-value"),
+        pytest.param('_ga="x; Max-Age=0"; Max-Age=60', id="quoted-then-a-real-max-age"),
+        pytest.param("_ga=1; Max-Age=0 0", id="max-age-with-a-blank-inside"),
         pytest.param("_ga=1; Expires=Fri, 31 Feb 1990 00:00:00 GMT", id="no-such-day"),
     ],
 )
