@@ -81,6 +81,20 @@ def test_withdrawal_deletes_cookies_of_ungranted_purposes_on_every_domain() -> N
     assert sum("Domain=.shop.test" in line for line in lines) == 2
 
 
+def test_withdrawal_deletes_the_secure_and_host_variants_of_declared_cookies() -> None:
+    header = "__Host-_ga=2; __Secure-_ga_X=3; __Host-_fbp=4; __Host-cart=1"
+    lines = plan().purpose_cookie_deletions(header, frozenset({"necessary", "marketing"}))
+    assert [line.partition("=")[0] for line in lines] == ["__Host-_ga", "__Secure-_ga_X"]
+
+
+def test_an_optional_purpose_may_not_claim_the_consent_cookie_by_its_bare_name() -> None:
+    greedy = ConsentPolicy(
+        [*POLICY.purposes, Purpose("greedy", "Greedy", cookies=("consent",))], version="1"
+    )
+    with pytest.raises(ConfigurationError, match="'greedy' claims cookie '__Host-consent'"):
+        NAMES.check_unclaimed(greedy)
+
+
 def test_erasure_deletes_the_consent_its_stores_and_optional_purpose_cookies() -> None:
     header = "__Host-consent=a; __Host-consent_visit=b; __Host-consent_csrf=c; cart=1; _fbp=2"
     names = [line.partition("=")[0] for line in plan().erasure_cookies(header)]

@@ -17,7 +17,7 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, override_settings
 
-from consent_middleware import ConsentPolicy
+from consent_middleware import ConsentPolicy, MiddlewareNotInstalled, get_context
 from consent_middleware.django import ConsentMiddleware
 from consent_middleware.ledger.sqlite import SQLiteLedger
 
@@ -139,6 +139,21 @@ def test_the_middleware_is_sync_or_async_as_its_chain_is() -> None:
     assert iscoroutinefunction(both)
     response = asyncio.run(both(HttpRequest()))
     assert response.content == b"non_personalised"
+
+
+def test_get_context_on_a_bare_request_and_without_the_middleware() -> None:
+    seen: list[Any] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        seen.append(get_context(request))
+        return HttpResponse("ok")
+
+    request = HttpRequest()
+    request.method = "GET"
+    ConsentMiddleware(view)(request)
+    assert seen == [request.consent]  # type: ignore[attr-defined]
+    with pytest.raises(MiddlewareNotInstalled, match="to Django's MIDDLEWARE"):
+        get_context(HttpRequest())
 
 
 @pytest.mark.parametrize(
@@ -329,6 +344,45 @@ def test_the_scheme_is_djangos_behind_a_proxy_it_trusts(configure: Configure) ->
         secure=True, settings={"SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")}
     )
     assert choose(client(), "reject_all", **forwarded).status_code == 303
+
+
+# -- the app's own cookies -----------------------------------------------------------------
+
+
+def _raw_cookie_lines(
+    line: str, cookie: str | None, asynchronous: bool, name: str = "Set-Cookie"
+) -> list[str]:
+    """The ``Set-Cookie`` lines of a response whose view put ``line`` in its headers."""
+    headers = {} if cookie is None else {"Cookie": f"consent={cookie}"}
+    query = {"line": line, "name": name}
+    if asynchronous:
+
+        async def visit() -> Any:
+            return await AsyncClient().get("/raw-cookie", query, headers=headers)
+
+        response = asyncio.run(visit())
+    else:
+        response = client().get("/raw-cookie", query, headers=headers)
+    assert response.status_code == 200
+    lines = [morsel.OutputString() for morsel in response.cookies.values()]
+    return lines + [
+        value for key, value in response.items() if key.strip(" \t").lower() == "set-cookie"
+    ]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_set_cookie_header_set_directly_is_screened(
+    configure: Configure, asynchronous: bool
+) -> None:
+    configure()
+    line = "_ga=GA1.1.42; Path=/; Max-Age=3600"
+    assert _raw_cookie_lines(line, None, asynchronous) == []
+    granted = make_cookie(("analytics",), decided_at=NOW, policy=POLICY)
+    assert _raw_cookie_lines(line, granted, asynchronous) == [line]
+    # Undeclared, it goes out (with a warning, by default).
+    assert _raw_cookie_lines("cart=1; Path=/", None, asynchronous) == ["cart=1; Path=/"]
+    # Browsers take a header name with blanks before the colon all the same.
+    assert _raw_cookie_lines(line, None, asynchronous, name="set-cookie\t ") == []
 
 
 # -- Django's cache middleware ------------------------------------------------------------

@@ -150,3 +150,30 @@ def test_check_warns_when_the_middleware_is_missing() -> None:
         found = checks.run_checks()
     (warning,) = [m for m in found if m.id == "consent_middleware.W001"]
     assert "consent_middleware.django.ConsentMiddleware" in warning.msg
+
+
+def test_check_warns_when_middleware_that_sets_cookies_comes_first() -> None:
+    session = "django.contrib.sessions.middleware.SessionMiddleware"
+    consent = "consent_middleware.django.ConsentMiddleware"
+    with override_settings(MIDDLEWARE=[session, consent]):
+        found = checks.run_checks()
+    (warning,) = [m for m in found if m.id == "consent_middleware.W002"]
+    assert session in warning.msg and "without being screened" in warning.msg
+    with override_settings(MIDDLEWARE=[consent, session]):
+        found = checks.run_checks()
+    assert not [m for m in found if m.id == "consent_middleware.W002"]
+
+
+@pytest.mark.parametrize(
+    "cache",
+    ["django.middleware.cache.UpdateCacheMiddleware", "django.middleware.cache.CacheMiddleware"],
+)
+def test_check_warns_when_the_cache_middleware_comes_after(cache: str) -> None:
+    consent = "consent_middleware.django.ConsentMiddleware"
+    with override_settings(MIDDLEWARE=[consent, cache]):
+        found = checks.run_checks()
+    (warning,) = [m for m in found if m.id == "consent_middleware.W003"]
+    assert cache in warning.msg and "one shopper's page to others" in warning.msg
+    with override_settings(MIDDLEWARE=[cache, consent]):
+        found = checks.run_checks()
+    assert not [m for m in found if m.id == "consent_middleware.W003"]

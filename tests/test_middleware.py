@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -653,6 +654,19 @@ def test_gpc_keeps_the_marketing_cookie_out(make_driver: DriverFactory) -> None:
     result = _tracking(driver, ALL, headers=[("Sec-GPC", "1")])
     assert "ads" not in _sent(result)
     assert "_ga" in _sent(result)
+
+
+def test_a_cookie_replayed_after_a_withdrawal_lets_no_app_cookie_out(
+    make_driver: DriverFactory, tmp_path: Path
+) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    driver = make_driver(policy=_tracking_policy(), ledger=ledger, enforce_withdrawal=True)
+    accepted = make_cookie(ALL, decided_at=NOW - 60, policy=_tracking_policy())
+    assert "_ga" in _sent(driver.get("/tracking", cookies={driver.cookie_name: accepted}))
+    driver.decide("reject_all", cookies={driver.cookie_name: accepted})
+    replayed = driver.get("/tracking", cookies={driver.cookie_name: accepted})
+    assert _sent(replayed) == ["cart", "old_ads", "session"]
+    assert "cookie" in (replayed.header("vary") or "").lower()
 
 
 def test_undeclared_cookies_follow_the_setting(

@@ -196,6 +196,21 @@ def test_purpose_cookie_patterns() -> None:
     assert not purpose.owns_cookie("cart")
 
 
+def test_a_declared_name_covers_its_secure_and_host_variants_but_not_other_cases() -> None:
+    purpose = Purpose("analytics", "A", cookies=("_ga*", "_gid"))
+    # The prefixes change how a browser lets a cookie be set, not what it is for; browsers
+    # match them in any case.
+    for name in ("__Host-_ga", "__Secure-_ga_XYZ", "__secure-_gid", "__HOST-_gid"):
+        assert purpose.owns_cookie(name), name
+    assert purpose.owns_cookie("__Host-Http-_gid")
+    assert purpose.owns_cookie("__Secure-__Host-_gid")
+    # Names themselves are case-sensitive, as in browsers: "_GID" is another cookie.
+    assert not purpose.owns_cookie("_GID")
+    assert not purpose.owns_cookie("__Host-_GID")
+    assert not purpose.owns_cookie("__Host-cart")
+    assert not purpose.owns_cookie("x__Host-_gid")
+
+
 def test_from_toml_reads_the_example_policy() -> None:
     policy = ConsentPolicy.from_toml(EXAMPLE_TOML)
     assert policy.version == "2026-11"

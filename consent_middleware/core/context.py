@@ -430,8 +430,9 @@ def get_context(request: Any) -> PersonalisationContext:
     """The consent context of a request.
 
     Accepts a Starlette/FastAPI ``Request``, an ASGI scope, a WSGI environ, a Flask or
-    Werkzeug request, or a WebOb request. Raises :class:`MiddlewareNotInstalled` (a
-    :class:`ConsentError`) when no consent middleware handled the request.
+    Werkzeug request, a WebOb request, or a Django ``HttpRequest``. Raises
+    :class:`MiddlewareNotInstalled` (a :class:`ConsentError`) when no consent middleware
+    handled the request.
     """
     # A Starlette request first: it is what most apps pass.
     try:
@@ -456,8 +457,13 @@ def get_context(request: Any) -> PersonalisationContext:
         if isinstance(found, PersonalisationContext):
             found._accept_language = holder.get("HTTP_ACCEPT_LANGUAGE")
             return found
+    # A Django request built without a server (HttpRequest()), as the middleware left it.
+    found = getattr(request, "consent", None)
+    if isinstance(found, PersonalisationContext):
+        return found
     raise MiddlewareNotInstalled(
         "no consent context on this request: wrap the app with ConsentMiddleware (ASGI) "
-        "or ConsentWSGIMiddleware (WSGI), and pass get_context() the request, its ASGI "
-        f"scope or its WSGI environ (got {type(request).__name__})"
+        "or ConsentWSGIMiddleware (WSGI), or add 'consent_middleware.django."
+        "ConsentMiddleware' to Django's MIDDLEWARE, and pass get_context() the request, its "
+        f"ASGI scope or its WSGI environ (got {type(request).__name__})"
     )

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from email.utils import parsedate_to_datetime
 from enum import Enum
 from functools import lru_cache
 
+from .cookie_dates import cookie_date
 from .policy import ConsentPolicy
 
-__all__ = ["UNDECLARED_COOKIES", "CookieGate", "Verdict", "set_cookie_name"]
+__all__ = [
+    "UNDECLARED_COOKIES",
+    "CookieGate",
+    "Verdict",
+    "is_set_cookie_header",
+    "set_cookie_name",
+]
 
 #: What ``undeclared_cookies`` may say of a cookie that no purpose declares.
 UNDECLARED_COOKIES = ("allow", "warn", "block")
+
+# The blanks a browser trims around names, values and attributes (RFC 6265, 5.2).
+_BLANK = " \t"
+# Browsers ignore an attribute whose value is longer (RFC 6265bis, 5.6).
+_MAX_ATTRIBUTE_VALUE = 1024
 
 
 class Verdict(Enum):
@@ -32,31 +43,44 @@ class Verdict(Enum):
     BLOCKED = "blocked"
 
 
+def is_set_cookie_header(name: str) -> bool:
+    """Whether a response header of this name sets a cookie: ``Set-Cookie`` in any case,
+    and with blanks before the colon, which browsers ignore (and some servers send)."""
+    return len(name) >= 10 and name.rstrip(_BLANK).lower() == "set-cookie"
+
+
 def set_cookie_name(line: str) -> str:
-    """The cookie name of a ``Set-Cookie`` line, as a browser reads it."""
-    return line.partition(";")[0].partition("=")[0].strip(" \t")
+    """The cookie name of a ``Set-Cookie`` line, as a browser reads it: empty when the part
+    before the first ``;`` has no ``=``, as that text is then the value of a nameless
+    cookie (RFC 6265bis, 5.6), and must not be logged as a name."""
+    name, equals, _ = line.partition(";")[0].partition("=")
+    return name.strip(_BLANK) if equals else ""
 
 
 def _is_deletion(line: str, now: float) -> bool:
-    """Whether a ``Set-Cookie`` line removes its cookie (``Max-Age`` of zero or less, or,
-    without ``Max-Age``, an ``Expires`` in the past): removing data needs no consent."""
-    expires = None
-    for attribute in line.split(";")[1:]:
+    """Whether a ``Set-Cookie`` line removes its cookie, as a browser reads it (RFC 6265,
+    5.2 and 5.3): the last valid ``Max-Age`` is zero or less or, without one, the last
+    valid ``Expires`` is past. Removing data needs no consent; anything a browser would
+    read otherwise is not a deletion."""
+    expires = []
+    # From the last attribute back: the first valid one of a kind is the one that counts.
+    for attribute in reversed(line.split(";")[1:]):
         key, _, value = attribute.partition("=")
-        key = key.strip(" \t").lower()
+        key = key.strip(_BLANK).lower()
         if key == "max-age":
-            # Max-Age wins over Expires (RFC 6265, 5.3); a malformed one is ignored.
-            value = value.strip(" \t")
-            if value.lstrip("-").isdigit():
-                return int(value) <= 0
+            value = value.strip(_BLANK)
+            digits = value.removeprefix("-")
+            if len(value) <= _MAX_ATTRIBUTE_VALUE and digits.isascii() and digits.isdigit():
+                # Read as text: no number is too long, and "-0" and "00" are zero.
+                return value.startswith("-") or not digits.strip("0")
         elif key == "expires":
-            expires = value.strip(" \t")
-    if not expires:
-        return False
-    try:
-        return parsedate_to_datetime(expires).timestamp() < now
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return False
+            expires.append(value)
+    for value in expires:
+        value = value.strip(_BLANK)
+        date = cookie_date(value) if len(value) <= _MAX_ATTRIBUTE_VALUE else None
+        if date is not None:
+            return date < now
+    return False
 
 
 class CookieGate:
@@ -83,13 +107,16 @@ class CookieGate:
     def verdict(self, line: str, granted: frozenset[str], now: float) -> Verdict:
         """What becomes of ``line`` for a request granted ``granted``, at Unix time ``now``."""
         name = set_cookie_name(line)
-        if name in self._own or _is_deletion(line, now):
+        if name in self._own:
             return Verdict.PASS
         owners = self.owners(name)
         if owners is None:
             if self.undeclared == "allow":
                 return Verdict.PASS
-            return Verdict.BLOCKED if self.undeclared == "block" else Verdict.UNDECLARED
-        if not owners.isdisjoint(self._required):
+            verdict = Verdict.BLOCKED if self.undeclared == "block" else Verdict.UNDECLARED
+        elif not owners.isdisjoint(self._required):
             return Verdict.PASS
-        return Verdict.REFUSED if owners.isdisjoint(granted) else Verdict.GRANTED
+        else:
+            verdict = Verdict.REFUSED if owners.isdisjoint(granted) else Verdict.GRANTED
+        # Read last: most lines go out whatever their attributes say.
+        return Verdict.PASS if _is_deletion(line, now) else verdict

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 __all__ = [
+    "bare_cookie_name",
     "cookie_names",
     "cookie_values",
     "delete_cookie",
@@ -24,6 +25,24 @@ _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 def is_cookie_name(name: object) -> bool:
     """Whether ``name`` is a valid cookie name."""
     return isinstance(name, str) and _NAME.match(name) is not None
+
+
+# Prefixes that make a browser check how a cookie is set (Secure, host-only, HttpOnly),
+# matched in any case as browsers do; the longest first.
+_NAME_PREFIXES = ("__host-http-", "__secure-", "__host-", "__http-")
+
+
+def bare_cookie_name(name: str) -> str:
+    """``name`` without its ``__Secure-``, ``__Host-`` or ``__Http-`` prefixes (any case):
+    such a prefix changes how a cookie may be set, not what it is for."""
+    while True:
+        lowered = name.lower()
+        for prefix in _NAME_PREFIXES:
+            if lowered.startswith(prefix):
+                name = name[len(prefix) :]
+                break
+        else:
+            return name
 
 
 # Browsers trim spaces and tabs around a cookie's name and value (RFC 6265, 5.2), so

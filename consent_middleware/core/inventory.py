@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from .cookies import is_cookie_name
+from .cookies import bare_cookie_name, is_cookie_name
 from .exceptions import ConfigurationError
 
 __all__ = ["Purpose", "Signal", "SignalScope"]
@@ -56,8 +56,9 @@ class Purpose:
     """A reason for using data that a visitor grants or refuses on its own.
 
     ``cookies`` lists the cookies that belong to the purpose (exact names, or prefixes ending
-    in ``*``); they are deleted in the response that withdraws the purpose. A ``required``
-    purpose is always granted and cannot be refused, so it cannot be switched off by GPC.
+    in ``*``; each also covers its ``__Secure-`` and ``__Host-`` variants); they are deleted
+    in the response that withdraws the purpose. A ``required`` purpose is always granted and
+    cannot be refused, so it cannot be switched off by GPC.
     ``sensitive`` marks a purpose that exists only for special-category data (health,
     finances, ...): signals flagged sensitive must use such a purpose.
     """
@@ -95,7 +96,15 @@ class Purpose:
             )
 
     def owns_cookie(self, name: str) -> bool:
-        """Whether a cookie of this name belongs to the purpose."""
+        """Whether a cookie of this name belongs to the purpose: a declared name or prefix,
+        matched case-sensitively as browsers match names, with or without a ``__Secure-``
+        or ``__Host-`` prefix (``__Host-_ga`` belongs to the purpose that declares ``_ga``)."""
+        if self._owns(name):
+            return True
+        bare = bare_cookie_name(name)
+        return bare != name and self._owns(bare)
+
+    def _owns(self, name: str) -> bool:
         for pattern in self.cookies:
             if pattern.endswith("*"):
                 if name.startswith(pattern[:-1]):

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 
 from ..core.context import PersonalisationContext
+from ..core.cookie_gate import is_set_cookie_header
 from ..core.exceptions import ConfigurationError
 from ..web.endpoints import Endpoints
 from ..web.engine import ConsentEngine
@@ -118,16 +119,24 @@ class ConsentMiddleware:
         """Drop the app's cookies that the request's consent does not allow.
 
         Every ``Set-Cookie`` the app sent is in ``response.cookies`` here (Django writes
-        them out after all middleware), before :func:`apply_changes` adds ours.
+        them out after all middleware), before :func:`apply_changes` adds ours, or in
+        ``response.headers``, where an app may put one itself.
         """
-        if self.engine.gate is None or not response.cookies:
+        if self.engine.gate is None:
+            return
+        headers = [name for name in response.headers if is_set_cookie_header(name)]
+        if not (response.cookies or headers):
             return
         names = list(response.cookies)
         lines = [response.cookies[name].OutputString() for name in names]
+        lines.extend(response.headers[name] for name in headers)
         keep = self.engine.screen_cookies(ctx, lines)
-        for name, kept in zip(names, keep, strict=True):
+        for name, kept in zip(names, keep, strict=False):
             if not kept:
                 del response.cookies[name]
+        for name, kept in zip(headers, keep[len(names) :], strict=True):
+            if not kept:
+                del response.headers[name]
 
     def _finish(self, response: HttpResponseBase, changes: ResponseChanges) -> HttpResponseBase:
         """The one place an app's response is changed, sync or async: our headers and

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from starlette.datastructures import MutableHeaders
@@ -103,13 +103,15 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
             # ASGI asks apps for lower-case names; a "Set-Cookie" spelt otherwise is
             # screened all the same, a "Vary" spelt otherwise gets a second vary line,
             # which HTTP reads as one list.
-            raw = message["headers"]
+            raw = message.get("headers", [])
+            if type(raw) is not list:
+                raw = message["headers"] = list(raw)
             merge = False
             for name, _ in raw:
                 if name == b"vary":
                     merge = True
                 elif gate is not None and (
-                    name == b"set-cookie" or (len(name) == 10 and name.lower() == b"set-cookie")
+                    name == b"set-cookie" or (len(name) == 10 and _is_set_cookie(name))
                 ):
                     return _send_changed(engine, ctx, message, send)
             if varies:
@@ -124,9 +126,13 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         await self.app(scope, receive, send_with_cookies)
 
     async def _pass_through(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Lifespan and websocket scopes go to the app untouched; when the app has finished
-        its lifespan shutdown, the middleware closes before the server is told (and opens
-        again if a new lifespan starts)."""
+        """Lifespan and websocket scopes go to the app untouched, but for the cookies of a
+        websocket's handshake answer, which browsers keep as they keep a page's; when the
+        app has finished its lifespan shutdown, the middleware closes before the server is
+        told (and opens again if a new lifespan starts)."""
+        if scope["type"] == "websocket" and self.engine.gate is not None:
+            await self.app(scope, receive, _handshake_screen(self.engine, scope, send))
+            return
         if scope["type"] != "lifespan":
             await self.app(scope, receive, send)
             return
@@ -191,13 +197,29 @@ async def _send_changed(
     await send(message)
 
 
+def _handshake_screen(engine: ConsentEngine, scope: Scope, send: Send) -> Send:
+    """``send``, screening the ``Set-Cookie`` headers of a websocket's handshake answer (an
+    accept, or a refusal sent as an HTTP response)."""
+    ctx = engine.read(RequestInfo.from_scope(scope))
+
+    async def send_screened(message: Message) -> None:
+        if message["type"] in _HANDSHAKE_ANSWERS:
+            _screen(engine, ctx, message)
+        await send(message)
+
+    return send_screened
+
+
+_HANDSHAKE_ANSWERS = ("websocket.accept", "websocket.http.response.start")
+
+
 def _screen(engine: ConsentEngine, ctx: PersonalisationContext, message: Message) -> None:
     """Drop the app's ``Set-Cookie`` headers that the request's consent does not allow."""
-    raw = message["headers"]
-    positions = [i for i, (name, _) in enumerate(raw) if name.lower() == b"set-cookie"]
+    raw = message["headers"] = _listed(message.get("headers", []))
+    positions = [i for i, (name, _) in enumerate(raw) if len(name) == 10 and _is_set_cookie(name)]
     if not positions:
         return
-    lines = [raw[i][1].decode("latin-1") for i in positions]
+    lines = [_text(raw[i][1]) for i in positions]
     keep = engine.screen_cookies(ctx, lines)
     if all(keep):
         return
@@ -212,7 +234,9 @@ def _apply(message: Message, changes: ResponseChanges) -> None:
     if changes is NO_CHANGES:
         return
     # ASGI asks for lower-case names; an app that sends others still gets its headers merged.
-    headers = MutableHeaders(raw=[(name.lower(), value) for name, value in message["headers"]])
+    headers = MutableHeaders(
+        raw=[(_latin1(name).lower(), _latin1(value)) for name, value in message.get("headers", [])]
+    )
     message["headers"] = headers.raw
     if changes.private:
         headers["cache-control"] = private_cache_control(_joined(headers, "cache-control"))
@@ -227,6 +251,26 @@ def _joined(headers: MutableHeaders, name: str) -> str | None:
 
 
 _VARY_COOKIE = (b"vary", b"Cookie")
+
+
+def _listed(headers: Any) -> list[Any]:
+    """The app's headers as a list: ASGI allows any iterable, and they are read twice."""
+    return headers if type(headers) is list else list(headers)
+
+
+def _latin1(text: Any) -> bytes:
+    """A header name or value as bytes: servers such as uvicorn also take text."""
+    return text.encode("latin-1") if isinstance(text, str) else bytes(text)
+
+
+def _text(value: Any) -> str:
+    """A header value as text, the way :func:`_latin1` reads it."""
+    return value if isinstance(value, str) else bytes(value).decode("latin-1")
+
+
+def _is_set_cookie(name: Any) -> bool:
+    """Whether a header name of ten characters is ``Set-Cookie``, in any case or type."""
+    return _latin1(name).lower() == b"set-cookie"
 
 
 async def _read_body(receive: Receive, request: RequestInfo) -> bool:

@@ -299,7 +299,15 @@ class ConsentEngine:
         now = time.time()
         keep = []
         for line in lines:
-            verdict = gate.verdict(line, granted, now)
+            try:
+                verdict = gate.verdict(line, granted, now)
+            except Exception as e:
+                # Never a failed response because of consent: what cannot be read stays in.
+                logger.warning(
+                    "a Set-Cookie line of the app could not be read (%s): it was removed",
+                    type(e).__name__,
+                )
+                verdict = Verdict.BLOCKED
             if verdict is Verdict.GRANTED:
                 ctx.varies = ctx.personal = True
             elif verdict is Verdict.REFUSED:
@@ -325,6 +333,12 @@ class ConsentEngine:
                     _WARNED_NAMES,
                 )
                 return
+        if not name:
+            logger.warning(
+                "the app sets a cookie without a name, which no purpose can declare: set "
+                "undeclared_cookies='block' to drop such cookies, or 'allow'"
+            )
+            return
         purposes = ", ".join(p.id for p in self.policy.purposes)
         logger.warning(
             "the app sets cookie %r, which no purpose of the policy declares: add it to the "

@@ -7,6 +7,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ..core.context import ENVIRON_KEY
+from ..core.cookie_gate import is_set_cookie_header
 from .endpoints import MAX_FORM_BYTES
 from .messages import RequestInfo, adjust_headers
 from .middleware import MiddlewareBase
@@ -66,9 +67,7 @@ def _screened(
     engine: ConsentEngine, ctx: PersonalisationContext, headers: list[tuple[str, str]]
 ) -> list[tuple[str, str]]:
     """The app's headers less the ``Set-Cookie`` lines the request's consent does not allow."""
-    positions = [
-        i for i, (name, _) in enumerate(headers) if len(name) == 10 and name.lower() == "set-cookie"
-    ]
+    positions = [i for i, (name, _) in enumerate(headers) if is_set_cookie_header(name)]
     if not positions:
         return headers
     keep = engine.screen_cookies(ctx, [headers[i][1] for i in positions])

@@ -14,5 +14,6 @@ urlpatterns = [
     path("remember/<str:product>", views.remember),
     path("identity", views.identity),
     path("form", views.form),
+    path("raw-cookie", views.raw_cookie),
     re_path(r"^(?P<path>.*)$", views.app),
 ]

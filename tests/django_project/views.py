@@ -88,6 +88,13 @@ def identity(request: HttpRequest) -> JsonResponse:
     )
 
 
+def raw_cookie(request: HttpRequest) -> HttpResponse:
+    """A ``Set-Cookie`` header put in ``response.headers`` directly, past ``set_cookie()``."""
+    response = HttpResponse("set")
+    response.headers[request.GET.get("name", "Set-Cookie")] = request.GET["line"]
+    return response
+
+
 def form(request: HttpRequest) -> HttpResponse:
     """An app form: Django's CSRF protection, when installed, still guards it."""
     return HttpResponse(f"app saw {request.method}")
