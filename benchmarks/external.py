@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -39,13 +38,10 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from starlette.applications import Starlette  # noqa: E402
-from starlette.requests import Request  # noqa: E402
-from starlette.responses import PlainTextResponse, Response  # noqa: E402
-from starlette.routing import Route  # noqa: E402
 
+from benchmarks.overhead import asgi_runner, starlette_app  # noqa: E402
 from benchmarks.tc_string import typical  # noqa: E402
-from consent_middleware import ConsentMiddleware, ConsentPolicy, get_context  # noqa: E402
+from consent_middleware import ConsentMiddleware, ConsentPolicy  # noqa: E402
 from consent_middleware.core.codec import (  # noqa: E402
     ConsentCookieCodec,
     ConsentState,
@@ -75,59 +71,9 @@ COOKIEBOT = "CookieConsent=" + quote(
 )
 
 
-def page(reads_consent: bool) -> Starlette:
-    async def home(request: Request) -> Response:
-        if reads_consent:
-            return PlainTextResponse(f"hello {get_context(request).mode.value}")
-        return PlainTextResponse("hello")
-
-    return Starlette(routes=[Route("/", home)])
-
-
-def scope(cookie: str) -> dict[str, Any]:
-    headers = [
-        (b"host", b"shop.test"),
-        (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"),
-        (b"accept", b"text/html,application/xhtml+xml"),
-        (b"accept-language", b"en-GB,en;q=0.9"),
-        (b"cookie", f"{NOISE}; {cookie}".encode()),
-    ]
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "https",
-        "path": "/",
-        "raw_path": b"/",
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "server": ("shop.test", 443),
-        "client": ("127.0.0.1", 50000),
-    }
-
-
-async def receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def send(message: dict[str, Any]) -> None:
-    return None
-
-
 def runner(app: Any, *cookies: str) -> Callable[[int], Awaitable[float]]:
-    """Requests cycling through ``cookies`` (one cookie: every request carries it)."""
-    scopes = [scope(cookie) for cookie in cookies]
-    position = itertools.cycle(range(len(scopes)))
-
-    async def run(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            await app(dict(scopes[next(position)]), receive, send)
-        return (time.perf_counter() - start) / n
-
-    return run
+    """Requests cycling through ``cookies``, each beside a visitor's usual other cookies."""
+    return asgi_runner(app, *cookies, noise=NOISE)
 
 
 def own_cookie(policy: ConsentPolicy) -> str:
@@ -152,12 +98,15 @@ def main() -> None:
 
     def middleware(*sources: Any) -> ConsentMiddleware:
         return ConsentMiddleware(
-            page(reads_consent=True), secret_keys=[KEY], policy=policy, external=list(sources)
+            starlette_app(reads_consent=True),
+            secret_keys=[KEY],
+            policy=policy,
+            external=list(sources),
         )
 
     with_sources = middleware(OneTrust(), Cookiebot(), TCF())
     variants = {
-        "bare": runner(page(reads_consent=False), ONETRUST),
+        "bare": runner(starlette_app(), ONETRUST),
         "undecided": runner(middleware(), ONETRUST),
         "onetrust": runner(with_sources, ONETRUST),
         "cookiebot": runner(with_sources, COOKIEBOT),

@@ -94,7 +94,11 @@ def session_cookie() -> str:
     return captured[0]
 
 
-def scope(cookie: str | None) -> dict[str, Any]:
+#: The other cookies a shop's visitor carries beside the consent cookie.
+OTHER_COOKIES = "cart=abc; theme=dark"
+
+
+def scope(cookie: str | None, noise: str = OTHER_COOKIES) -> dict[str, Any]:
     headers = [
         (b"host", b"shop.test"),
         (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"),
@@ -102,7 +106,7 @@ def scope(cookie: str | None) -> dict[str, Any]:
         (b"accept-language", b"en-GB,en;q=0.9"),
     ]
     if cookie:
-        headers.append((b"cookie", f"cart=abc; theme=dark; {cookie}".encode()))
+        headers.append((b"cookie", f"{noise}; {cookie}".encode()))
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -127,9 +131,12 @@ async def send(message: dict[str, Any]) -> None:
     return None
 
 
-def asgi_runner(app: Any, *cookies: str | None) -> Callable[[int], Awaitable[float]]:
-    """Requests cycling through ``cookies`` (one cookie: every request carries it)."""
-    scopes = [scope(cookie) for cookie in cookies]
+def asgi_runner(
+    app: Any, *cookies: str | None, noise: str = OTHER_COOKIES
+) -> Callable[[int], Awaitable[float]]:
+    """Requests cycling through ``cookies`` (one cookie: every request carries it), each
+    beside the cookies ``noise``."""
+    scopes = [scope(cookie, noise) for cookie in cookies]
     # Carries on from round to round, so a cycle longer than the cache never hits it.
     position = itertools.cycle(range(len(scopes)))
 
