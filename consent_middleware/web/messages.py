@@ -91,35 +91,42 @@ class RequestInfo:
                 path = path[len(root_path) :]
             else:
                 full_path = root_path + path
-        # Built field by field: a mounted app builds one for every request.
-        request = cls.__new__(cls)
-        request.path = path
-        request.root_path = root_path
-        request.target = (full_path, scope.get("query_string", b""), False)
-        request.cookie_header = cookie_header
-        request.gpc_values = gpc_values
-        request._scope = scope
-        request._environ = None
-        # What only the endpoints need is read when asked for.
-        request._method = request._query_string = request._scheme = None
-        request._headers = request._location = None
-        request.body = b""
-        request.body_too_large = False
-        return request
+        target = (full_path, scope.get("query_string", b""), False)
+        return cls._of(path, root_path, target, cookie_header, gpc_values, scope, None)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> RequestInfo:
         """The record of a WSGI environ."""
-        request = cls.__new__(cls)
-        path = request.path = environ.get("PATH_INFO", "")
-        root_path = request.root_path = environ.get("SCRIPT_NAME", "")
-        request.target = (root_path + path, environ.get("QUERY_STRING", ""), True)
-        request.cookie_header = environ.get("HTTP_COOKIE", "")
+        path = environ.get("PATH_INFO", "")
+        root_path = environ.get("SCRIPT_NAME", "")
+        target = (root_path + path, environ.get("QUERY_STRING", ""), True)
         # Servers join repeated headers with commas; the GPC check reads each item.
         gpc = environ.get("HTTP_SEC_GPC")
-        request.gpc_values = () if gpc is None else (gpc,)
-        request._scope = None
+        gpc_values = () if gpc is None else (gpc,)
+        cookie_header = environ.get("HTTP_COOKIE", "")
+        return cls._of(path, root_path, target, cookie_header, gpc_values, None, environ)
+
+    @classmethod
+    def _of(
+        cls,
+        path: str,
+        root_path: str,
+        target: RequestTarget,
+        cookie_header: str,
+        gpc_values: Sequence[str],
+        scope: Mapping[str, Any] | None,
+        environ: Mapping[str, Any] | None,
+    ) -> RequestInfo:
+        # Built field by field: WSGI and mounted ASGI apps build one for every request.
+        request = cls.__new__(cls)
+        request.path = path
+        request.root_path = root_path
+        request.target = target
+        request.cookie_header = cookie_header
+        request.gpc_values = gpc_values
+        request._scope = scope
         request._environ = environ
+        # What only the endpoints need is read when asked for.
         request._method = request._query_string = request._scheme = None
         request._headers = request._location = None
         request.body = b""
