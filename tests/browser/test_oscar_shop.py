@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from ..servers import ROOT, serve
 
@@ -34,8 +34,9 @@ def oscar_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def oscar_url(oscar_data: Path) -> Iterator[str]:
-    """``python -m examples.oscar_shop`` preparing a new shop in a temporary directory."""
+def shop_url(oscar_data: Path) -> Iterator[str]:
+    """``python -m examples.oscar_shop`` preparing a new shop in a temporary directory: the
+    shop the browser fixtures open here, instead of the demo shop."""
     env = {"OSCAR_SHOP_DATA": str(oscar_data), "CONSENT_SECRET_KEY": "oscar-browser-key-" * 3}
     # Oscar's migrations take a while on a busy machine.
     with serve("examples.oscar_shop", env, timeout=300) as url:
@@ -43,31 +44,15 @@ def oscar_url(oscar_data: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def paths(oscar_url: str) -> dict[str, str]:
+def paths(shop_url: str) -> dict[str, str]:
     """The page of every product and every category, by title, as Oscar's catalogue page
     links them."""
-    html = httpx.get(oscar_url + "/catalogue/").text
+    html = httpx.get(shop_url + "/catalogue/").text
     products = re.findall(r'<a href="(/catalogue/[\w-]+/)" title="([^"]+)"', html)
     categories = re.findall(
         r'class="dropdown-item" href="(/catalogue/category/[\w-]+/)">([^<]+)<', html
     )
     return {title: path for path, title in products + categories}
-
-
-@pytest.fixture
-def context(browser: Browser, oscar_url: str) -> Iterator[BrowserContext]:
-    """A fresh browser profile: no cookies, JavaScript on."""
-    context = browser.new_context(base_url=oscar_url)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    page.close()
 
 
 def cookies(page: Page) -> dict[str, dict[str, object]]:
