@@ -25,6 +25,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from consent_middleware import (
+    ConsentMiddleware,
     ConsentOptions,
     ConsentPolicy,
     ConsentWSGIMiddleware,
@@ -461,3 +462,24 @@ def test_why_keeps_each_language_apart_in_one_environment() -> None:
     assert "Warum sehe ich das?" in shown["de"]
     assert "Pourquoi est-ce que je vois ceci" in shown["fr"]
     assert "Why am I seeing this?" in shown["en"]
+
+
+def test_a_context_read_from_the_scope_has_the_shoppers_language() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["consent"].language)  # no get_context() on the way
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    middleware = ConsentMiddleware(app, secret_keys=[KEY], languages=["en", "de"])
+    for headers in ([(b"accept-language", b"de-CH, fr;q=0.8")], [(b"sec-gpc", b"1")]):
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+        asyncio.run(middleware(scope, receive, send))
+    assert seen == ["de", "en"]

@@ -269,10 +269,11 @@ class PersonalisationContext:
         host = self._host
         return DEFAULT_LANGUAGES if host is None else host.languages
 
-    def accept_language(self, header: str | None) -> None:
-        """Give the request's ``Accept-Language`` header, read when :attr:`language` is
-        first needed (adapters and the template helpers call this; a language already
-        chosen stays)."""
+    def accept_language(self, header: str | list[tuple[bytes, bytes]] | None) -> None:
+        """Give the request's ``Accept-Language`` header (or an ASGI header list to find it
+        in), read only when :attr:`language` is first needed. The adapters call this as
+        they make the context; the template helpers may again. A language already chosen
+        stays."""
         self._accept_language = header
 
     # -- signals and reasons ---------------------------------------------------------------
@@ -443,19 +444,15 @@ def get_context(request: Any) -> PersonalisationContext:
         if type(holder) is dict:
             found = holder.get("consent")  # SCOPE_KEY
             if type(found) is PersonalisationContext:
-                # Only kept: read if the consent UI needs the language.
-                found._accept_language = holder.get("headers")
                 return found
     if holder is None:
         holder = getattr(request, "environ", request)
     if isinstance(holder, Mapping):
         found = holder.get(SCOPE_KEY)
         if isinstance(found, PersonalisationContext):
-            found._accept_language = holder.get("headers")
             return found
         found = holder.get(ENVIRON_KEY)
         if isinstance(found, PersonalisationContext):
-            found._accept_language = holder.get("HTTP_ACCEPT_LANGUAGE")
             return found
     # A Django request built without a server (HttpRequest()), as the middleware left it.
     found = getattr(request, "consent", None)

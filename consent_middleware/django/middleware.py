@@ -106,6 +106,7 @@ class ConsentMiddleware:
         if engine.watch_scheme:
             engine.check_scheme(info.scheme, info.forwarded_proto)
         ctx = engine.read(info)
+        ctx.accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE"))
         keep_context(request, ctx)
         endpoints = self.endpoints
         endpoint = None

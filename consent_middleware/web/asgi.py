@@ -77,11 +77,13 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
             ctx = scope[SCOPE_KEY] = engine.context(
                 "" if cookie is None else cookie.decode("latin-1"), (), "", target
             )
+            ctx.accept_language(headers)
         else:
             request = RequestInfo.from_scope(scope)
             if engine.watch_scheme:
                 engine.check_scheme(request.scheme, request.forwarded_proto)
             ctx = scope[SCOPE_KEY] = engine.read(request)
+            ctx.accept_language(request.header("accept-language"))
             endpoint = self.endpoints.route(request.path)
             if endpoint is not None:
                 await self._serve(endpoint, request, scope, receive, send)

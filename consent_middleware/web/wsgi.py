@@ -39,6 +39,7 @@ class ConsentWSGIMiddleware(MiddlewareBase[WSGIApplication]):
         if engine.watch_scheme:
             engine.check_scheme(request.scheme, request.forwarded_proto)
         ctx = environ[ENVIRON_KEY] = engine.read(request)
+        ctx.accept_language(environ.get("HTTP_ACCEPT_LANGUAGE"))
 
         endpoint = self.endpoints.route(request.path)
         if endpoint is not None:
