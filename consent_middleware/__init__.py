@@ -15,6 +15,7 @@ from .core.exceptions import (
     ConsentError,
     ConsentRequired,
     MiddlewareNotInstalled,
+    SignalStopped,
 )
 from .core.policy import ConsentPolicy, Purpose, Signal, SignalScope
 from .core.reasons import Reason
@@ -41,6 +42,7 @@ __all__ = [
     "Reason",
     "Signal",
     "SignalScope",
+    "SignalStopped",
     "get_context",
 ]
 

@@ -128,6 +128,8 @@ def test_report_text_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]
             event(t=now - 2 * WEEK, granted=["necessary", "analytics"], method="banner"),
             event(t=now - 2 * WEEK, granted=["necessary"], refused=["analytics"], method="banner"),
             event(t=now, granted=["necessary", "analytics"], method="preference_centre"),
+            # A choice about one signal grants or refuses no purpose: it is no opt-in.
+            event(t=now, granted=["necessary"], kind="stopped", signal="viewed", method="why"),
         ]
     )
     ledger.close()
@@ -139,6 +141,7 @@ def test_report_text_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     rates = [line.split()[1:3] for line in lines[1:3]]
     assert rates == [["2", "50%"], ["1", "100%"]]
     assert any(line.startswith("banner") and line.split()[1:3] == ["2", "50%"] for line in lines)
+    assert not any(line.startswith("why") for line in lines)
     html = tmp_path / "report.html"
     code, _, _ = run(capsys, "report", "--ledger", url, "--html", str(html))
     page = html.read_text()

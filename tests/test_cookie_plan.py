@@ -34,10 +34,20 @@ def plan(*, domains: tuple[str, ...] = ()) -> CookiePlan:
     [
         pytest.param(
             True,
-            ["__Host-shop", "__Host-shop_csrf", "__Host-shop_visit", "__Host-shop_prefs"],
+            [
+                "__Host-shop",
+                "__Host-shop_csrf",
+                "__Host-shop_visit",
+                "__Host-shop_prefs",
+                "__Host-shop_signals",
+            ],
             id="secure",
         ),
-        pytest.param(False, ["shop", "shop_csrf", "shop_visit", "shop_prefs"], id="plain-http"),
+        pytest.param(
+            False,
+            ["shop", "shop_csrf", "shop_visit", "shop_prefs", "shop_signals"],
+            id="plain-http",
+        ),
     ],
 )
 def test_names_follow_the_cookie_name(secure: bool, expected: list[str]) -> None:

@@ -464,3 +464,32 @@ def test_our_cookie_lines_survive_djangos_pickling() -> None:
     restored = pickle.loads(pickle.dumps(response))
     written = [morsel.output(header="").strip() for morsel in restored.cookies.values()]
     assert written == ["_ga=1; Path=/", *lines]
+
+
+@pytest.mark.parametrize("middleware", ORDERS)
+def test_dont_use_this_and_use_again_through_django(
+    configure: Configure, middleware: list[str], tmp_path: Path
+) -> None:
+    configure(
+        ledger=f"sqlite:///{tmp_path}/consent.db",
+        middleware=[TRACKED if m == CONSENT else m for m in middleware],
+    )
+    browser = client(enforce_csrf_checks=True)
+    choose(browser, "save", ("purpose", "session_personalisation"))
+    browser.get("/remember/tea")
+    assert browser.get("/viewed").content.startswith(b"You viewed tea.")
+    fields = [("action", "stop"), ("signal", "viewed_products"), ("next", "/viewed")]
+    stopped = post(browser, "/consent/signals", [*fields, ("csrf_token", csrf_token(browser))])
+    assert (stopped.status_code, stopped["Location"]) == (303, "/viewed")
+    assert cookie_value(stopped, "consent_signals")
+    assert browser.get("/viewed").content == b"Popular this week"
+    refused = post(browser, "/consent/signals", fields, Origin=ORIGIN)  # no token
+    assert refused.status_code == 403
+    fields = [("action", "resume"), ("signal", "viewed_products")]
+    resumed = post(browser, "/consent/signals", [*fields, ("csrf_token", csrf_token(browser))])
+    assert resumed.status_code == 303
+    assert browser.get("/viewed").content.startswith(b"You viewed nothing yet.")
+    ledger = SQLiteLedger(tmp_path / "consent.db")
+    kinds = [(e.kind, e.signal) for e in ledger.events()]
+    ledger.close()
+    assert kinds == [("given", ""), ("stopped", "viewed_products"), ("resumed", "viewed_products")]

@@ -100,9 +100,39 @@ def test_why_for_a_personal_reason() -> None:
     assert "<p>Because you like Tea</p>" in html
     assert (
         "<li>Categories you told us you like, under your choice &ldquo;Remember my "
-        "preferences&rdquo;; kept for 365 days.</li>"
+        "preferences&rdquo;; kept for 365 days.\n"
+        '<form method="post" action="/consent/signals" class="consent-why-actions">'
     ) in html
+    assert '<input type="hidden" name="next" value="/products/tea">' in html
+    assert '<input type="hidden" name="signal" value="favourite_categories">' in html
+    assert '<button type="submit" name="action" value="stop">Don\'t use this</button>' in html
+    assert "Forget this item" not in html  # the reason names no value
     assert '<a href="/consent?next=%2Fproducts%2Ftea">Change what is used</a>' in html
+
+
+def test_why_offers_to_forget_the_value_that_chose_the_item() -> None:
+    ctx = context("personalisation")
+    reason = ctx.reason(
+        "viewed_products", "favourite_categories", text="You viewed a mug", value="mug<1>"
+    )
+    html = render("{{ why(reason) }}", consent=ctx, reason=reason)
+    token = ctx.csrf_token
+    assert html.count('<form method="post" action="/consent/signals"') == 2
+    assert html.count(f'<input type="hidden" name="csrf_token" value="{token}">') == 2
+    # Only the first signal chose the value; each signal can be switched off.
+    first, second = html.split("<li>")[1:]
+    assert '<input type="hidden" name="value" value="mug&lt;1&gt;">' in first
+    assert "Forget this item" in first and "Forget this item" not in second
+    assert "Don't use this" in first and "Don't use this" in second
+    assert '<input type="hidden" name="signal" value="favourite_categories">' in second
+
+
+def test_why_offers_no_controls_without_a_decision_of_this_shop() -> None:
+    policy = POLICY
+    state = ConsentState("j" * 22, policy.grant(["personalisation"]), 0)
+    bare = PersonalisationContext(policy, state, False, None, "", "/consent", "/")
+    html = render("{{ why(r) }}", consent=bare, r=bare.reason("viewed_products", text="x"))
+    assert "<form" not in html and "What was used" in html
 
 
 def test_why_for_a_general_reason_and_for_items() -> None:
@@ -350,11 +380,15 @@ def _why_by_jinja(ctx: PersonalisationContext, reason: Any) -> str:
     """The disclosure as the package's template renders it, without the shortcut."""
     env = install(jinja2.Environment())
     template = env.get_template("consent/why.html")
+    personal = bool(reason.signals) and ctx.state is not None
     return template.render(
         reason=reason,
         purpose=ctx.policy.purpose,
         retention_text=retention_text,
         change_url=ctx.change_url(),
+        token=ctx.csrf_token if personal else None,
+        next=ctx.path,
+        signals_url=ctx.consent_path + "/signals",
     )
 
 

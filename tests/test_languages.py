@@ -33,6 +33,7 @@ from consent_middleware import (
     get_context,
 )
 from consent_middleware.core.codec import ConsentState
+from consent_middleware.core.csrf import CsrfGuard
 from consent_middleware.core.exceptions import ConfigurationError, ConsentError
 from consent_middleware.core.inventory import SignalScope
 from consent_middleware.core.languages import negotiate
@@ -449,11 +450,13 @@ def test_why_keeps_each_language_apart_in_one_environment() -> None:
     env = install(jinja2.Environment(autoescape=True))
     template = env.from_string("{{ why(r) }}")
     granted = POLICY.grant(POLICY.accept_all_ids)
-    host = SimpleNamespace(languages=("en", "de", "fr"))
+    csrf = CsrfGuard([KEY.encode()], "csrf")
+    host = SimpleNamespace(languages=("en", "de", "fr"), csrf=csrf)
+    cookies = f"csrf={csrf.new_nonce()}"  # one browser: the same form token each time
     shown: dict[str, str] = {}
     for header in ("de", "fr", "de-AT", "en"):
         state = ConsentState("id-1", granted, int(time.time()))
-        ctx = PersonalisationContext(POLICY, state, host=host)  # type: ignore[arg-type]
+        ctx = PersonalisationContext(POLICY, state, host=host, cookie_header=cookies)  # type: ignore[arg-type]
         ctx.accept_language(header)
         signal = next(s.id for s in POLICY.signals if ctx.may_use(s.id))
         html_ = template.render(consent=ctx, r=ctx.reason(signal, text="X"))

@@ -73,7 +73,7 @@ def test_reopening_keeps_the_schema_and_the_events(tmp_path: Path) -> None:
     version = sqlite3.connect(path).execute(
         "SELECT value FROM consent_ledger_meta WHERE key = 'schema_version'"
     )
-    assert version.fetchone() == ("2",)
+    assert version.fetchone() == ("3",)
 
 
 def test_a_version_one_ledger_is_migrated_and_keeps_its_events(tmp_path: Path) -> None:
@@ -155,6 +155,53 @@ def test_event_json_round_trip() -> None:
     import json
 
     assert ConsentEvent.from_mapping(json.loads(original.to_json())) == original
+    stopped = event(kind="stopped", signal="viewed_products")
+    assert ConsentEvent.from_mapping(json.loads(stopped.to_json())) == stopped
+    # A journal line written before signal-level choices existed.
+    older = {k: v for k, v in json.loads(original.to_json()).items() if k != "signal"}
+    assert ConsentEvent.from_mapping(older) == original
+
+
+def test_a_signal_level_choice_is_kept_with_its_signal(ledger: Ledger) -> None:
+    given = event(t=100.0)
+    stopped = event(t=200.0, kind="stopped", method="why", signal="viewed_products")
+    ledger.write([given, stopped])
+    assert ledger.history("browser-one-000000") == [given, stopped]
+    assert list(ledger.events()) == [given, stopped]
+    assert stopped.for_shopper()["signal"] == "viewed_products"
+    assert "signal" not in given.for_shopper()
+    # It decides no purpose: the withdrawal watch never reads it as a decision.
+    changes = getattr(ledger, "changes_since", None)
+    if changes is not None:
+        assert changes(0.0) == []
+
+
+def test_a_version_two_ledger_is_migrated_to_signal_level_choices(tmp_path: Path) -> None:
+    path = tmp_path / "two.db"
+    ledger = SQLiteLedger(path)
+    ledger.write([event(t=100.0)])
+    ledger.close()
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE copy (event_id TEXT PRIMARY KEY, consent_id TEXT NOT NULL,"
+        " time REAL NOT NULL, policy_version TEXT NOT NULL, granted TEXT NOT NULL,"
+        " refused TEXT NOT NULL, method TEXT NOT NULL, kind TEXT NOT NULL,"
+        " language TEXT NOT NULL, recorded REAL NOT NULL DEFAULT 0);"
+        "INSERT INTO copy SELECT event_id, consent_id, time, policy_version, granted,"
+        " refused, method, kind, language, recorded FROM consent_events;"
+        "DROP TABLE consent_events; ALTER TABLE copy RENAME TO consent_events;"
+        "UPDATE consent_ledger_meta SET value = '2' WHERE key = 'schema_version';"
+    )
+    db.commit()
+    db.close()
+    again = SQLiteLedger(path)
+    assert [e.signal for e in again.history("browser-one-000000")] == [""]
+    again.write([event(t=200.0, kind="stopped", signal="viewed_products")])
+    assert [e.signal for e in again.history("browser-one-000000")] == ["", "viewed_products"]
+    version = sqlite3.connect(path).execute(
+        "SELECT value FROM consent_ledger_meta WHERE key = 'schema_version'"
+    )
+    assert version.fetchone() == ("3",)
 
 
 # -- erasure is final ---------------------------------------------------------------------

@@ -48,6 +48,8 @@ def build_report(events: Iterable[ConsentEvent]) -> OptInReport:
     method_totals: dict[str, int] = defaultdict(int)
     purposes: set[str] = set()
     for event in events:
+        if event.signal:
+            continue  # a choice about one signal grants or refuses no purpose
         year, week, _ = datetime.fromtimestamp(event.time, UTC).isocalendar()
         key = f"{year}-W{week:02d}"
         week_totals[key] += 1

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from .codec import ConsentState
 from .cookies import find_all_cookies
-from .exceptions import ConsentError, MiddlewareNotInstalled
+from .exceptions import ConsentError, ConsentRequired, MiddlewareNotInstalled, SignalStopped
 from .inventory import Signal, SignalScope
 from .languages import DEFAULT_LANGUAGES, header_value, negotiate
 from .modes import Mode, mode_for
@@ -38,6 +38,8 @@ class ContextHost(Protocol):
     languages: tuple[str, ...]
 
     def open_store(self, ctx: PersonalisationContext, scope: SignalScope) -> SignalStore: ...
+
+    def stopped_signals(self, ctx: PersonalisationContext) -> frozenset[str]: ...
 
 
 class PersonalisationContext:
@@ -74,6 +76,7 @@ class PersonalisationContext:
         "policy",
         "state",
         "varies",
+        "_stopped",
     )
 
     def __init__(
@@ -289,10 +292,11 @@ class PersonalisationContext:
             ) from None
 
     def check(self, signal_id: str) -> Signal:
-        """The signal, if this request may use it; :class:`ConsentRequired` if not."""
+        """The signal, if this request may use it; :class:`ConsentRequired` if not
+        (:class:`SignalStopped` for a signal the shopper switched off)."""
         signal = self._signal(signal_id)
         self.varies = True
-        problem = refusal(signal, self._granted, self.mode)
+        problem = self._refusal(signal)
         if problem is not None:
             raise problem
         return signal
@@ -301,7 +305,35 @@ class PersonalisationContext:
         """Whether the signal may be used on this request (raises only for unknown ids)."""
         signal = self._signal(signal_id)
         self.varies = True
-        return refusal(signal, self._granted, self.mode) is None
+        return self._refusal(signal) is None
+
+    # Read from the browser's cookie when first needed, never in ``__init__``.
+    _stopped: frozenset[str]
+
+    def _refusal(self, signal: Signal) -> ConsentRequired | None:
+        problem = refusal(signal, self._granted, self.mode)
+        if problem is None and signal.id in self.stopped_signals:
+            return SignalStopped(
+                f'signal {signal.id!r} was switched off by this shopper ("Don\'t use this"); '
+                "it is used again once they switch it on in the preference centre",
+                purpose=signal.purpose,
+                signal=signal.id,
+            )
+        return problem
+
+    @property
+    def stopped_signals(self) -> frozenset[str]:
+        """The signals this shopper switched off ("Don't use this"): refused, whatever the
+        purposes granted, until switched on again in the preference centre."""
+        try:
+            return self._stopped
+        except AttributeError:
+            pass
+        # A host made before signals could be switched off has nothing to read.
+        reader = getattr(self._host, "stopped_signals", None)
+        stopped = frozenset() if reader is None or self.state is None else reader(self)
+        self._stopped = stopped
+        return stopped
 
     def use(self, signal_id: str) -> Signal:
         """Record that this response is built with the signal; refused like :meth:`check`."""
@@ -318,12 +350,14 @@ class PersonalisationContext:
         """The personal signals this response was built with, in the order first used."""
         return () if self._used is None else tuple(self._used.values())
 
-    def reason(self, *signal_ids: str, text: str | None = None) -> Reason:
+    def reason(self, *signal_ids: str, text: str | None = None, value: str | None = None) -> Reason:
         """The reason for an item chosen with these signals.
 
         Fails closed: a signal whose purpose is not granted, or whose scope the mode does
-        not admit, raises :class:`ConsentRequired`, so a page cannot personalise by
-        accident. ``text`` is the sentence the shopper reads ("Because you viewed ...").
+        not admit, or that the shopper switched off, raises :class:`ConsentRequired`, so a
+        page cannot personalise by accident. ``text`` is the sentence the shopper reads
+        ("Because you viewed ..."); ``value`` is the stored value of the first signal that
+        chose the item (the product viewed), which "Forget this item" removes.
         """
         if not signal_ids:
             raise ConsentError("reason() needs at least one signal id; use general_reason()")
@@ -331,7 +365,9 @@ class PersonalisationContext:
         purposes = tuple(dict.fromkeys(self.policy.purpose(s.purpose) for s in signals))
         if text is None:
             text = "Suggested from " + ", ".join(s.label.lower() for s in signals) + "."
-        return Reason(text, signals, purposes)
+        if value is not None and not isinstance(value, str):
+            raise ConsentError(f"reason(value=...) takes a stored value, a string, not {value!r}")
+        return Reason(text, signals, purposes, value=value)
 
     @staticmethod
     def general_reason(text: str | None = None) -> Reason:

@@ -26,6 +26,18 @@ class ConsentRequired(ConsentError):
         self.purpose = purpose
 
 
+class SignalStopped(ConsentRequired):
+    """The shopper switched this signal off ("Don't use this"), though its purpose is
+    granted; it is refused until they switch it on again in the preference centre.
+
+    ``signal`` is the signal's id; ``purpose`` its purpose, granted already.
+    """
+
+    def __init__(self, message: str, *, purpose: str, signal: str) -> None:
+        super().__init__(message, purpose=purpose)
+        self.signal = signal
+
+
 class MiddlewareNotInstalled(ConsentError, LookupError):
     """A request carries no consent context: the middleware does not wrap this app."""
 

@@ -39,6 +39,9 @@ class Reason:
     text: str
     signals: tuple[Signal, ...] = ()
     purposes: tuple[Purpose, ...] = ()
+    #: The stored value of the first signal that chose the item (a product viewed): what
+    #: "Forget this item" removes. ``None`` when the item came from no one value.
+    value: str | None = None
 
     @classmethod
     def general(cls, text: str | None = None) -> Reason:

@@ -285,6 +285,17 @@ class SignalStore:
         if changed:
             self.dirty = self._ctx.must_write = True
 
+    def remove(self, signal_id: str, value: str) -> bool:
+        """Remove one stored value ("Forget this item"); whether it was held. Always
+        allowed, as clearing is."""
+        self._signal(signal_id)
+        entries = self._data.get(signal_id, [])
+        kept = [entry for entry in entries if entry[0] != value]
+        if len(kept) == len(entries):
+            return False
+        self._store(signal_id, kept)
+        return True
+
     def export(self) -> dict[str, list[str]]:
         """A copy of every value held, for the shopper's own download."""
         return {k: [value for value, _ in entries] for k, entries in self._data.items()}

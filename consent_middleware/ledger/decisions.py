@@ -45,8 +45,8 @@ class DecisionWatch:
         """Take recorded events into account."""
         with self._lock:
             for event in events:
-                if event.kind == Kind.GIVEN:
-                    continue
+                if event.kind == Kind.GIVEN or event.signal:
+                    continue  # a signal-level choice decides no purpose
                 known = self._latest.get(event.consent_id)
                 if known is None or known[0] <= event.time:
                     self._latest[event.consent_id] = (event.time, frozenset(event.granted))

@@ -4,6 +4,10 @@ The fields follow ISO/IEC TS 27560 and the Kantara Consent Receipt: a record id,
 pseudonymous subject id, the policy version, each purpose given or refused, the time, how
 the choice was collected, and the language of the notice. No IP address, email address or
 user agent is ever part of an event.
+
+A choice about one signal (switched off, one value forgotten, switched on again) is an event
+of its own kind that names the ``signal``; it keeps the purposes in force when it was made,
+and never the value forgotten.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ class Kind:
     CHANGED = "changed"
     WITHDRAWN = "withdrawn"
     RENEWED = "renewed"
+    #: Signal-level choices: "Don't use this", "Forget this item", switched on again.
+    STOPPED = "stopped"
+    FORGOTTEN = "forgotten"
+    RESUMED = "resumed"
 
 
 class Method:
@@ -34,11 +42,16 @@ class Method:
     PREFERENCE_CENTRE = "preference_centre"
     API = "api"
     GPC = "gpc"
+    #: From a "Why am I seeing this?" disclosure.
+    WHY = "why"
+    #: "Too personal", answered in a disclosure.
+    FEEDBACK = "feedback"
 
 
 @dataclass(frozen=True, slots=True)
 class ConsentEvent:
-    """One recorded choice; ``time`` is Unix seconds (UTC)."""
+    """One recorded choice; ``time`` is Unix seconds (UTC). ``signal`` names the signal of
+    a signal-level choice, and is empty for a choice of purposes."""
 
     event_id: str
     consent_id: str
@@ -49,6 +62,7 @@ class ConsentEvent:
     method: str
     kind: str
     language: str
+    signal: str = ""
 
     @classmethod
     def new(
@@ -63,6 +77,7 @@ class ConsentEvent:
         kind: str,
         language: str,
         event_id: str | None = None,
+        signal: str = "",
     ) -> ConsentEvent:
         """An event with ``event_id``, or a fresh random id."""
         return cls(
@@ -75,6 +90,7 @@ class ConsentEvent:
             method,
             kind,
             language,
+            signal,
         )
 
     def to_json(self) -> str:
@@ -94,11 +110,13 @@ class ConsentEvent:
             str(data["method"]),
             str(data["kind"]),
             str(data["language"]),
+            # Journals written before signal-level choices hold no signal.
+            str(data.get("signal", "")),
         )
 
     def for_shopper(self) -> dict[str, object]:
         """The event as the shopper's own data download shows it."""
-        return {
+        shown: dict[str, object] = {
             "time": datetime.fromtimestamp(self.time, UTC).isoformat().replace("+00:00", "Z"),
             "granted": list(self.granted),
             "refused": list(self.refused),
@@ -106,6 +124,9 @@ class ConsentEvent:
             "kind": self.kind,
             "policy_version": self.policy_version,
         }
+        if self.signal:
+            shown["signal"] = self.signal
+        return shown
 
 
 def event_kind(

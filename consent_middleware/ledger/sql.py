@@ -25,8 +25,10 @@ from .forks import renew_after_fork
 
 __all__ = ["Ledger", "LedgerUnavailable", "SQLLedger"]
 
-SCHEMA_VERSION = 2
-COLUMNS = "event_id, consent_id, time, policy_version, granted, refused, method, kind, language"
+SCHEMA_VERSION = 3
+COLUMNS = (
+    "event_id, consent_id, time, policy_version, granted, refused, method, kind, language, signal"
+)
 #: Statements that bring a store from version ``n - 1`` to ``n``; ``{real}`` and ``{text}``
 #: are the column types of the store's dialect.
 MIGRATIONS: dict[int, list[str]] = {
@@ -49,11 +51,15 @@ MIGRATIONS: dict[int, list[str]] = {
         "UPDATE consent_events SET recorded = time",
         "CREATE INDEX IF NOT EXISTS consent_events_by_recorded ON consent_events (recorded)",
     ],
+    3: [
+        # Signal-level choices name their signal; choices of purposes leave it empty.
+        "ALTER TABLE consent_events ADD COLUMN signal {text} NOT NULL DEFAULT ''",
+    ],
 }
 #: Inserts an event unless it is stored already or its browser was erased after it happened
 #: (a later choice of a browser whose erasure could not finish is kept).
 INSERT = (
-    f"INSERT INTO consent_events ({COLUMNS}, recorded) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    f"INSERT INTO consent_events ({COLUMNS}, recorded) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
     " WHERE NOT EXISTS (SELECT 1 FROM consent_erasures WHERE subject = ? AND time >= ?)"
     " ON CONFLICT (event_id) DO NOTHING"
 )
@@ -107,6 +113,7 @@ def _row_to_event(row: Sequence[Any]) -> ConsentEvent:
         row[6],
         row[7],
         row[8],
+        row[9],
     )
 
 
@@ -122,6 +129,7 @@ def event_to_row(event: ConsentEvent) -> tuple[Any, ...]:
         event.method,
         event.kind,
         event.language,
+        event.signal,
     )
 
 
@@ -326,12 +334,12 @@ class SQLLedger:
         )
 
     def changes_since(self, since: float) -> list[ConsentEvent]:
-        """The events other than first choices (``given``) that this store received since
-        ``since`` (Unix seconds), whenever they happened: those that waited in a journal
-        included."""
+        """The decisions other than first choices (``given``) that this store received
+        since ``since`` (Unix seconds), whenever they happened: those that waited in a
+        journal included. Signal-level choices decide no purpose and are left out."""
         return self._rows(
             f"SELECT {COLUMNS} FROM consent_events WHERE recorded >= ? AND kind <> 'given' "
-            "ORDER BY time",
+            "AND signal = '' ORDER BY time",
             since,
         )
 

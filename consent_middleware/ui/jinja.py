@@ -11,7 +11,9 @@ whatever the environment's own setting.
 from __future__ import annotations
 
 import json
+import re
 import weakref
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +164,12 @@ def _reason_of(item_or_reason: object) -> Reason:
 
 @jinja2.pass_context
 def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Markup:
-    """A "Why am I seeing this?" disclosure for an item or a :class:`Reason`."""
+    """A "Why am I seeing this?" disclosure for an item or a :class:`Reason`.
+
+    A personal reason also carries the shopper's controls, plain forms that need no
+    JavaScript: "Don't use this" for each signal and, when the reason names the value that
+    chose the item, "Forget this item".
+    """
     # A page may call this for every item: the usual cases first, without a call.
     ctx = template_context.parent.get("consent")
     if type(ctx) is not PersonalisationContext or "consent" in template_context.vars:
@@ -171,34 +178,54 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     if type(reason) is not Reason:
         reason = _reason_of(item_or_reason)
     env = template_context.environment
-    # The package's own template differs between items only in the sentence and the link:
-    # it is rendered once for each list of signals, and kept with the two blanks open.
+    # The package's own template differs between items of one kind only in a few blanks
+    # (the sentence, the link, the form's fields): it is rendered once for each kind and
+    # list of signals, and kept with its blanks open.
     signals = reason.signals
     policy = ctx.policy
     # A choice made in another consent manager's banner is named in the disclosure.
     external = ctx.external
     source = None if external is None else external.label
     language = ctx.language
+    token = None
     if not signals:
         key: tuple[object, ...] = (policy, source, language)
-    elif len(signals) == 1:
-        key = (policy, source, language, signals[0].id)
     else:
-        key = (policy, source, language, *[signal.id for signal in signals])
+        token = _token(ctx)
+        key = (
+            policy,
+            source,
+            language,
+            token is not None,
+            reason.value is not None,
+            *[signal.id for signal in signals],
+        )
     found = _DISCLOSURES.get(key)
     if found is None or found[0]() is not env or found[1] != signals:
-        found = _disclosure(env, ctx, reason, key, source)
-    blanks = found[2]
+        found = _disclosure(env, ctx, reason, key, source, token)
+    parts = found[2]
     text = reason.text
     if text is GENERAL_REASON or text == GENERAL_REASON:
         text = translations(language).gettext(_GENERAL_SENTENCE)
-        reason = Reason(text, reason.signals, reason.purposes)
-    if blanks is not None and type(text) is str and env.finalize is None:
-        before, between, after = blanks
+        reason = replace(reason, text=text)
+    value = reason.value
+    if (
+        parts is not None
+        and type(text) is str
+        and (value is None or type(value) is str)
+        and env.finalize is None
+    ):
         link = _link
         if ctx.change_url() is not link[0]:
             link = _escape_link(ctx.change_url())
-        html = f"{before}{_escape(text)}{between}{link[1]}{after}"
+        blanks = {"text": _escape(text), "link": link[1]}
+        if token is not None:
+            blanks["token"] = _escape(token)
+            blanks["next"] = _escape(ctx.path)
+            blanks["action"] = _escape(ctx.consent_path + "/signals")
+            if value is not None:
+                blanks["value"] = _escape(value)
+        html = "".join([part if i % 2 == 0 else blanks[part] for i, part in enumerate(parts)])
         # Every part is escaped already: Markup's own checks are not needed.
         return _markup(Markup, html)
     return _render(
@@ -209,7 +236,26 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         purpose=ctx.policy.purpose,
         change_url=ctx.change_url(),
         source=source,
+        **_controls(ctx, token),
     )
+
+
+def _token(ctx: PersonalisationContext) -> str | None:
+    """The form token for the shopper's controls, or ``None`` where there are none: with
+    no decision made on this shop (another manager's, or none) or no middleware."""
+    if ctx.state is None:
+        return None
+    try:
+        return ctx.csrf_token
+    except MiddlewareNotInstalled:
+        return None
+
+
+def _controls(ctx: PersonalisationContext, token: str | None) -> dict[str, Any]:
+    """What the disclosure's forms need (nothing without a token)."""
+    if token is None:
+        return {"token": None, "next": "", "signals_url": ""}
+    return {"token": token, "next": ctx.path, "signals_url": ctx.consent_path + "/signals"}
 
 
 def _escape(text: str) -> str:
@@ -235,15 +281,22 @@ def _escape_link(link: str) -> tuple[str, str]:
     return _link
 
 
-# Stand-ins for the sentence and the link while the disclosure is rendered: characters of
-# Unicode's private use area, which no escaping changes.
-_TEXT = "\ue000text\ue001"
-_LINK = "\ue000link\ue001"
-_Blanks = tuple[str, str, str]
+# Stand-ins for the blanks while the disclosure is rendered: characters of Unicode's
+# private use area, which no escaping changes.
+_BLANK = re.compile("\ue000([a-z]+)\ue001")
+_BLANK_NAMES = frozenset({"text", "link", "token", "next", "action", "value"})
+
+
+def _stand_in(name: str) -> str:
+    return f"\ue000{name}\ue001"
+
+
 _markup = str.__new__
-_Disclosure = tuple["weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Blanks | None]
-#: (the policy, the signals' ids) -> the disclosure, checked against the environment
-#: (which may go) and the signals themselves.
+#: The disclosure's text, alternately a literal part and the name of a blank.
+_Parts = tuple[str, ...]
+_Disclosure = tuple["weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Parts | None]
+#: (the policy, the kind of disclosure, the signals' ids) -> the disclosure, checked
+#: against the environment (which may go) and the signals themselves.
 _DISCLOSURES: dict[tuple[object, ...], _Disclosure] = {}
 _MAX_DISCLOSURES = 1024
 
@@ -254,27 +307,38 @@ def _disclosure(
     reason: Reason,
     key: tuple[object, ...],
     source: str | None,
+    token: str | None,
 ) -> _Disclosure:
-    """The package's own disclosure for the reason's signals, as the text before, between
-    and after its sentence and its link (no blanks when the host overrides the template)."""
+    """The package's own disclosure for the reason's kind and signals, as its literal parts
+    and the names of its blanks in between (``None`` when the host overrides the
+    template)."""
     policy, signals = ctx.policy, reason.signals
     template, own = _template(env, "consent/why.html")
-    blanks = None
+    parts = None
     if own:
+        value = None if reason.value is None else _stand_in("value")
+        controls = (
+            {"token": None, "next": "", "signals_url": ""}
+            if token is None
+            else {
+                "token": _stand_in("token"),
+                "next": _stand_in("next"),
+                "signals_url": _stand_in("action"),
+            }
+        )
         values = {
-            "reason": Reason(_TEXT, signals, reason.purposes),
+            "reason": Reason(_stand_in("text"), signals, reason.purposes, value=value),
             "purpose": policy.purpose,
-            "change_url": _LINK,
+            "change_url": _stand_in("link"),
             "source": source,
+            **controls,
             **template_values(ctx.language),
         }
         html = "".join(template.root_render_func(template.new_context(values, shared=True)))
-        if html.count(_TEXT) == 1 and html.count(_LINK) == 1:
-            before, _, rest = html.partition(_TEXT)
-            between, link, after = rest.partition(_LINK)
-            if link:  # the sentence comes first
-                blanks = (before, between, after)
-    found = (weakref.ref(env), signals, blanks)
+        split = tuple(_BLANK.split(html))
+        if set(split[1::2]) <= _BLANK_NAMES and "\ue000" not in "".join(split[::2]):
+            parts = split
+    found = (weakref.ref(env), signals, parts)
     if len(_DISCLOSURES) >= _MAX_DISCLOSURES:
         _DISCLOSURES.clear()  # rare: more lists of signals than any page shows
     _DISCLOSURES[key] = found
@@ -309,6 +373,8 @@ def preference_centre(template_context: jinja2.runtime.Context, next: str | None
             for s in ctx.policy.signals
             if s.choices and ctx.may_use(s.id) and ctx.external is None
         ],
+        # "Don't use this" choices, each with a button to switch the signal on again.
+        stopped=[s for s in ctx.policy.signals if s.id in ctx.stopped_signals],
     )
 
 

@@ -24,6 +24,8 @@ class CookieNames:
     csrf: str
     visit: str
     preferences: str
+    #: The signals the shopper switched off.
+    signals: str = ""
 
     @classmethod
     def of(cls, cookie_name: str, *, secure: bool) -> CookieNames:
@@ -38,10 +40,10 @@ class CookieNames:
             )
         # __Host- keeps the cookie to this host: no subdomain can set or shadow it.
         name = ("__Host-" if secure else "") + cookie_name
-        return cls(name, f"{name}_csrf", f"{name}_visit", f"{name}_prefs")
+        return cls(name, f"{name}_csrf", f"{name}_visit", f"{name}_prefs", f"{name}_signals")
 
     def __iter__(self) -> Iterator[str]:
-        return iter((self.consent, self.csrf, self.visit, self.preferences))
+        return iter((self.consent, self.csrf, self.visit, self.preferences, self.signals))
 
     def store(self, scope: SignalScope) -> str:
         """The cookie that keeps the store of ``scope``."""
@@ -106,6 +108,13 @@ class CookiePlan:
         max_age = None if scope is SignalScope.SESSION else self._preferences_max_age
         return set_cookie(name, value, max_age=max_age, secure=self.secure)
 
+    def signals_cookie(self, value: str | None) -> str:
+        """The cookie keeping the signals a shopper switched off (sealed ``value``), as long
+        as a decision lasts; ``None`` deletes it."""
+        if value is None:
+            return delete_cookie(self.names.signals, secure=self.secure)
+        return set_cookie(self.names.signals, value, max_age=self._lifetime, secure=self.secure)
+
     def purpose_cookie_deletions(self, cookie_header: str, granted: frozenset[str]) -> list[str]:
         """``Set-Cookie`` lines deleting the cookies sent that only ungranted purposes own,
         on this host and on every ``cookie_domains`` entry."""
@@ -126,6 +135,6 @@ class CookiePlan:
         """Deletions of every cookie sent that keeps something of this browser: the
         consent and its stores, and the cookies of optional purposes."""
         present = cookie_names(cookie_header)
-        ours = (self.names.consent, self.names.visit, self.names.preferences)
+        ours = (self.names.consent, self.names.visit, self.names.preferences, self.names.signals)
         deletions = [delete_cookie(name, secure=self.secure) for name in ours if name in present]
         return deletions + self.purpose_cookie_deletions(cookie_header, self.policy.required_ids)

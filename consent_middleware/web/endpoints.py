@@ -22,6 +22,8 @@ from ..core.redirects import safe_next
 from ..ledger.events import Method
 from ..ui.pages import Pages
 from ..ui.translations import N_
+from .controls import ShopperControls
+from .controls import see_other as _see_other
 from .messages import Reply, RequestInfo
 from .rights import DataRights
 from .routes import Route, method_not_allowed
@@ -53,6 +55,8 @@ class Endpoints:
         self.engine = engine
         self.pages = Pages()
         self.rights = DataRights(engine)
+        #: "Don't use this", "Forget this item", and switching a signal on again.
+        self.controls = ShopperControls(engine, self._read_form, self._refuse)
         prefix = engine.prefix
         routes = [
             Route("preferences", prefix, (*_READ, "POST"), self._preferences, reads_body=True),
@@ -60,6 +64,9 @@ class Endpoints:
             Route("why", prefix + "/why", _READ, self._why),
             Route("data", prefix + "/data", _READ, self._download),
             Route("forget", prefix + "/forget", ("POST",), self._forget, reads_body=True),
+            Route(
+                "signals", prefix + "/signals", ("POST",), self.controls.signals, reads_body=True
+            ),
         ]
         if engine.gpc_json:
             routes.append(Route("gpc", GPC_PATH, _READ, self._gpc, may_block=False))
@@ -319,12 +326,6 @@ class Endpoints:
         store = ctx.preferences
         cookies = self.engine.write_store(SignalScope.PERSISTENT, store.entries(), ctx.consent_id)
         return _see_other(form.get("next"), cookies)
-
-
-def _see_other(next_path: str | None, cookies: list[str]) -> Reply:
-    """Back to ``next`` (a path on this site, else ``/``), setting ``cookies``."""
-    headers = [("Location", safe_next(next_path)), _NO_STORE]
-    return Reply(303, headers + [("Set-Cookie", c) for c in cookies])
 
 
 def _html(status: int, html: str) -> Reply:

@@ -28,6 +28,7 @@ from ..core.gpc import gpc_enabled
 from ..core.inventory import SignalScope
 from ..core.policy import ConsentPolicy
 from ..core.redirects import RequestTarget
+from ..core.stops import StopCodec
 from ..core.stores import SignalStore, StoredData
 from .cookie_plan import CookieNames, CookiePlan
 from .messages import NO_CHANGES, VARY_ONLY, RequestInfo, ResponseChanges
@@ -98,6 +99,9 @@ class ConsentEngine:
             backend=options.preference_backend,
         )
         self._store_codecs = self.stores.codecs
+        #: The signals each shopper switched off, in a sealed cookie of their own.
+        self.stops = StopCodec(policy, keys)
+        self.signals_cookie_name = names.signals
         #: Screens the app's ``Set-Cookie`` lines; ``None`` with ``enforce_cookies=False``.
         self.gate = (
             CookieGate(policy, names, options.undeclared_cookies)
@@ -248,6 +252,22 @@ class ConsentEngine:
         now = int(time.time())
         data, stale = self._load(scope, ctx.sent_cookies, _store_owner(ctx, scope), now)
         return SignalStore(ctx, scope, data, now, stale=stale)
+
+    def stopped_signals(self, ctx: PersonalisationContext) -> frozenset[str]:
+        """The signals the browser of ``ctx`` switched off, from its cookie (none when the
+        cookie is missing, sent twice, invalid or bound to another consent)."""
+        state = ctx.state
+        if state is None or self.signals_cookie_name not in ctx.cookie_header:
+            return frozenset()
+        values = ctx.sent_cookies(self.signals_cookie_name)
+        if len(values) != 1:
+            return frozenset()
+        return self.stops.decode(values[0], state.consent_id)
+
+    def stops_cookie(self, stopped: frozenset[str], consent_id: str) -> str:
+        """The ``Set-Cookie`` line keeping ``stopped`` for ``consent_id`` (a deletion when
+        nothing is stopped)."""
+        return self.cookies.signals_cookie(self.stops.encode(stopped, consent_id))
 
     def _load(
         self,

@@ -127,6 +127,26 @@ class ConsentRecords:
             language=self.language if method == Method.GPC else ctx.language,
         )
 
+    def signal_event(
+        self, ctx: PersonalisationContext, signal: str, kind: str, method: str
+    ) -> ConsentEvent:
+        """The event of a choice about one signal (``Kind.STOPPED``, ``FORGOTTEN`` or
+        ``RESUMED``), under the decision in force; it never holds a value."""
+        state = ctx.state
+        assert state is not None, "signal-level choices need a decision of this shop"
+        granted = ctx.cookie_grants  # as GPC leaves them
+        return ConsentEvent.new(
+            consent_id=state.consent_id,
+            time=time.time(),
+            policy_version=self.policy.version,
+            granted=sorted(granted),
+            refused=sorted(p.id for p in self.policy.optional if p.id not in granted),
+            method=method,
+            kind=kind,
+            language=ctx.language,
+            signal=signal,
+        )
+
     def gpc_event(self, ctx: PersonalisationContext, withdrawn: ConsentState) -> ConsentEvent:
         """The event of a GPC withdrawal; its id is the same in every process."""
         key = f"{withdrawn.consent_id}.{withdrawn.decided_at}"

@@ -61,6 +61,8 @@ class DataRights:
             "history": [event.for_shopper() for event in history],
             "visit": ctx.visit.export(),
             "preferences": ctx.preferences.export(),
+            # "Don't use this": refused until switched on again (see "history").
+            "stopped_signals": sorted(ctx.stopped_signals),
             "host": host,
         }
         if not complete:
