@@ -126,6 +126,12 @@ def items(ctx: PersonalisationContext) -> dict[str, Any]:
         ),
         pytest.param("{% privacy_choices_link %}", "{{ privacy_choices_link() }}", id="link"),
         pytest.param("{% consent_state_json %}", "{{ consent_state_json() }}", id="state"),
+        pytest.param("{% personalisation_switch %}", "{{ personalisation_switch() }}", id="switch"),
+        pytest.param(
+            '{% personalisation_switch "/basket" %}',
+            '{{ personalisation_switch("/basket") }}',
+            id="switch-next",
+        ),
     ],
 )
 @pytest.mark.parametrize("decided", [True, False], ids=["decided", "undecided"])
@@ -136,7 +142,8 @@ def test_each_tag_prints_what_its_jinja_helper_prints(tag: str, helper: str, dec
         ctx = context(decided=False)
     html = django(tag, consent=ctx, **values)
     assert html == jinja(helper, consent=ctx, **values)
-    if "banner" not in tag or not decided:
+    # The banner only until a choice is made; the switch only once one allows personalising.
+    if ("banner" not in tag or not decided) and ("switch" not in tag or decided):
         assert html
 
 

@@ -454,3 +454,17 @@ def test_why_leaves_a_markup_sentence_as_the_template_would() -> None:
     reason = Reason(Markup("<b>Hand-picked</b>"))
     assert render("{{ why(r) }}", consent=ctx, r=reason) == _why_by_jinja(ctx, reason)
     assert "<b>Hand-picked</b>" in render("{{ why(r) }}", consent=ctx, r=reason)
+
+
+def test_why_never_gives_one_page_the_form_fields_of_another() -> None:
+    first, second = context("personalisation"), context("personalisation")
+    second.path = "/other?a=1&b=2"
+    html = [
+        render("{{ why(r) }}", consent=ctx, r=ctx.reason("viewed_products", text="Tea"))
+        for ctx in (first, second, first)
+    ]
+    assert first.csrf_token != second.csrf_token
+    assert html[0] == html[2] == _why_by_jinja(first, first.reason("viewed_products", text="Tea"))
+    assert f'name="csrf_token" value="{second.csrf_token}"' in html[1]
+    assert '<input type="hidden" name="next" value="/other?a=1&amp;b=2">' in html[1]
+    assert first.csrf_token not in html[1]

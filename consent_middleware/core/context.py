@@ -41,6 +41,8 @@ class ContextHost(Protocol):
 
     def stopped_signals(self, ctx: PersonalisationContext) -> frozenset[str]: ...
 
+    def paused(self, ctx: PersonalisationContext) -> bool: ...
+
 
 class PersonalisationContext:
     """What this request may use, from the visitor's consent and the request's GPC signal.
@@ -77,6 +79,7 @@ class PersonalisationContext:
         "state",
         "varies",
         "_stopped",
+        "_csrf_token",
     )
 
     def __init__(
@@ -139,12 +142,28 @@ class PersonalisationContext:
 
     @property
     def mode(self) -> Mode:
-        """How far this request may be personalised."""
+        """How far this request may be personalised (``non_personalised`` while the shopper
+        paused personalisation for this visit, see :attr:`paused`)."""
         self.varies = True
         mode = self._mode
         if mode is None:
-            mode = self._mode = mode_for(self._granted)
+            mode = mode_for(self._granted)
+            if mode is not Mode.NON_PERSONALISED and self._pause_asked():
+                mode = Mode.NON_PERSONALISED
+            self._mode = mode
         return mode
+
+    @property
+    def paused(self) -> bool:
+        """The shopper chose "see suggestions without personalisation" for this visit: the
+        mode is ``non_personalised`` though the purposes stay granted (no new consent)."""
+        self.varies = True
+        return mode_for(self._granted) is not Mode.NON_PERSONALISED and self._pause_asked()
+
+    def _pause_asked(self) -> bool:
+        # A host made before the switch existed has no pause to read.
+        reader = getattr(self._host, "paused", None)
+        return reader is not None and bool(reader(self))
 
     @property
     def granted(self) -> frozenset[str]:
@@ -443,15 +462,26 @@ class PersonalisationContext:
             self._csrf_nonce = self._host.csrf.nonce_from(self._cookie_header)
         return self._csrf_nonce
 
+    # Made when first asked for, then kept: a page may carry a form with every suggestion.
+    _csrf_token: str
+
     @property
     def csrf_token(self) -> str:
         """A token for the consent forms; using it makes the response set its cookie."""
+        try:
+            token = self._csrf_token
+        except AttributeError:
+            pass
+        else:
+            self.varies = self.personal = True
+            return token
         csrf = self._require_host().csrf
         nonce = self.csrf_nonce
         if nonce is None:
             nonce = self._csrf_nonce = csrf.new_nonce()
             self.new_csrf_nonce = self.must_write = True
-        return csrf.token_for(nonce)
+        token = self._csrf_token = csrf.token_for(nonce)
+        return token
 
     def __repr__(self) -> str:
         mode = self._mode or mode_for(self._granted)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -121,8 +122,10 @@ class Signal:
     ``scope`` is a :class:`SignalScope` or its value: ``"session"`` (this visit only,
     forgotten when it ends) or ``"persistent"`` (kept across visits, for ``retention``).
     ``sensitive`` signals (health, finances, ...) must belong to a purpose declared
-    ``sensitive``, never to a general one. Signals are listed most influential first: that
-    order is the one shoppers are shown.
+    ``sensitive``, never to a general one. ``weight`` is the signal's relative importance
+    when suggestions are chosen (a positive number, 1 unless said), and ``weight_reason`` says
+    why, in plain words: shoppers are shown the signals by weight, with both (DSA art. 27).
+    Signals of equal weight keep their declared order.
     """
 
     id: str
@@ -134,10 +137,25 @@ class Signal:
     description: str = ""
     #: Values a shopper may state for this signal in the preference centre.
     choices: tuple[str, ...] = ()
+    #: How much the signal counts when suggestions are chosen, against the others.
+    weight: float = 1.0
+    #: Why it counts that much, for shoppers.
+    weight_reason: str = ""
 
     def __post_init__(self) -> None:
         _check_id("signal", self.id)
         where = f"signal {self.id!r}"
+        weight = self.weight
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not 0 < weight < math.inf
+        ):
+            raise ConfigurationError(
+                f"{where}: weight must be a positive number (its importance against the other "
+                f"signals), not {weight!r}"
+            )
+        _check_text(where, "weight_reason", self.weight_reason, required=False)
         _check_text(where, "label", self.label)
         _check_text(where, "description", self.description, required=False)
         _check_id("purpose", self.purpose)

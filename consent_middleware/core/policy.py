@@ -195,8 +195,20 @@ class ConsentPolicy:
         return policy
 
     def signals_of(self, purpose_id: str) -> tuple[Signal, ...]:
-        """The signals that use ``purpose_id``, most influential first."""
-        return tuple(s for s in self.signals if s.purpose == purpose_id)
+        """The signals that use ``purpose_id``, most influential (heaviest) first."""
+        return tuple(s for s in self.by_weight if s.purpose == purpose_id)
+
+    @property
+    def by_weight(self) -> tuple[Signal, ...]:
+        """Every signal, heaviest first; equal weights in declared order."""
+        return tuple(sorted(self.signals, key=lambda s: -s.weight))
+
+    def weight_shares(self, signals: Iterable[Signal] | None = None) -> list[tuple[Signal, int]]:
+        """``signals`` (default: all) heaviest first, each with its share of their total
+        weight, in whole percent."""
+        chosen = sorted(self.signals if signals is None else signals, key=lambda s: -s.weight)
+        total = sum(s.weight for s in chosen)
+        return [(s, round(100 * s.weight / total)) for s in chosen]
 
     def purpose(self, purpose_id: str) -> Purpose:
         """The declared purpose with this id; ``KeyError`` if there is none."""

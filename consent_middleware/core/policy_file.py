@@ -49,6 +49,8 @@ _SIGNAL_KEYS = {
     "sensitive",
     "description",
     "choices",
+    "weight",
+    "weight_reason",
 }
 
 
@@ -139,6 +141,8 @@ def _signal(index: int, table: object) -> Signal:
         sensitive=_bool(where, item, "sensitive"),
         description=item.get("description", ""),
         choices=item.get("choices", ()),
+        weight=item.get("weight", 1.0),
+        weight_reason=item.get("weight_reason", ""),
     )
 
 

@@ -54,6 +54,11 @@ class Reason:
         return bool(self.signals)
 
     @property
+    def weighed_most(self) -> Signal | None:
+        """The heaviest signal the reason used (the first of equals); ``None`` when none."""
+        return max(self.signals, key=lambda s: s.weight) if self.signals else None
+
+    @property
     def retention(self) -> str:
         """How long the data this reason used is kept, in words (empty when none was used)."""
         return "; ".join(dict.fromkeys(f"{s.label}: {retention_text(s)}" for s in self.signals))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import weakref
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from ..core.consent_mode import ConsentMode
 from ..core.context import PersonalisationContext, get_context
 from ..core.exceptions import ConsentError, MiddlewareNotInstalled
 from ..core.inventory import Signal
-from ..core.modes import Mode
+from ..core.modes import Mode, mode_for
 from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
 from ..core.reasons import GENERAL_REASON, Reason
 from ..core.redirects import safe_next
@@ -61,6 +61,7 @@ def install(env: jinja2.Environment) -> jinja2.Environment:
         consent_state_json=consent_state_json,
         privacy_choices_link=privacy_choices_link,
         consent_mode_script=consent_mode_script,
+        personalisation_switch=personalisation_switch,
     )
     return env
 
@@ -203,31 +204,35 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     found = _DISCLOSURES.get(key)
     if found is None or found[0]() is not env or found[1] != signals:
         found = _disclosure(env, ctx, reason, key, source, token)
-    parts = found[2]
+    fill = found[2]
     text = reason.text
     if text is GENERAL_REASON or text == GENERAL_REASON:
         text = translations(language).gettext(_GENERAL_SENTENCE)
-        reason = replace(reason, text=text)
-    value = reason.value
-    if (
-        parts is not None
-        and type(text) is str
-        and (value is None or type(value) is str)
-        and env.finalize is None
-    ):
+    if fill is not None and type(text) is str and env.finalize is None:
         link = _link
         if ctx.change_url() is not link[0]:
             link = _escape_link(ctx.change_url())
-        blanks = {"text": _escape(text), "link": link[1]}
-        if token is not None:
-            blanks["token"] = _escape(token)
-            blanks["next"] = _escape(ctx.path)
-            blanks["action"] = _escape(ctx.consent_path + "/signals")
-            if value is not None:
-                blanks["value"] = _escape(value)
-        html = "".join([part if i % 2 == 0 else blanks[part] for i, part in enumerate(parts)])
-        # Every part is escaped already: Markup's own checks are not needed.
-        return _markup(Markup, html)
+        if token is None:
+            html = fill(_escape(text), link[1])
+            # Every part is escaped already: Markup's own checks are not needed.
+            return _markup(Markup, html)
+        value = reason.value
+        if value is None or type(value) is str:
+            forms = _forms
+            path, consent_path = ctx.path, ctx.consent_path
+            if token is not forms[0] or path is not forms[1] or consent_path is not forms[2]:
+                forms = _escape_forms(token, path, consent_path)
+            html = fill(
+                _escape(text),
+                link[1],
+                forms[3],
+                forms[4],
+                forms[5],
+                "" if value is None else _escape(value),
+            )
+            return _markup(Markup, html)
+    if text is not reason.text:
+        reason = Reason(text, reason.signals, reason.purposes, reason.value)
     return _render(
         template_context,
         "consent/why.html",
@@ -281,10 +286,56 @@ def _escape_link(link: str) -> tuple[str, str]:
     return _link
 
 
+# The same form fields for every item of a page: the token, the page's path and the
+# prefix, as given and escaped, kept once.
+_forms: tuple[str, ...] = ("", "", "", "", "", "")
+
+
+def _escape_forms(token: str, path: str, consent_path: str) -> tuple[str, ...]:
+    global _forms
+    _forms = (
+        token,
+        path,
+        consent_path,
+        _escape(token),
+        _escape(path),
+        _escape(consent_path + "/signals"),
+    )
+    return _forms
+
+
 # Stand-ins for the blanks while the disclosure is rendered: characters of Unicode's
 # private use area, which no escaping changes.
 _BLANK = re.compile("\ue000([a-z]+)\ue001")
-_BLANK_NAMES = frozenset({"text", "link", "token", "next", "action", "value"})
+#: The blanks, in the order a disclosure's fill function takes them.
+_BLANK_NAMES = ("text", "link", "token", "next", "action", "value")
+
+
+def _filler(parts: list[str]) -> Callable[..., str]:
+    """A function of the blanks (in ``_BLANK_NAMES`` order) that gives the disclosure:
+    ``parts`` alternate literal text and the name of a blank."""
+    if len(parts) == 5 and parts[1] == "text" and parts[3] == "link":
+        # A disclosure without forms, the most common: the sentence, then the link.
+        before, _, between, _, after = parts
+
+        def fill_two(text: str, link: str, *_: str) -> str:
+            return f"{before}{text}{between}{link}{after}"
+
+        return fill_two
+    template = list(parts)
+    at: dict[int, list[int]] = {}
+    for i in range(1, len(parts), 2):
+        at.setdefault(_BLANK_NAMES.index(parts[i]), []).append(i)
+    places = tuple((blank, tuple(where)) for blank, where in at.items())
+
+    def fill(*blanks: str) -> str:
+        html = template.copy()
+        for blank, where in places:
+            for i in where:
+                html[i] = blanks[blank]
+        return "".join(html)
+
+    return fill
 
 
 def _stand_in(name: str) -> str:
@@ -292,9 +343,9 @@ def _stand_in(name: str) -> str:
 
 
 _markup = str.__new__
-#: The disclosure's text, alternately a literal part and the name of a blank.
-_Parts = tuple[str, ...]
-_Disclosure = tuple["weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Parts | None]
+#: Fills the disclosure's blanks, given in ``_BLANK_NAMES`` order.
+_Fill = Callable[..., str]
+_Disclosure = tuple["weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Fill | None]
 #: (the policy, the kind of disclosure, the signals' ids) -> the disclosure, checked
 #: against the environment (which may go) and the signals themselves.
 _DISCLOSURES: dict[tuple[object, ...], _Disclosure] = {}
@@ -309,12 +360,11 @@ def _disclosure(
     source: str | None,
     token: str | None,
 ) -> _Disclosure:
-    """The package's own disclosure for the reason's kind and signals, as its literal parts
-    and the names of its blanks in between (``None`` when the host overrides the
-    template)."""
+    """The package's own disclosure for the reason's kind and signals, as a function that
+    fills its blanks (``None`` when the host overrides the template)."""
     policy, signals = ctx.policy, reason.signals
     template, own = _template(env, "consent/why.html")
-    parts = None
+    fill = None
     if own:
         value = None if reason.value is None else _stand_in("value")
         controls = (
@@ -335,10 +385,10 @@ def _disclosure(
             **template_values(ctx.language),
         }
         html = "".join(template.root_render_func(template.new_context(values, shared=True)))
-        split = tuple(_BLANK.split(html))
-        if set(split[1::2]) <= _BLANK_NAMES and "\ue000" not in "".join(split[::2]):
-            parts = split
-    found = (weakref.ref(env), signals, parts)
+        parts = _BLANK.split(html)
+        if set(parts[1::2]) <= set(_BLANK_NAMES) and "\ue000" not in "".join(parts[::2]):
+            fill = _filler(parts)
+    found = (weakref.ref(env), signals, fill)
     if len(_DISCLOSURES) >= _MAX_DISCLOSURES:
         _DISCLOSURES.clear()  # rare: more lists of signals than any page shows
     _DISCLOSURES[key] = found
@@ -387,11 +437,32 @@ def _switch(ctx: PersonalisationContext) -> dict[str, Any] | None:
     if not ctx.decided or not personal & {p.id for p in ctx.policy.optional}:
         return None
     others = [pid for pid in ctx.granted if pid not in ctx.policy.required_ids]
-    if ctx.mode is Mode.NON_PERSONALISED:
+    # What the choice allows, whether or not this visit is paused.
+    if mode_for(ctx.granted) is Mode.NON_PERSONALISED:
         target = PERSONALISATION if PERSONALISATION in ctx.policy else SESSION_PERSONALISATION
         return {"label": N_("Personalise my shopping"), "purposes": sorted([*others, target])}
     kept = sorted(pid for pid in others if pid not in personal)
     return {"label": N_("Browse without personalisation"), "purposes": kept}
+
+
+@jinja2.pass_context
+def personalisation_switch(
+    template_context: jinja2.runtime.Context, next: str | None = None
+) -> Markup:
+    """One click beside the recommendations: "See suggestions without personalisation" for
+    this visit (no new consent, nothing recorded), and "Personalise again". Empty when the
+    shopper's choice allows no personalisation."""
+    ctx = context_of(template_context)
+    if mode_for(ctx.granted) is Mode.NON_PERSONALISED:
+        return Markup("")
+    return _render(
+        template_context,
+        "consent/switch.html",
+        ctx,
+        ctx=ctx,
+        next=safe_next(next or ctx.path),
+        paused=ctx.paused,
+    )
 
 
 @jinja2.pass_context

@@ -19,6 +19,7 @@ from .pages import Pages
 __all__ = [
     "banner",
     "consent_mode_script",
+    "personalisation_switch",
     "preference_centre",
     "privacy_choices_link",
     "state_json",
@@ -70,3 +71,9 @@ def consent_mode_script(ctx: PersonalisationContext, **options: Any) -> Markup:
 def why(ctx: PersonalisationContext, item_or_reason: object) -> Markup:
     """``{{ why(item) }}``: the "Why am I seeing this?" disclosure of an item or a reason."""
     return _call("{{ why(item) }}", ctx, item=item_or_reason)
+
+
+def personalisation_switch(ctx: PersonalisationContext, next_path: str | None = None) -> Markup:
+    """``{{ personalisation_switch(next) }}``: suggestions without personalisation for this
+    visit, and back; empty when the shopper's choice allows no personalisation."""
+    return _call("{{ personalisation_switch(next_path) }}", ctx, next_path=next_path)

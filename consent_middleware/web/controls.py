@@ -1,11 +1,13 @@
-"""The shopper's controls where recommendations are shown: ``POST {prefix}/signals``.
+"""The shopper's controls where recommendations are shown: ``POST {prefix}/signals`` and
+``POST {prefix}/pause``.
 
 "Don't use this" (``action=stop``) switches a signal off for this shopper: its stored values
 are cleared and the signal is refused, whatever the purposes granted, until it is switched
 on again (``action=resume``, from the preference centre). "Forget this item"
 (``action=forget``) removes one stored value. Each is recorded in the ledger as a choice
-about that signal. The forms need no JavaScript: they are answered with ``303`` back to
-``next``.
+about that signal. "See suggestions without personalisation" pauses personalisation for
+this visit (``/pause``, ``action=pause`` or ``resume``): no consent changes and nothing is
+recorded. The forms need no JavaScript: they are answered with ``303`` back to ``next``.
 """
 
 from __future__ import annotations
@@ -88,6 +90,19 @@ class ShopperControls:
                 return reply
             cookies = resumed
         return see_other(form.get("next"), cookies)
+
+    def pause(self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str) -> Reply:
+        """``POST {prefix}/pause``: ``action`` (``pause`` or ``resume``), ``csrf_token``,
+        ``next``. Personalisation stops for this visit only (a session cookie), without a new
+        consent, and starts again on ``resume`` or with the next visit."""
+        read = self._read_form(request, ctx)
+        if isinstance(read, Reply):
+            return read
+        _, form = read
+        action = form.get("action")
+        if action not in ("pause", "resume"):
+            return self._refuse(400, ctx, N_("The form did not say which choice was made."))
+        return see_other(form.get("next"), [self.engine.cookies.pause_cookie(action == "pause")])
 
     def _declared(self, signal_id: str | None) -> Signal | None:
         try:

@@ -26,6 +26,8 @@ class CookieNames:
     preferences: str
     #: The signals the shopper switched off.
     signals: str = ""
+    #: Personalisation paused for this visit.
+    pause: str = ""
 
     @classmethod
     def of(cls, cookie_name: str, *, secure: bool) -> CookieNames:
@@ -40,10 +42,19 @@ class CookieNames:
             )
         # __Host- keeps the cookie to this host: no subdomain can set or shadow it.
         name = ("__Host-" if secure else "") + cookie_name
-        return cls(name, f"{name}_csrf", f"{name}_visit", f"{name}_prefs", f"{name}_signals")
+        return cls(
+            name,
+            f"{name}_csrf",
+            f"{name}_visit",
+            f"{name}_prefs",
+            f"{name}_signals",
+            f"{name}_pause",
+        )
 
     def __iter__(self) -> Iterator[str]:
-        return iter((self.consent, self.csrf, self.visit, self.preferences, self.signals))
+        return iter(
+            (self.consent, self.csrf, self.visit, self.preferences, self.signals, self.pause)
+        )
 
     def store(self, scope: SignalScope) -> str:
         """The cookie that keeps the store of ``scope``."""
@@ -115,6 +126,13 @@ class CookiePlan:
             return delete_cookie(self.names.signals, secure=self.secure)
         return set_cookie(self.names.signals, value, max_age=self._lifetime, secure=self.secure)
 
+    def pause_cookie(self, paused: bool) -> str:
+        """The cookie that pauses personalisation until the browser session ends (a session
+        cookie), or its deletion."""
+        if not paused:
+            return delete_cookie(self.names.pause, secure=self.secure)
+        return set_cookie(self.names.pause, "1", max_age=None, secure=self.secure)
+
     def purpose_cookie_deletions(self, cookie_header: str, granted: frozenset[str]) -> list[str]:
         """``Set-Cookie`` lines deleting the cookies sent that only ungranted purposes own,
         on this host and on every ``cookie_domains`` entry."""
@@ -135,6 +153,12 @@ class CookiePlan:
         """Deletions of every cookie sent that keeps something of this browser: the
         consent and its stores, and the cookies of optional purposes."""
         present = cookie_names(cookie_header)
-        ours = (self.names.consent, self.names.visit, self.names.preferences, self.names.signals)
+        ours = (
+            self.names.consent,
+            self.names.visit,
+            self.names.preferences,
+            self.names.signals,
+            self.names.pause,
+        )
         deletions = [delete_cookie(name, secure=self.secure) for name in ours if name in present]
         return deletions + self.purpose_cookie_deletions(cookie_header, self.policy.required_ids)

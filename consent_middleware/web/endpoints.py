@@ -67,6 +67,7 @@ class Endpoints:
             Route(
                 "signals", prefix + "/signals", ("POST",), self.controls.signals, reads_body=True
             ),
+            Route("pause", prefix + "/pause", ("POST",), self.controls.pause, reads_body=True),
         ]
         if engine.gpc_json:
             routes.append(Route("gpc", GPC_PATH, _READ, self._gpc, may_block=False))

@@ -102,6 +102,7 @@ class ConsentEngine:
         #: The signals each shopper switched off, in a sealed cookie of their own.
         self.stops = StopCodec(policy, keys)
         self.signals_cookie_name = names.signals
+        self.pause_cookie_name = names.pause
         #: Screens the app's ``Set-Cookie`` lines; ``None`` with ``enforce_cookies=False``.
         self.gate = (
             CookieGate(policy, names, options.undeclared_cookies)
@@ -263,6 +264,12 @@ class ConsentEngine:
         if len(values) != 1:
             return frozenset()
         return self.stops.decode(values[0], state.consent_id)
+
+    def paused(self, ctx: PersonalisationContext) -> bool:
+        """Whether the browser of ``ctx`` paused personalisation for this visit."""
+        if self.pause_cookie_name not in ctx.cookie_header:
+            return False
+        return ctx.sent_cookies(self.pause_cookie_name) == ["1"]
 
     def stops_cookie(self, stopped: frozenset[str], consent_id: str) -> str:
         """The ``Set-Cookie`` line keeping ``stopped`` for ``consent_id`` (a deletion when

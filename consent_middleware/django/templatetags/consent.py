@@ -2,7 +2,8 @@
 
 ``{% consent "analytics" %}...{% else %}...{% endconsent %}`` gates markup on the server;
 ``{% why item %}``, ``{% consent_banner %}``, ``{% preference_centre %}``,
-``{% privacy_choices_link %}``, ``{% consent_state_json %}`` and ``{% consent_mode_script %}``
+``{% privacy_choices_link %}``, ``{% consent_state_json %}``, ``{% consent_mode_script %}``
+and ``{% personalisation_switch %}``
 print what the Jinja2 helpers of the same names print, from the same templates, escaped the
 same way. The tags find the request's context in a ``consent`` variable, else on
 ``request.consent`` (Django's ``render(request, ...)`` provides ``request``).
@@ -143,3 +144,10 @@ def consent_mode_script(context: template.Context, **options: Any) -> SafeString
     tag. Takes the Jinja2 helper's keywords: ``nonce``, ``mapping``, ``wait_for_update``,
     ``regions``, ``mode``."""
     return _safe(render.consent_mode_script(consent_of(context), **options))
+
+
+@register.simple_tag(takes_context=True)
+def personalisation_switch(context: template.Context, next: str | None = None) -> SafeString:
+    """``{% personalisation_switch %}`` (or ``{% personalisation_switch "/basket" %}``): beside
+    the recommendations, suggestions without personalisation for this visit, and back."""
+    return _safe(render.personalisation_switch(consent_of(context), next))
