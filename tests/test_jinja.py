@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -403,10 +404,15 @@ def _why_by_jinja(ctx: PersonalisationContext, reason: Any) -> str:
         pytest.param(lambda c: c.general_reason(), id="general"),
         pytest.param(lambda c: c.reason("viewed_products", text=HOSTILE), id="hostile-text"),
         pytest.param(lambda c: c.general_reason(HOSTILE), id="hostile-general"),
+        pytest.param(lambda c: c.sponsored_reason(sponsor=HOSTILE), id="sponsored"),
+        pytest.param(
+            lambda c: c.sponsored_reason("viewed_products", sponsor="K & Co", text=HOSTILE),
+            id="sponsored-targeted",
+        ),
     ],
 )
 def test_why_is_the_template_rendered_once_per_signal_list(make_reason: Any) -> None:
-    ctx = context("personalisation")
+    ctx = context("personalisation", "marketing")
     ctx.consent_path = '/shop\'s & "co"/consent'
     reason = make_reason(ctx)
     expected = _why_by_jinja(ctx, reason)
@@ -414,7 +420,9 @@ def test_why_is_the_template_rendered_once_per_signal_list(make_reason: Any) -> 
     page = env.from_string("{{ why(r) }}|{{ why(r) }}")
     assert page.render(consent=ctx, r=reason) == f"{expected}|{expected}"
     # Another sentence under the same signals reuses the rendering, with its own text.
-    other = type(reason)("Another <sentence>", reason.signals, reason.purposes)
+    other = replace(reason, text="Another <sentence>")
+    if reason.sponsor is not None:
+        other = replace(other, sponsor="Another <sponsor>")
     assert env.from_string("{{ why(r) }}").render(consent=ctx, r=other) == _why_by_jinja(ctx, other)
 
 

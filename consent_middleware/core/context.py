@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 from .codec import ConsentState
 from .cookies import find_all_cookies
 from .exceptions import ConsentError, ConsentRequired, MiddlewareNotInstalled, SignalStopped
-from .inventory import Signal, SignalScope
+from .inventory import Purpose, Signal, SignalScope
 from .languages import DEFAULT_LANGUAGES, header_value, negotiate
 from .modes import Mode, mode_for
-from .policy import ConsentPolicy
-from .reasons import Reason, refusal
+from .policy import MARKETING, ConsentPolicy
+from .reasons import SPONSORED_REASON, Reason, refusal
 from .redirects import RequestTarget, request_location
 
 if TYPE_CHECKING:
@@ -392,6 +392,48 @@ class PersonalisationContext:
     def general_reason(text: str | None = None) -> Reason:
         """The reason for an item chosen without personal data."""
         return Reason.general(text)
+
+    def sponsored_reason(
+        self,
+        *signal_ids: str,
+        sponsor: str,
+        text: str | None = None,
+        value: str | None = None,
+    ) -> Reason:
+        """The reason for a paid placement: its disclosure says who paid (``sponsor``) and
+        on which of the shopper's data, if any, it was targeted (``signal_ids``).
+
+        Without signal ids the placement is the same for everyone and needs no consent.
+        Targeting needs ``marketing`` as well as each signal's own consent: otherwise
+        :class:`ConsentRequired` (``purpose="marketing"``, or the signal's), as for
+        :meth:`reason`; ask ``allows("marketing")`` and :meth:`may_use` first. ``text`` is
+        the sentence the shopper reads ("This is a paid placement." unless given).
+        """
+        if not isinstance(sponsor, str) or not sponsor.strip():
+            raise ConsentError(
+                "sponsored_reason() needs the name of who paid: sponsor='Kettle & Co.'"
+            )
+        signals: tuple[Signal, ...] = ()
+        purposes: tuple[Purpose, ...] = ()
+        if signal_ids:
+            if MARKETING not in self.policy:
+                raise ConsentError(
+                    "a targeted sponsored placement needs a 'marketing' purpose in the policy; "
+                    "declare one, or give no signal ids for a placement shown to everyone"
+                )
+            if not self.allows(MARKETING):
+                raise ConsentRequired(
+                    "targeting a sponsored placement needs purpose 'marketing', which this "
+                    "shopper has not granted",
+                    purpose=MARKETING,
+                )
+            signals = tuple(self.use(signal_id) for signal_id in signal_ids)
+            owners = [s.purpose for s in signals] + [MARKETING]
+            purposes = tuple(self.policy.purpose(pid) for pid in dict.fromkeys(owners))
+        if value is not None and not isinstance(value, str):
+            raise ConsentError(f"reason(value=...) takes a stored value, a string, not {value!r}")
+        sentence = SPONSORED_REASON if text is None else text
+        return Reason(sentence, signals, purposes, value=value, sponsor=sponsor.strip())
 
     # -- first-party data ------------------------------------------------------------------
 

@@ -10,9 +10,11 @@ from .inventory import Purpose, Signal, SignalScope
 from .modes import Mode
 from .policy import PERSONALISATION, SESSION_PERSONALISATION
 
-__all__ = ["GENERAL_REASON", "Reason", "refusal", "retention_text"]
+__all__ = ["GENERAL_REASON", "SPONSORED_REASON", "Reason", "refusal", "retention_text"]
 
 GENERAL_REASON = "Popular with all shoppers this week; none of your data was used."
+#: The sentence of a sponsored placement unless the shop gives one.
+SPONSORED_REASON = "This is a paid placement."
 
 
 def retention_text(signal: Signal) -> str:
@@ -42,6 +44,8 @@ class Reason:
     #: The stored value of the first signal that chose the item (a product viewed): what
     #: "Forget this item" removes. ``None`` when the item came from no one value.
     value: str | None = None
+    #: Who paid for the placement, for a sponsored item (``None`` for any other).
+    sponsor: str | None = None
 
     @classmethod
     def general(cls, text: str | None = None) -> Reason:
@@ -52,6 +56,14 @@ class Reason:
     def personal(self) -> bool:
         """Whether the item was chosen using the shopper's own data."""
         return bool(self.signals)
+
+    @property
+    def kind(self) -> str:
+        """``"sponsored"`` (a paid placement, targeted or not), ``"personal"`` (chosen with
+        the shopper's data) or ``"general"`` (with none)."""
+        if self.sponsor is not None:
+            return "sponsored"
+        return "personal" if self.signals else "general"
 
     @property
     def weighed_most(self) -> Signal | None:

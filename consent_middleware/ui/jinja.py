@@ -29,7 +29,7 @@ from ..core.exceptions import ConsentError, MiddlewareNotInstalled
 from ..core.inventory import Signal
 from ..core.modes import Mode, mode_for
 from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
-from ..core.reasons import GENERAL_REASON, Reason
+from ..core.reasons import GENERAL_REASON, SPONSORED_REASON, Reason
 from ..core.redirects import safe_next
 from .translations import N_, template_values, translations
 
@@ -37,6 +37,8 @@ __all__ = ["ConsentExtension", "install"]
 
 # The default sentence of a general reason (core.reasons.GENERAL_REASON), for the catalogue.
 _GENERAL_SENTENCE = N_("Popular with all shoppers this week; none of your data was used.")
+# And of a sponsored one (core.reasons.SPONSORED_REASON).
+_SPONSORED_SENTENCE = N_("This is a paid placement.")
 
 _PACKAGE_LOADER = jinja2.PackageLoader("consent_middleware.ui", "templates")
 
@@ -189,8 +191,11 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     source = None if external is None else external.label
     language = ctx.language
     token = None
+    sponsor = reason.sponsor
     if not signals:
-        key: tuple[object, ...] = (policy, source, language)
+        key: tuple[object, ...] = (
+            (policy, source, language) if sponsor is None else (policy, source, language, 1)
+        )
     else:
         token = _token(ctx)
         key = (
@@ -199,6 +204,7 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
             language,
             token is not None,
             reason.value is not None,
+            sponsor is not None,
             *[signal.id for signal in signals],
         )
     found = _DISCLOSURES.get(key)
@@ -208,12 +214,22 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     text = reason.text
     if text is GENERAL_REASON or text == GENERAL_REASON:
         text = translations(language).gettext(_GENERAL_SENTENCE)
-    if fill is not None and type(text) is str and env.finalize is None:
+    elif sponsor is not None and text == SPONSORED_REASON:
+        text = translations(language).gettext(_SPONSORED_SENTENCE)
+    if (
+        fill is not None
+        and type(text) is str
+        and env.finalize is None
+        and (sponsor is None or type(sponsor) is str)
+    ):
         link = _link
         if ctx.change_url() is not link[0]:
             link = _escape_link(ctx.change_url())
         if token is None:
-            html = fill(_escape(text), link[1])
+            if sponsor is None:
+                html = fill(_escape(text), link[1])
+            else:
+                html = fill(_escape(text), link[1], "", "", "", "", _escape(sponsor))
             # Every part is escaped already: Markup's own checks are not needed.
             return _markup(Markup, html)
         value = reason.value
@@ -229,10 +245,11 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
                 forms[4],
                 forms[5],
                 "" if value is None else _escape(value),
+                "" if sponsor is None else _escape(sponsor),
             )
             return _markup(Markup, html)
     if text is not reason.text:
-        reason = Reason(text, reason.signals, reason.purposes, reason.value)
+        reason = Reason(text, reason.signals, reason.purposes, reason.value, sponsor)
     return _render(
         template_context,
         "consent/why.html",
@@ -308,7 +325,7 @@ def _escape_forms(token: str, path: str, consent_path: str) -> tuple[str, ...]:
 # private use area, which no escaping changes.
 _BLANK = re.compile("\ue000([a-z]+)\ue001")
 #: The blanks, in the order a disclosure's fill function takes them.
-_BLANK_NAMES = ("text", "link", "token", "next", "action", "value")
+_BLANK_NAMES = ("text", "link", "token", "next", "action", "value", "sponsor")
 
 
 def _filler(parts: list[str]) -> Callable[..., str]:
@@ -376,8 +393,11 @@ def _disclosure(
                 "signals_url": _stand_in("action"),
             }
         )
+        sponsor = None if reason.sponsor is None else _stand_in("sponsor")
         values = {
-            "reason": Reason(_stand_in("text"), signals, reason.purposes, value=value),
+            "reason": Reason(
+                _stand_in("text"), signals, reason.purposes, value=value, sponsor=sponsor
+            ),
             "purpose": policy.purpose,
             "change_url": _stand_in("link"),
             "source": source,
