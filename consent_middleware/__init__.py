@@ -17,7 +17,7 @@ from .core.exceptions import (
     MiddlewareNotInstalled,
     SignalStopped,
 )
-from .core.policy import ConsentPolicy, Purpose, Signal, SignalScope
+from .core.policy import ConsentPolicy, Purpose, Segment, Signal, SignalScope
 from .core.reasons import Reason
 from .web.asgi import ConsentMiddleware
 from .web.options import ConsentOptions
@@ -40,6 +40,7 @@ __all__ = [
     "PersonalisationContext",
     "Purpose",
     "Reason",
+    "Segment",
     "Signal",
     "SignalScope",
     "SignalStopped",

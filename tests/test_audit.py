@@ -133,3 +133,16 @@ def test_a_sound_policy_has_no_findings() -> None:
     policy, findings = audit(_policy(signals=[_signal()]))
     assert policy is not None and policy.signal("s").purpose == "ads"
     assert findings == []
+
+
+def test_a_purpose_of_segments_that_no_segment_uses_is_warned_about() -> None:
+    coarse = {**ADS, "granularity": "segment"}
+    segment = {"id": "tea", "label": "tea", "signals": ["s"], "values": ["x"], "minimum": 1}
+    unused = _policy(purposes=[NECESSARY, coarse], signals=[_signal()])
+    warnings = [f.message for f in audit(unused)[1] if f.level == "warning"]
+    assert warnings == [
+        "purpose 'ads' gives only segments (granularity = \"segment\") but no segment is built "
+        "from its signals: the app can use none of them"
+    ]
+    used = _policy(purposes=[NECESSARY, coarse], signals=[_signal()], segments=[segment])
+    assert [f for f in audit(used)[1] if f.level != "note"] == []

@@ -78,6 +78,7 @@ def test_the_example_policy_shows_every_field_and_passes_its_audit(
     assert set(data) == policy_file._POLICY_KEYS
     assert set().union(*data["purposes"]) == policy_file._PURPOSE_KEYS
     assert set().union(*data["signals"]) == policy_file._SIGNAL_KEYS
+    assert set().union(*data["segments"]) == policy_file._SEGMENT_KEYS
     assert all(signal.get("description") for signal in data["signals"])
     code, out, _ = run(capsys, "audit", str(path))
     assert code == 0

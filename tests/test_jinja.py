@@ -405,6 +405,8 @@ def _why_by_jinja(ctx: PersonalisationContext, reason: Any) -> str:
         pytest.param(lambda c: c.reason("viewed_products", text=HOSTILE), id="hostile-text"),
         pytest.param(lambda c: c.general_reason(HOSTILE), id="hostile-general"),
         pytest.param(lambda c: c.sponsored_reason(sponsor=HOSTILE), id="sponsored"),
+        pytest.param(lambda c: c.reason("tea_lover"), id="segment"),
+        pytest.param(lambda c: c.reason("tea_lover", text=HOSTILE), id="segment-own-text"),
         pytest.param(
             lambda c: c.sponsored_reason("viewed_products", sponsor="K & Co", text=HOSTILE),
             id="sponsored-targeted",

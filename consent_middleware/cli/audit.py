@@ -9,6 +9,7 @@ from typing import Any
 
 import jinja2
 
+from ..core.inventory import SEGMENT
 from ..core.policy import ConsentPolicy, check_declarations
 from ..core.policy_file import Declarations, read_declarations
 from ..core.reasons import retention_text
@@ -53,6 +54,7 @@ def _advice(declared: Declarations, data: Mapping[str, Any]) -> list[Finding]:
         if not signal.description:
             findings.append(Finding("note", f"{where} has no description for shoppers"))
     used = {s.purpose for s in declared.signals}
+    fed = {signal for segment in declared.segments for signal in segment.signals}
     for purpose in declared.purposes:
         where = f"purpose {purpose.id!r}"
         if not purpose.description:
@@ -60,6 +62,15 @@ def _advice(declared: Declarations, data: Mapping[str, Any]) -> list[Finding]:
         if not purpose.required and purpose.id not in used and not purpose.cookies:
             findings.append(
                 Finding("warning", f"{where} declares no signal and no cookie: what does it use?")
+            )
+        own = {s.id for s in declared.signals if s.purpose == purpose.id}
+        if purpose.granularity == SEGMENT and own and not own & fed:
+            findings.append(
+                Finding(
+                    "warning",
+                    f'{where} gives only segments (granularity = "segment") but no segment is '
+                    "built from its signals: the app can use none of them",
+                )
             )
         if purpose.id == "marketing" and not purpose.gpc_opt_out:
             findings.append(

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlencode
 
 from .codec import ConsentState
 from .cookies import find_all_cookies
 from .exceptions import ConsentError, ConsentRequired, MiddlewareNotInstalled, SignalStopped
-from .inventory import Purpose, Signal, SignalScope
+from .inventory import Purpose, Segment, Signal, SignalScope
 from .languages import DEFAULT_LANGUAGES, header_value, negotiate
 from .modes import Mode, mode_for
 from .policy import MARKETING, ConsentPolicy
-from .reasons import SPONSORED_REASON, Reason, refusal
+from .reasons import SEGMENT_REASON, SPONSORED_REASON, Reason, refusal
 from .redirects import RequestTarget, request_location
 
 if TYPE_CHECKING:
@@ -369,24 +369,76 @@ class PersonalisationContext:
         """The personal signals this response was built with, in the order first used."""
         return () if self._used is None else tuple(self._used.values())
 
-    def reason(self, *signal_ids: str, text: str | None = None, value: str | None = None) -> Reason:
-        """The reason for an item chosen with these signals.
+    def may_read(self, signal_id: str) -> bool:
+        """Whether the app may read the signal's values on this request: :meth:`may_use`,
+        and its purpose gives values (``granularity = "signal"``). Under ``"segment"`` the
+        app reads :meth:`segments` instead."""
+        return self.may_use(signal_id) and self.policy.gives_values(signal_id)
+
+    def segments(self) -> tuple[Segment, ...]:
+        """The policy's segments this shopper is in, from the signals this request may use
+        (the response is then built with them). The values themselves stay inside."""
+        held: dict[str, list[str]] = {}
+        found = []
+        for segment in self.policy.segments:
+            for signal_id in segment.signals:
+                if signal_id not in held and self.may_use(signal_id):
+                    signal = self._signal(signal_id)
+                    store = self.visit if signal.scope is SignalScope.SESSION else self.preferences
+                    # The values stay here, whatever the purpose's granularity.
+                    held[signal_id] = store._values(signal_id)
+            if segment.applies(held):
+                found.append(segment)
+        return tuple(found)
+
+    def _resolve(self, ids: tuple[str, ...]) -> tuple[tuple[Signal, ...], tuple[Segment, ...]]:
+        """The signals and segments ``ids`` name, each allowed on this request (the response
+        is then built with them); refused as :meth:`use` refuses."""
+        signals: dict[str, Signal] = {}
+        segments = []
+        for given in ids:
+            try:
+                segment = self.policy.segment(given)
+            except KeyError:
+                if not self.policy.gives_values(self._signal(given).id):
+                    raise ConsentError(
+                        f"signal {given!r} belongs to a purpose that gives only segments "
+                        '(granularity = "segment"): name the segment that chose the item'
+                    ) from None
+                signals[given] = self.use(given)
+                continue
+            usable = [s for s in segment.signals if self.may_use(s)]
+            if not usable:
+                raise cast(ConsentRequired, self._refusal(self._signal(segment.signals[0])))
+            for signal_id in usable:
+                signals[signal_id] = self.use(signal_id)
+            segments.append(segment)
+        return tuple(signals.values()), tuple(segments)
+
+    def reason(self, *ids: str, text: str | None = None, value: str | None = None) -> Reason:
+        """The reason for an item chosen with these signals or segments.
 
         Fails closed: a signal whose purpose is not granted, or whose scope the mode does
         not admit, or that the shopper switched off, raises :class:`ConsentRequired`, so a
-        page cannot personalise by accident. ``text`` is the sentence the shopper reads
-        ("Because you viewed ..."); ``value`` is the stored value of the first signal that
-        chose the item (the product viewed), which "Forget this item" removes.
+        page cannot personalise by accident; a segment needs one of its signals allowed. A
+        signal whose purpose gives only segments cannot be named (:class:`ConsentError`).
+        ``text`` is the sentence the shopper reads ("Because you viewed ..."; for a segment,
+        "Because you seem to like <its label>." unless given); ``value`` is the stored value
+        of the first signal that chose the item (the product viewed), which "Forget this
+        item" removes.
         """
-        if not signal_ids:
+        if not ids:
             raise ConsentError("reason() needs at least one signal id; use general_reason()")
-        signals = tuple(self.use(signal_id) for signal_id in signal_ids)
+        signals, segments = self._resolve(ids)
         purposes = tuple(dict.fromkeys(self.policy.purpose(s.purpose) for s in signals))
         if text is None:
-            text = "Suggested from " + ", ".join(s.label.lower() for s in signals) + "."
+            if segments:
+                text = SEGMENT_REASON % {"interest": segments[0].label}
+            else:
+                text = "Suggested from " + ", ".join(s.label.lower() for s in signals) + "."
         if value is not None and not isinstance(value, str):
             raise ConsentError(f"reason(value=...) takes a stored value, a string, not {value!r}")
-        return Reason(text, signals, purposes, value=value)
+        return Reason(text, signals, purposes, value=value, segments=segments)
 
     @staticmethod
     def general_reason(text: str | None = None) -> Reason:
@@ -414,6 +466,7 @@ class PersonalisationContext:
                 "sponsored_reason() needs the name of who paid: sponsor='Kettle & Co.'"
             )
         signals: tuple[Signal, ...] = ()
+        segments: tuple[Segment, ...] = ()
         purposes: tuple[Purpose, ...] = ()
         if signal_ids:
             if MARKETING not in self.policy:
@@ -427,13 +480,15 @@ class PersonalisationContext:
                     "shopper has not granted",
                     purpose=MARKETING,
                 )
-            signals = tuple(self.use(signal_id) for signal_id in signal_ids)
+            signals, segments = self._resolve(signal_ids)
             owners = [s.purpose for s in signals] + [MARKETING]
             purposes = tuple(self.policy.purpose(pid) for pid in dict.fromkeys(owners))
         if value is not None and not isinstance(value, str):
             raise ConsentError(f"reason(value=...) takes a stored value, a string, not {value!r}")
         sentence = SPONSORED_REASON if text is None else text
-        return Reason(sentence, signals, purposes, value=value, sponsor=sponsor.strip())
+        return Reason(
+            sentence, signals, purposes, value=value, sponsor=sponsor.strip(), segments=segments
+        )
 
     # -- first-party data ------------------------------------------------------------------
 

@@ -1,18 +1,25 @@
-"""The declared inventory: purposes a visitor can grant and the signals that use them."""
+"""The declared inventory: purposes a visitor can grant, the signals that use them, and the
+segments (broad interest groups) built from signals."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
 from .cookies import bare_cookie_name, is_cookie_name
 from .exceptions import ConfigurationError
 
-__all__ = ["Purpose", "Signal", "SignalScope"]
+__all__ = ["GRANULARITIES", "SEGMENT", "SIGNAL", "Purpose", "Segment", "Signal", "SignalScope"]
+
+#: A purpose's granularity: the app reads each signal's values.
+SIGNAL = "signal"
+#: A purpose's granularity: the app reads only the segments its signals make.
+SEGMENT = "segment"
+GRANULARITIES = (SIGNAL, SEGMENT)
 
 _ID = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 
@@ -61,7 +68,9 @@ class Purpose:
     in the response that withdraws the purpose. A ``required`` purpose is always granted and
     cannot be refused, so it cannot be switched off by GPC.
     ``sensitive`` marks a purpose that exists only for special-category data (health,
-    finances, ...): signals flagged sensitive must use such a purpose.
+    finances, ...): signals flagged sensitive must use such a purpose. ``granularity`` is
+    ``"signal"`` (the app reads each signal's values) or ``"segment"`` (the app gets only the
+    segments its signals make: broad interests, never the values themselves).
     """
 
     id: str
@@ -72,10 +81,15 @@ class Purpose:
     cookies: tuple[str, ...] = ()
     gpc_opt_out: bool = False
     sensitive: bool = False
+    granularity: str = SIGNAL
 
     def __post_init__(self) -> None:
         _check_id("purpose", self.id)
         where = f"purpose {self.id!r}"
+        if self.granularity not in GRANULARITIES:
+            raise ConfigurationError(
+                f"{where}: granularity must be 'signal' or 'segment', not {self.granularity!r}"
+            )
         _check_text(where, "label", self.label)
         _check_text(where, "description", self.description, required=False)
         object.__setattr__(self, "implies", _as_tuple(where, "implies", self.implies))
@@ -180,3 +194,52 @@ class Signal:
                 f"{where} is kept across visits with no retention: say how long it is kept "
                 "(retention, or retention_days in a policy file)"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A broad interest group built from signals, used instead of single values.
+
+    ``label`` names the interest as shoppers read it, completing "Because you seem to like
+    ..." ("tea"). The segment applies once at least ``minimum`` of its ``values`` (product
+    ids, categories, ...) are held by its ``signals``, counted together.
+    """
+
+    id: str
+    label: str
+    signals: tuple[str, ...]
+    values: tuple[str, ...]
+    minimum: int = 2
+    description: str = ""
+    _members: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_id("segment", self.id)
+        where = f"segment {self.id!r}"
+        _check_text(where, "label", self.label)
+        _check_text(where, "description", self.description, required=False)
+        object.__setattr__(self, "signals", _as_tuple(where, "signals", self.signals))
+        object.__setattr__(self, "values", _as_tuple(where, "values", self.values))
+        if not self.signals:
+            raise ConfigurationError(f"{where} needs the signals it is built from")
+        if not self.values:
+            raise ConfigurationError(f"{where} needs the values that count towards it")
+        minimum = self.minimum
+        if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 1:
+            raise ConfigurationError(
+                f"{where}: minimum must be a whole number of values, 1 or more, not {minimum!r}"
+            )
+        if minimum > len(set(self.values)):
+            raise ConfigurationError(
+                f"{where}: minimum is {minimum}, more than its {len(set(self.values))} values"
+            )
+        object.__setattr__(self, "_members", frozenset(self.values))
+
+    def applies(self, held: Mapping[str, Iterable[str]]) -> bool:
+        """Whether the values ``held``, by signal id, make the segment apply."""
+        found: set[str] = set()
+        for signal_id in self.signals:
+            found.update(v for v in held.get(signal_id, ()) if v in self._members)
+            if len(found) >= self.minimum:
+                return True
+        return False

@@ -10,7 +10,7 @@ from os import PathLike
 from typing import Any
 
 from .exceptions import ConfigurationError
-from .inventory import Purpose, Signal, SignalScope
+from .inventory import SEGMENT, Purpose, Segment, Signal, SignalScope
 from .policy_file import Declarations, read_declarations, read_toml
 from .policy_rules import (
     DEFAULT_CONSENT_LIFETIME,
@@ -23,6 +23,7 @@ __all__ = [
     "MAX_CONSENT_LIFETIME",
     "ConsentPolicy",
     "Purpose",
+    "Segment",
     "Signal",
     "SignalScope",
     "check_declarations",
@@ -46,11 +47,16 @@ def check_declarations(declared: Declarations) -> tuple[ConsentPolicy | None, li
     signals = [s for s in declared.signals if s.purpose not in declared.unreadable]
     problems = [
         *declared.problems,
-        *policy_problems(declared.purposes, signals=signals, **declared.settings),
+        *policy_problems(
+            declared.purposes, signals=signals, segments=declared.segments, **declared.settings
+        ),
     ]
     if problems:
         return None, problems
-    return ConsentPolicy(declared.purposes, signals=declared.signals, **declared.settings), []
+    policy = ConsentPolicy(
+        declared.purposes, signals=declared.signals, segments=declared.segments, **declared.settings
+    )
+    return policy, []
 
 
 def _error(problems: list[str]) -> ConfigurationError:
@@ -90,9 +96,11 @@ class ConsentPolicy:
         consent_lifetime: timedelta = DEFAULT_CONSENT_LIFETIME,
         last_updated: date | None = None,
         ledger_retention: timedelta = DEFAULT_LEDGER_RETENTION,
+        segments: Iterable[Segment] = (),
     ) -> None:
         purposes = tuple(purposes)
         signals = tuple(signals)
+        segments = tuple(segments)
         problems = policy_problems(
             purposes,
             version=version,
@@ -100,6 +108,7 @@ class ConsentPolicy:
             consent_lifetime=consent_lifetime,
             last_updated=last_updated,
             ledger_retention=ledger_retention,
+            segments=segments,
         )
         if problems:
             raise _error(problems)
@@ -112,6 +121,13 @@ class ConsentPolicy:
         self.signals: tuple[Signal, ...] = signals
         self._purposes = {p.id: p for p in purposes}
         self._signals = {s.id: s for s in signals}
+        #: Broad interest groups built from signals (see :class:`Segment`).
+        self.segments: tuple[Segment, ...] = segments
+        self._segments = {s.id: s for s in segments}
+        # Signals whose values the app never reads: their purpose gives only segments.
+        self._segment_only = frozenset(
+            s.id for s in signals if self._purposes[s.purpose].granularity == SEGMENT
+        )
 
         #: Purposes a visitor chooses, in declared order (the order of the cookie's bits).
         self.optional: tuple[Purpose, ...] = tuple(p for p in self.purposes if not p.required)
@@ -209,6 +225,15 @@ class ConsentPolicy:
         chosen = sorted(self.signals if signals is None else signals, key=lambda s: -s.weight)
         total = sum(s.weight for s in chosen)
         return [(s, round(100 * s.weight / total)) for s in chosen]
+
+    def segment(self, segment_id: str) -> Segment:
+        """The declared segment with this id; ``KeyError`` if there is none."""
+        return self._segments[segment_id]
+
+    def gives_values(self, signal_id: str) -> bool:
+        """Whether the app may read the values of this declared signal: its purpose's
+        granularity is ``"signal"``; under ``"segment"`` it gets only segments."""
+        return signal_id not in self._segment_only
 
     def purpose(self, purpose_id: str) -> Purpose:
         """The declared purpose with this id; ``KeyError`` if there is none."""

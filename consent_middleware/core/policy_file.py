@@ -15,7 +15,7 @@ from os import PathLike
 from typing import Any
 
 from .exceptions import ConfigurationError
-from .inventory import Purpose, Signal
+from .inventory import SIGNAL, Purpose, Segment, Signal
 
 _POLICY_KEYS = {
     "version",
@@ -24,6 +24,7 @@ _POLICY_KEYS = {
     "last_updated",
     "purposes",
     "signals",
+    "segments",
 }
 #: Settings given in days in a file, and the ``ConsentPolicy`` argument each one fills.
 _DAY_SETTINGS = {
@@ -39,6 +40,7 @@ _PURPOSE_KEYS = {
     "cookies",
     "gpc_opt_out",
     "sensitive",
+    "granularity",
 }
 _SIGNAL_KEYS = {
     "id",
@@ -52,6 +54,7 @@ _SIGNAL_KEYS = {
     "weight",
     "weight_reason",
 }
+_SEGMENT_KEYS = {"id", "label", "signals", "values", "minimum", "description"}
 
 
 def read_toml(path: str | PathLike[str]) -> dict[str, Any]:
@@ -124,6 +127,7 @@ def _purpose(index: int, table: object) -> Purpose:
         cookies=item.get("cookies", ()),
         gpc_opt_out=_bool(where, item, "gpc_opt_out"),
         sensitive=_bool(where, item, "sensitive"),
+        granularity=item.get("granularity", SIGNAL),
     )
 
 
@@ -146,6 +150,22 @@ def _signal(index: int, table: object) -> Signal:
     )
 
 
+def _segment(index: int, table: object) -> Segment:
+    where = f"segments[{index}]"
+    item = _check_keys(where, table, _SEGMENT_KEYS)
+    missing = [k for k in ("id", "label", "signals", "values") if k not in item]
+    if missing:
+        raise ConfigurationError(f"{where} needs an id, a label, signals and values")
+    return Segment(
+        id=item["id"],
+        label=item["label"],
+        signals=item["signals"],
+        values=item["values"],
+        minimum=item.get("minimum", 2),
+        description=item.get("description", ""),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Declarations:
     """What a policy's plain data declares, read as far as it can be.
@@ -161,6 +181,7 @@ class Declarations:
     settings: Mapping[str, Any]
     problems: tuple[str, ...]
     unreadable: frozenset[str]
+    segments: tuple[Segment, ...] = ()
 
 
 def read_declarations(data: Mapping[str, Any]) -> Declarations:
@@ -199,6 +220,17 @@ def read_declarations(data: Mapping[str, Any]) -> Declarations:
             signals.append(_signal(i, table))
         except ConfigurationError as e:
             problems.append(str(e))
+    segments: list[Segment] = []
+    for i, table in enumerate(_entries(data, "segments", problems)):
+        try:
+            segments.append(_segment(i, table))
+        except ConfigurationError as e:
+            problems.append(str(e))
     return Declarations(
-        tuple(purposes), tuple(signals), settings, tuple(problems), frozenset(unreadable)
+        tuple(purposes),
+        tuple(signals),
+        settings,
+        tuple(problems),
+        frozenset(unreadable),
+        tuple(segments),
     )

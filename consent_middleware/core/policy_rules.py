@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from .inventory import Purpose, Signal
+from .inventory import Purpose, Segment, Signal
 
 __all__ = [
     "DEFAULT_CONSENT_LIFETIME",
@@ -35,6 +35,7 @@ def policy_problems(
     consent_lifetime: object = DEFAULT_CONSENT_LIFETIME,
     last_updated: object = None,
     ledger_retention: object = DEFAULT_LEDGER_RETENTION,
+    segments: Iterable[Segment] = (),
 ) -> list[str]:
     """Every rule that the policy these arguments describe breaks, each as one sentence.
 
@@ -46,6 +47,8 @@ def policy_problems(
     declared_signals = _declared("signal", Signal, signals, problems)
     problems += _implication_problems(declared_purposes)
     problems += _signal_purpose_problems(declared_signals, declared_purposes)
+    declared_segments = _declared("segment", Segment, segments, problems)
+    problems += _segment_problems(declared_segments, declared_signals)
     return problems
 
 
@@ -76,7 +79,7 @@ def _settings_problems(
     return problems
 
 
-_Item = TypeVar("_Item", Purpose, Signal)
+_Item = TypeVar("_Item", Purpose, Signal, Segment)
 
 
 def _declared(
@@ -133,5 +136,28 @@ def _signal_purpose_problems(
             problems.append(
                 f"{where} is sensitive but uses the general purpose {owner.id!r}: give it a "
                 "purpose of its own, declared sensitive=True"
+            )
+    return problems
+
+
+def _segment_problems(segments: Mapping[str, Segment], signals: Mapping[str, Signal]) -> list[str]:
+    problems = []
+    for segment in segments.values():
+        where = f"segment {segment.id!r}"
+        if segment.id in signals:
+            problems.append(
+                f"{where} has the id of a signal: reasons name either, so give it another id"
+            )
+        unknown = [s for s in segment.signals if s not in signals]
+        if unknown:
+            problems.append(
+                f"{where} is built from unknown signal(s) {', '.join(map(repr, unknown))} "
+                f"(declared: {', '.join(signals) or 'none'})"
+            )
+        sensitive = {signals[s].sensitive for s in segment.signals if s in signals}
+        if len(sensitive) > 1:
+            problems.append(
+                f"{where} mixes sensitive and general signals: make a segment of its own "
+                "for the sensitive ones"
             )
     return problems

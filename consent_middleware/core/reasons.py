@@ -6,15 +6,25 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .exceptions import ConsentRequired
-from .inventory import Purpose, Signal, SignalScope
+from .inventory import Purpose, Segment, Signal, SignalScope
 from .modes import Mode
 from .policy import PERSONALISATION, SESSION_PERSONALISATION
 
-__all__ = ["GENERAL_REASON", "SPONSORED_REASON", "Reason", "refusal", "retention_text"]
+__all__ = [
+    "GENERAL_REASON",
+    "SEGMENT_REASON",
+    "SPONSORED_REASON",
+    "Reason",
+    "refusal",
+    "retention_text",
+]
 
 GENERAL_REASON = "Popular with all shoppers this week; none of your data was used."
 #: The sentence of a sponsored placement unless the shop gives one.
 SPONSORED_REASON = "This is a paid placement."
+#: The sentence of an item chosen by a segment unless the shop gives one (``interest`` is
+#: the segment's label).
+SEGMENT_REASON = "Because you seem to like %(interest)s."
 
 
 def retention_text(signal: Signal) -> str:
@@ -46,6 +56,8 @@ class Reason:
     value: str | None = None
     #: Who paid for the placement, for a sponsored item (``None`` for any other).
     sponsor: str | None = None
+    #: The segments (broad interests) that chose the item; ``signals`` are those they used.
+    segments: tuple[Segment, ...] = ()
 
     @classmethod
     def general(cls, text: str | None = None) -> Reason:
@@ -59,10 +71,13 @@ class Reason:
 
     @property
     def kind(self) -> str:
-        """``"sponsored"`` (a paid placement, targeted or not), ``"personal"`` (chosen with
-        the shopper's data) or ``"general"`` (with none)."""
+        """``"sponsored"`` (a paid placement, targeted or not), ``"segment"`` (chosen by a
+        broad interest), ``"personal"`` (chosen with the shopper's data) or ``"general"``
+        (with none)."""
         if self.sponsor is not None:
             return "sponsored"
+        if self.segments:
+            return "segment"
         return "personal" if self.signals else "general"
 
     @property

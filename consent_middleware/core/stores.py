@@ -254,8 +254,21 @@ class SignalStore:
         return [s.id for s in self._ctx.policy.signals if s.scope is self.scope]
 
     def get(self, signal_id: str) -> list[str]:
-        """The stored values, newest first; the response is then built with the signal."""
+        """The stored values, newest first; the response is then built with the signal.
+
+        A signal whose purpose gives only segments (``granularity = "segment"``) is never
+        read this way: :class:`ConsentError`; use ``ctx.segments()``.
+        """
         self._signal(signal_id)
+        if not self._ctx.policy.gives_values(signal_id):
+            raise ConsentError(
+                f"signal {signal_id!r} belongs to a purpose that gives only segments "
+                '(granularity = "segment"): read ctx.segments() instead of its values'
+            )
+        return self._values(signal_id)
+
+    def _values(self, signal_id: str) -> list[str]:
+        # Whatever the granularity: the context's segments() reads them here.
         self._ctx.use(signal_id)
         return [value for value, _ in self._data.get(signal_id, ())]
 

@@ -14,6 +14,7 @@ import json
 import re
 import weakref
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from ..core.exceptions import ConsentError, MiddlewareNotInstalled
 from ..core.inventory import Signal
 from ..core.modes import Mode, mode_for
 from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
-from ..core.reasons import GENERAL_REASON, SPONSORED_REASON, Reason
+from ..core.reasons import GENERAL_REASON, SEGMENT_REASON, SPONSORED_REASON, Reason
 from ..core.redirects import safe_next
 from .translations import N_, template_values, translations
 
@@ -37,8 +38,9 @@ __all__ = ["ConsentExtension", "install"]
 
 # The default sentence of a general reason (core.reasons.GENERAL_REASON), for the catalogue.
 _GENERAL_SENTENCE = N_("Popular with all shoppers this week; none of your data was used.")
-# And of a sponsored one (core.reasons.SPONSORED_REASON).
+# And of a sponsored one (core.reasons.SPONSORED_REASON), and of a segment's.
 _SPONSORED_SENTENCE = N_("This is a paid placement.")
+_SEGMENT_SENTENCE = N_("Because you seem to like %(interest)s.")
 
 _PACKAGE_LOADER = jinja2.PackageLoader("consent_middleware.ui", "templates")
 
@@ -205,7 +207,9 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
             token is not None,
             reason.value is not None,
             sponsor is not None,
+            len(reason.segments),
             *[signal.id for signal in signals],
+            *[segment.id for segment in reason.segments],
         )
     found = _DISCLOSURES.get(key)
     if found is None or found[0]() is not env or found[1] != signals:
@@ -216,6 +220,10 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         text = translations(language).gettext(_GENERAL_SENTENCE)
     elif sponsor is not None and text == SPONSORED_REASON:
         text = translations(language).gettext(_SPONSORED_SENTENCE)
+    elif reason.segments:
+        interest = {"interest": reason.segments[0].label}
+        if text == SEGMENT_REASON % interest:
+            text = translations(language).gettext(_SEGMENT_SENTENCE) % interest
     if (
         fill is not None
         and type(text) is str
@@ -249,7 +257,7 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
             )
             return _markup(Markup, html)
     if text is not reason.text:
-        reason = Reason(text, reason.signals, reason.purposes, reason.value, sponsor)
+        reason = replace(reason, text=text)
     return _render(
         template_context,
         "consent/why.html",
@@ -396,7 +404,12 @@ def _disclosure(
         sponsor = None if reason.sponsor is None else _stand_in("sponsor")
         values = {
             "reason": Reason(
-                _stand_in("text"), signals, reason.purposes, value=value, sponsor=sponsor
+                _stand_in("text"),
+                signals,
+                reason.purposes,
+                value=value,
+                sponsor=sponsor,
+                segments=reason.segments,
             ),
             "purpose": policy.purpose,
             "change_url": _stand_in("link"),
