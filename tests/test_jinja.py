@@ -119,9 +119,10 @@ def test_why_offers_to_forget_the_value_that_chose_the_item() -> None:
     html = render("{{ why(reason) }}", consent=ctx, reason=reason)
     token = ctx.csrf_token
     assert html.count('<form method="post" action="/consent/signals"') == 2
-    assert html.count(f'<input type="hidden" name="csrf_token" value="{token}">') == 2
+    # Two signals to switch off, and the feedback ("Too personal" switches them off too).
+    assert html.count(f'<input type="hidden" name="csrf_token" value="{token}">') == 3
     # Only the first signal chose the value; each signal can be switched off.
-    first, second = html.split("<li>")[1:]
+    first, second = html.split("</ul>")[0].split("<li>")[1:]
     assert '<input type="hidden" name="value" value="mug&lt;1&gt;">' in first
     assert "Forget this item" in first and "Forget this item" not in second
     assert "Don't use this" in first and "Don't use this" in second
@@ -133,7 +134,8 @@ def test_why_offers_no_controls_without_a_decision_of_this_shop() -> None:
     state = ConsentState("j" * 22, policy.grant(["personalisation"]), 0)
     bare = PersonalisationContext(policy, state, False, None, "", "/consent", "/")
     html = render("{{ why(r) }}", consent=bare, r=bare.reason("viewed_products", text="x"))
-    assert "<form" not in html and "What was used" in html
+    assert "/consent/signals" not in html and "csrf_token" not in html
+    assert "What was used" in html
 
 
 def test_why_for_a_general_reason_and_for_items() -> None:
@@ -390,6 +392,7 @@ def _why_by_jinja(ctx: PersonalisationContext, reason: Any) -> str:
         token=ctx.csrf_token if personal else None,
         next=ctx.path,
         signals_url=ctx.consent_path + "/signals",
+        feedback_url=ctx.consent_path + "/feedback",
     )
 
 

@@ -22,10 +22,11 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from ..core.exceptions import ConsentError
 from .events import ConsentEvent
 from .forks import renew_after_fork
+from .tally import CountKey, today
 
 __all__ = ["Ledger", "LedgerUnavailable", "SQLLedger"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 COLUMNS = (
     "event_id, consent_id, time, policy_version, granted, refused, method, kind, language, signal"
 )
@@ -55,7 +56,21 @@ MIGRATIONS: dict[int, list[str]] = {
         # Signal-level choices name their signal; choices of purposes leave it empty.
         "ALTER TABLE consent_events ADD COLUMN signal {text} NOT NULL DEFAULT ''",
     ],
+    4: [
+        # Feedback and outcomes, counted per day and mode: no identifier of anyone.
+        "CREATE TABLE IF NOT EXISTS consent_counts ("
+        " day {text} NOT NULL, kind {text} NOT NULL, name {text} NOT NULL,"
+        " mode {text} NOT NULL, reason {text} NOT NULL, signal {text} NOT NULL,"
+        " total BIGINT NOT NULL, PRIMARY KEY (day, kind, name, mode, reason, signal))",
+    ],
 }
+#: Adds to a day's count, making it if it is the first.
+ADD_COUNT = (
+    "INSERT INTO consent_counts (day, kind, name, mode, reason, signal, total)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (day, kind, name, mode, reason, signal)"
+    " DO UPDATE SET total = consent_counts.total + excluded.total"
+)
 #: Inserts an event unless it is stored already or its browser was erased after it happened
 #: (a later choice of a browser whose erasure could not finish is kept).
 INSERT = (
@@ -323,8 +338,36 @@ class SQLLedger:
         def work(db: Any) -> int:
             with self._transaction(db):
                 db.execute(self._sql("DELETE FROM consent_erasures WHERE time < ?"), (before,))
+                db.execute(self._sql("DELETE FROM consent_counts WHERE day < ?"), (today(before),))
                 statement = self._sql("DELETE FROM consent_events WHERE time < ?")
                 return int(db.execute(statement, (before,)).rowcount)
+
+        return self._run(work)
+
+    def add_counts(self, counts: Sequence[tuple[CountKey, int]]) -> None:
+        """Add to the day counts (feedback, outcomes) in one transaction."""
+        if not counts:
+            return
+
+        def work(db: Any) -> None:
+            with self._transaction(db):
+                rows = [(*key, number) for key, number in counts]
+                db.cursor().executemany(self._sql(ADD_COUNT), rows)
+
+        self._run(work)
+
+    def counts(self, since_day: str = "") -> list[tuple[CountKey, int]]:
+        """Every day count from ``since_day`` (``YYYY-MM-DD``) on, oldest day first."""
+
+        def work(db: Any) -> list[tuple[CountKey, int]]:
+            rows = db.execute(
+                self._sql(
+                    "SELECT day, kind, name, mode, reason, signal, total FROM consent_counts"
+                    " WHERE day >= ? ORDER BY day, kind, name, mode, reason, signal"
+                ),
+                (since_day,),
+            ).fetchall()
+            return [((r[0], r[1], r[2], r[3], r[4], r[5]), int(r[6])) for r in rows]
 
         return self._run(work)
 

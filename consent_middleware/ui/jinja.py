@@ -230,18 +230,11 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         and env.finalize is None
         and (sponsor is None or type(sponsor) is str)
     ):
-        link = _link
-        if ctx.change_url() is not link[0]:
-            link = _escape_link(ctx.change_url())
-        if token is None:
-            if sponsor is None:
-                html = fill(_escape(text), link[1])
-            else:
-                html = fill(_escape(text), link[1], "", "", "", "", _escape(sponsor))
-            # Every part is escaped already: Markup's own checks are not needed.
-            return _markup(Markup, html)
         value = reason.value
         if value is None or type(value) is str:
+            link = _link
+            if ctx.change_url() is not link[0]:
+                link = _escape_link(ctx.change_url())
             forms = _forms
             path, consent_path = ctx.path, ctx.consent_path
             if token is not forms[0] or path is not forms[1] or consent_path is not forms[2]:
@@ -254,7 +247,9 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
                 forms[5],
                 "" if value is None else _escape(value),
                 "" if sponsor is None else _escape(sponsor),
+                forms[6],
             )
+            # Every part is escaped already: Markup's own checks are not needed.
             return _markup(Markup, html)
     if text is not reason.text:
         reason = replace(reason, text=text)
@@ -282,10 +277,13 @@ def _token(ctx: PersonalisationContext) -> str | None:
 
 
 def _controls(ctx: PersonalisationContext, token: str | None) -> dict[str, Any]:
-    """What the disclosure's forms need (nothing without a token)."""
-    if token is None:
-        return {"token": None, "next": "", "signals_url": ""}
-    return {"token": token, "next": ctx.path, "signals_url": ctx.consent_path + "/signals"}
+    """What the disclosure's forms need: the shopper's controls only with a token."""
+    return {
+        "token": token,
+        "next": ctx.path,
+        "signals_url": ctx.consent_path + "/signals",
+        "feedback_url": ctx.consent_path + "/feedback",
+    }
 
 
 def _escape(text: str) -> str:
@@ -313,18 +311,19 @@ def _escape_link(link: str) -> tuple[str, str]:
 
 # The same form fields for every item of a page: the token, the page's path and the
 # prefix, as given and escaped, kept once.
-_forms: tuple[str, ...] = ("", "", "", "", "", "")
+_forms: tuple[str | None, ...] = ("", "", "", "", "", "", "")
 
 
-def _escape_forms(token: str, path: str, consent_path: str) -> tuple[str, ...]:
+def _escape_forms(token: str | None, path: str, consent_path: str) -> tuple[str | None, ...]:
     global _forms
     _forms = (
         token,
         path,
         consent_path,
-        _escape(token),
+        "" if token is None else _escape(token),
         _escape(path),
         _escape(consent_path + "/signals"),
+        _escape(consent_path + "/feedback"),
     )
     return _forms
 
@@ -333,20 +332,12 @@ def _escape_forms(token: str, path: str, consent_path: str) -> tuple[str, ...]:
 # private use area, which no escaping changes.
 _BLANK = re.compile("\ue000([a-z]+)\ue001")
 #: The blanks, in the order a disclosure's fill function takes them.
-_BLANK_NAMES = ("text", "link", "token", "next", "action", "value", "sponsor")
+_BLANK_NAMES = ("text", "link", "token", "next", "action", "value", "sponsor", "feedback")
 
 
 def _filler(parts: list[str]) -> Callable[..., str]:
     """A function of the blanks (in ``_BLANK_NAMES`` order) that gives the disclosure:
     ``parts`` alternate literal text and the name of a blank."""
-    if len(parts) == 5 and parts[1] == "text" and parts[3] == "link":
-        # A disclosure without forms, the most common: the sentence, then the link.
-        before, _, between, _, after = parts
-
-        def fill_two(text: str, link: str, *_: str) -> str:
-            return f"{before}{text}{between}{link}{after}"
-
-        return fill_two
     template = list(parts)
     at: dict[int, list[int]] = {}
     for i in range(1, len(parts), 2):
@@ -392,15 +383,12 @@ def _disclosure(
     fill = None
     if own:
         value = None if reason.value is None else _stand_in("value")
-        controls = (
-            {"token": None, "next": "", "signals_url": ""}
-            if token is None
-            else {
-                "token": _stand_in("token"),
-                "next": _stand_in("next"),
-                "signals_url": _stand_in("action"),
-            }
-        )
+        controls = {
+            "token": None if token is None else _stand_in("token"),
+            "next": _stand_in("next"),
+            "signals_url": _stand_in("action"),
+            "feedback_url": _stand_in("feedback"),
+        }
         sponsor = None if reason.sponsor is None else _stand_in("sponsor")
         values = {
             "reason": Reason(

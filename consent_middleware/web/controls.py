@@ -1,5 +1,5 @@
-"""The shopper's controls where recommendations are shown: ``POST {prefix}/signals`` and
-``POST {prefix}/pause``.
+"""The shopper's controls where recommendations are shown: ``POST {prefix}/signals``,
+``POST {prefix}/pause`` and ``POST {prefix}/feedback``.
 
 "Don't use this" (``action=stop``) switches a signal off for this shopper: its stored values
 are cleared and the signal is refused, whatever the purposes granted, until it is switched
@@ -7,14 +7,15 @@ on again (``action=resume``, from the preference centre). "Forget this item"
 (``action=forget``) removes one stored value. Each is recorded in the ledger as a choice
 about that signal. "See suggestions without personalisation" pauses personalisation for
 this visit (``/pause``, ``action=pause`` or ``resume``): no consent changes and nothing is
-recorded. The forms need no JavaScript: they are answered with ``303`` back to ``next``.
+recorded. "Helpful" and "Too personal" (``/feedback``) are counted with no identifier. The
+forms need no JavaScript: they are answered with ``303`` back to ``next``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol
 
 from ..core.context import PersonalisationContext
 from ..core.inventory import Signal, SignalScope
@@ -30,44 +31,54 @@ __all__ = ["ShopperControls"]
 
 logger = logging.getLogger("consent_middleware")
 
-#: Reads a consent form: its fields, or the refusal to send.
-FormReader = Callable[
-    [RequestInfo, PersonalisationContext], "tuple[list[tuple[str, str]], dict[str, str]] | Reply"
-]
-#: Answers a refused form: status, context, the reason shown (a catalogue message).
-Refuser = Callable[[int, PersonalisationContext, str], Reply]
+
+class Forms(Protocol):
+    """How the consent endpoints read and refuse forms (``Endpoints``)."""
+
+    def read_form(
+        self, request: RequestInfo, ctx: PersonalisationContext, *, csrf: bool = True
+    ) -> tuple[list[tuple[str, str]], dict[str, str]] | Reply: ...
+
+    def refuse(self, status: int, ctx: PersonalisationContext, reason: str) -> Reply: ...
+
+    def token_valid(self, form: dict[str, str], ctx: PersonalisationContext) -> bool: ...
+
+    def stale_form(self, ctx: PersonalisationContext) -> Reply: ...
+
 
 #: How a signal-level choice may say it was made; anything else is recorded as ``api``.
 _METHODS = (Method.WHY, Method.PREFERENCE_CENTRE, Method.FEEDBACK)
 _NO_DECISION = N_("Make your privacy choices on this shop first.")
+#: What a shopper may answer in a disclosure, and the kinds of reason answered about.
+ANSWERS = ("helpful", "too_personal")
+REASON_KINDS = ("general", "personal", "sponsored", "segment")
 
 
 class ShopperControls:
     """Switches signals off and on again and forgets single values, for one browser."""
 
-    def __init__(self, engine: ConsentEngine, read_form: FormReader, refuse: Refuser) -> None:
+    def __init__(self, engine: ConsentEngine, forms: Forms) -> None:
         self.engine = engine
-        self._read_form = read_form
-        self._refuse = refuse
+        self.forms = forms
 
     def signals(
         self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
     ) -> Reply:
         """``POST {prefix}/signals``: ``signal``, ``action`` (``stop``, ``forget`` or
         ``resume``), ``value`` (to forget), ``csrf_token``, ``next``."""
-        read = self._read_form(request, ctx)
+        read = self.forms.read_form(request, ctx)
         if isinstance(read, Reply):
             return read
         _, form = read
         action = form.get("action")
         if action not in ("stop", "forget", "resume"):
-            return self._refuse(400, ctx, N_("The form did not say which choice was made."))
+            return self.forms.refuse(400, ctx, N_("The form did not say which choice was made."))
         signal = self._declared(form.get("signal"))
         if signal is None:
-            return self._refuse(400, ctx, N_("The form named nothing this shop uses."))
+            return self.forms.refuse(400, ctx, N_("The form named nothing this shop uses."))
         if ctx.state is None:
             # Choices about signals are kept under a decision made on this shop.
-            return self._refuse(409, ctx, _NO_DECISION)
+            return self.forms.refuse(409, ctx, _NO_DECISION)
         method = form.get("method", Method.API)
         if method not in _METHODS:
             method = Method.API
@@ -76,12 +87,12 @@ class ShopperControls:
         elif action == "forget":
             value = form.get("value")
             if not value:
-                return self._refuse(400, ctx, N_("The form did not say which item to forget."))
+                return self.forms.refuse(400, ctx, N_("The form did not say which item to forget."))
             cookies = self._forget(ctx, signal, value, method)
         else:
             resumed = self._resume(ctx, signal, method)
             if resumed is None:
-                reply = self._refuse(
+                reply = self.forms.refuse(
                     503,
                     ctx,
                     N_("Your choice could not be saved just now. Please try again in a moment."),
@@ -95,14 +106,48 @@ class ShopperControls:
         """``POST {prefix}/pause``: ``action`` (``pause`` or ``resume``), ``csrf_token``,
         ``next``. Personalisation stops for this visit only (a session cookie), without a new
         consent, and starts again on ``resume`` or with the next visit."""
-        read = self._read_form(request, ctx)
+        read = self.forms.read_form(request, ctx)
         if isinstance(read, Reply):
             return read
         _, form = read
         action = form.get("action")
         if action not in ("pause", "resume"):
-            return self._refuse(400, ctx, N_("The form did not say which choice was made."))
+            return self.forms.refuse(400, ctx, N_("The form did not say which choice was made."))
         return see_other(form.get("next"), [self.engine.cookies.pause_cookie(action == "pause")])
+
+    def feedback(
+        self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str
+    ) -> Reply:
+        """``POST {prefix}/feedback``: ``answer`` (``helpful`` or ``too_personal``),
+        ``kind`` (the reason's), one ``signal`` field per signal it used, ``next``.
+
+        Counted per day, mode, kind of reason, signal and answer, with no identifier of the
+        shopper. "Too personal" about the shopper's own data also switches those signals
+        off, as "Don't use this" does: that needs the form's ``csrf_token``.
+        """
+        read = self.forms.read_form(request, ctx, csrf=False)
+        if isinstance(read, Reply):
+            return read
+        fields, form = read
+        answer, kind = form.get("answer"), form.get("kind")
+        if answer not in ANSWERS or kind not in REASON_KINDS:
+            return self.forms.refuse(400, ctx, N_("The form did not say which answer was given."))
+        signals: dict[str, Signal] = {}
+        for name, value in fields:
+            if name == "signal":
+                signal = self._declared(value)
+                if signal is None:
+                    return self.forms.refuse(400, ctx, N_("The form named nothing this shop uses."))
+                signals[signal.id] = signal
+        cookies = []
+        if answer == "too_personal" and signals and ctx.state is not None:
+            if not self.forms.token_valid(form, ctx):
+                return self.forms.stale_form(ctx)
+            cookies = self.stop(ctx, signals.values(), Method.FEEDBACK)
+        mode = ctx.mode.value
+        for signal_id in signals or [""]:
+            self.engine.records.count("feedback", answer, mode, kind, signal_id)
+        return see_other(form.get("next"), cookies)
 
     def _declared(self, signal_id: str | None) -> Signal | None:
         try:

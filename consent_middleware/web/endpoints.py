@@ -55,8 +55,8 @@ class Endpoints:
         self.engine = engine
         self.pages = Pages()
         self.rights = DataRights(engine)
-        #: "Don't use this", "Forget this item", and switching a signal on again.
-        self.controls = ShopperControls(engine, self._read_form, self._refuse)
+        #: "Don't use this", "Forget this item", the pause for a visit, feedback.
+        self.controls = ShopperControls(engine, self)
         prefix = engine.prefix
         routes = [
             Route("preferences", prefix, (*_READ, "POST"), self._preferences, reads_body=True),
@@ -68,6 +68,9 @@ class Endpoints:
                 "signals", prefix + "/signals", ("POST",), self.controls.signals, reads_body=True
             ),
             Route("pause", prefix + "/pause", ("POST",), self.controls.pause, reads_body=True),
+            Route(
+                "feedback", prefix + "/feedback", ("POST",), self.controls.feedback, reads_body=True
+            ),
         ]
         if engine.gpc_json:
             routes.append(Route("gpc", GPC_PATH, _READ, self._gpc, may_block=False))
@@ -163,9 +166,12 @@ class Endpoints:
         )
 
     def _read_form(
-        self, request: RequestInfo, ctx: PersonalisationContext
+        self, request: RequestInfo, ctx: PersonalisationContext, *, csrf: bool = True
     ) -> tuple[list[tuple[str, str]], dict[str, str]] | Reply:
-        """The fields of a consent form, or the refusal to send when it is not one."""
+        """The fields of a consent form, or the refusal to send when it is not one.
+
+        ``csrf=False`` leaves the token to the caller (a form that may change nothing of
+        the shopper's); the origin is checked all the same."""
         content_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
             return self._refuse(415, ctx, N_("The form must be sent as a normal web form."))
@@ -190,11 +196,26 @@ class Endpoints:
         form: dict[str, str] = {}
         for name, value in fields:
             form.setdefault(name, value)
-        if not self.engine.csrf.check(form.get("csrf_token"), ctx.csrf_nonce):
-            return self._refuse(
-                403, ctx, N_("The form has expired or was not sent from this shop's page.")
-            )
+        if csrf and not self.token_valid(form, ctx):
+            return self.stale_form(ctx)
         return fields, form
+
+    # What the shopper's controls (controls.py) use of the consent forms' handling.
+    read_form = _read_form
+
+    def refuse(self, status: int, ctx: PersonalisationContext, reason: str) -> Reply:
+        """A refused form's page: nothing was changed, and ``reason`` (a catalogue message)."""
+        return self._refuse(status, ctx, reason)
+
+    def token_valid(self, form: dict[str, str], ctx: PersonalisationContext) -> bool:
+        """Whether the form carries the token of this browser's form nonce."""
+        return self.engine.csrf.check(form.get("csrf_token"), ctx.csrf_nonce)
+
+    def stale_form(self, ctx: PersonalisationContext) -> Reply:
+        """The refusal of a form without a valid token."""
+        return self._refuse(
+            403, ctx, N_("The form has expired or was not sent from this shop's page.")
+        )
 
     def _record_choice(
         self, request: RequestInfo, ctx: PersonalisationContext, cookie_header: str

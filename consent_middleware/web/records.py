@@ -20,6 +20,7 @@ from ..ledger.decisions import DecisionWatch
 from ..ledger.events import ConsentEvent, Method, event_kind
 from ..ledger.recorder import Recorder
 from ..ledger.sql import LedgerUnavailable
+from ..ledger.tally import CountStore, Tally
 from ..ledger.url import open_ledger
 from .options import ConsentOptions
 
@@ -49,6 +50,7 @@ class ConsentRecords:
         *,
         decisions: DecisionWatch | None = None,
         owns_ledger: bool = False,
+        tally: Tally | None = None,
     ) -> None:
         self.policy = policy
         self.language = language
@@ -58,6 +60,8 @@ class ConsentRecords:
         self.decisions = decisions
         # A ledger opened from a URL is ours to close; the host's own object is not.
         self._owns_ledger = owns_ledger
+        #: Feedback and outcomes on their way to the ledger; ``None`` when it keeps none.
+        self.tally = tally
         self._closed = False
         self._close_lock = threading.Lock()
         self._gpc_recorded: OrderedDict[tuple[str, int], None] = OrderedDict()
@@ -92,12 +96,15 @@ class ConsentRecords:
                 path,
             )
         recorder = Recorder(ledger, Path(spool), decisions=decisions)
+        # A host's own ledger object may keep no counts.
+        counts = callable(getattr(ledger, "add_counts", None))
         return cls(
             policy,
             language,
             recorder,
             decisions=decisions,
             owns_ledger=isinstance(options.ledger, str),
+            tally=Tally(cast(CountStore, ledger)) if counts else None,
         )
 
     # -- events ----------------------------------------------------------------------------
@@ -193,6 +200,12 @@ class ConsentRecords:
                 self._gpc_recorded.popitem(last=False)
         self.record(self.gpc_event(ctx, withdrawn))
 
+    def count(self, kind: str, name: str, mode: str, reason: str = "", signal: str = "") -> None:
+        """Count one under the day, ``kind`` (``feedback`` or ``outcome``), ``name`` and
+        ``mode``; with no ledger that keeps counts, nothing. Never raises, never blocks."""
+        if self.tally is not None:
+            self.tally.add(kind, name, mode, reason, signal)
+
     # -- the shopper's history -------------------------------------------------------------
 
     def history(self, consent_id: str) -> tuple[list[ConsentEvent], bool]:
@@ -238,6 +251,8 @@ class ConsentRecords:
             if self._closed:
                 return
             self._closed = True
+        if self.tally is not None:
+            self.tally.close()
         if self.recorder is None:
             return
         self.recorder.close()
@@ -259,6 +274,8 @@ class ConsentRecords:
                     claim_seconds=old.claim_seconds,
                     decisions=old.decisions,
                 )
+            if self.tally is not None:
+                self.tally.reopen()
             self._closed = False
 
 
