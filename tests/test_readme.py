@@ -232,6 +232,34 @@ def check_languages(shopper: Shopper, module: ModuleType, directory: Path) -> No
     assert ">Accept all</button>" in shopper.get("/sv/").text
 
 
+def check_outcomes(shopper: Shopper, module: ModuleType, directory: Path) -> None:
+    """Suggestions by interest once two teas were viewed, a sponsor named, the switch for the
+    visit, and orders counted per mode with no identifier."""
+    first = shopper.get("/")
+    assert "Popular this week" in first.text
+    assert "<strong>Sponsored by Kettle &amp; Co.</strong>" in first.text
+    assert shopper.choose("accept_all").status == 303
+    for tea in ("sencha", "assam"):
+        assert shopper.get(f"/products/{tea}").status == 303
+    home = shopper.get("/")
+    assert "Teas for you" in home.text
+    assert home.text.count("<p>Because you seem to like tea.</p>") == 3
+    assert "Only your broad interest in tea was used" in home.text
+    assert "See suggestions without personalisation" in home.text
+    assert shopper.post("/order/sencha", []).status == 303
+    paused = [("action", "pause"), ("csrf_token", shopper.csrf_token()), ("next", "/")]
+    assert shopper.post("/consent/pause", paused).status == 303
+    assert "Popular this week" in shopper.get("/").text
+    assert shopper.post("/order/assam", []).status == 303
+    tally = module.app.engine.records.tally
+    assert tally.flush()
+    ledger = SQLiteLedger(directory / "consent.db")
+    counts = sorted((key[2], key[3], number) for key, number in ledger.counts())
+    ledger.close()
+    assert counts == [("order", "non_personalised", 1), ("order", "personalised", 1)]
+    assert command(["report", "--ledger", "sqlite:///consent.db"]) == 0
+
+
 CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "shop.py": check_tea_shop,
     "app.py": check_tea_shop,
@@ -241,6 +269,7 @@ CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "settings.py": check_settings,
     "onetrust_shop.py": check_external_shop,
     "languages.py": check_languages,
+    "outcomes.py": check_outcomes,
 }
 
 

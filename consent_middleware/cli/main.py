@@ -14,6 +14,7 @@ from ..core.exceptions import ConfigurationError
 from ..core.policy import ConsentPolicy
 from ..core.policy_file import read_toml
 from ..ledger.sql import Ledger, LedgerUnavailable
+from ..ledger.tally import today
 from ..ledger.url import open_ledger
 from . import audit as audit_module
 from . import report as report_module
@@ -53,11 +54,15 @@ def _report(args: argparse.Namespace) -> int:
     ledger = _ledger(args.ledger)
     since = time.time() - args.weeks * 7 * 86400 if args.weeks else 0.0
     built = report_module.build_report(ledger.events(since))
+    # Feedback and outcomes, where the ledger keeps them (a ledger of ours does).
+    read_counts = getattr(ledger, "counts", None)
+    rows = read_counts(today(since) if since else "") if callable(read_counts) else []
+    counts = report_module.build_counts(rows)
     ledger.close()
     _write(
-        report_module.render_text(built),
+        report_module.render_text(built, counts),
         args.html,
-        report_module.render_html(built) if args.html else None,
+        report_module.render_html(built, counts) if args.html else None,
     )
     return 0
 
@@ -92,7 +97,9 @@ def parser() -> argparse.ArgumentParser:
     audit.add_argument("--html", metavar="FILE", help="write an HTML page instead of text")
     audit.set_defaults(run=_audit)
 
-    report = commands.add_parser("report", help="opt-in rates per purpose, week and method")
+    report = commands.add_parser(
+        "report", help="opt-in rates per purpose, week and method; feedback and outcomes per mode"
+    )
     report.add_argument("--ledger", required=True, help="sqlite:///path.db or postgresql://...")
     report.add_argument("--weeks", type=int, default=0, help="only the last N weeks")
     report.add_argument("--html", metavar="FILE", help="write an HTML page with a chart")

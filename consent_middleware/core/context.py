@@ -43,6 +43,8 @@ class ContextHost(Protocol):
 
     def paused(self, ctx: PersonalisationContext) -> bool: ...
 
+    def count(self, name: str, mode: Mode) -> None: ...
+
 
 class PersonalisationContext:
     """What this request may use, from the visitor's consent and the request's GPC signal.
@@ -489,6 +491,30 @@ class PersonalisationContext:
         return Reason(
             sentence, signals, purposes, value=value, sponsor=sponsor.strip(), segments=segments
         )
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def count(self, name: str) -> None:
+        """Add one to today's count of ``name`` (an outcome the policy declares: an order, a
+        basket add) under this request's mode, with no identifier: so a shop can see
+        whether its shop without personalisation does as well as with it.
+
+        Counts go to the ledger's database (none without a ledger); a count that cannot be
+        kept is dropped, never failing the page. Counting does not make the response vary.
+        An undeclared name is a programming error: :class:`ConsentError`.
+        """
+        if name not in self.policy.outcomes:
+            declared = ", ".join(self.policy.outcomes) or "none"
+            raise ConsentError(
+                f"unknown outcome {name!r}: declare it in the policy's outcomes; the policy "
+                f"declares: {declared}"
+            )
+        counter = getattr(self._host, "count", None)
+        if counter is not None:
+            varies = self.varies
+            mode = self.mode
+            self.varies = varies
+            counter(name, mode)
 
     # -- first-party data ------------------------------------------------------------------
 

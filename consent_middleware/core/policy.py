@@ -82,7 +82,9 @@ class ConsentPolicy:
 
     A consent recorded under another ``version`` is not valid: the visitor is asked again.
     Consent expires after ``consent_lifetime`` (at most 395 days). The ledger keeps each
-    recorded choice for ``ledger_retention`` (three years by default). Every mistake raises
+    recorded choice for ``ledger_retention`` (three years by default). ``segments`` are broad
+    interest groups built from signals; ``outcomes`` are the names the shop counts per day
+    and mode with ``ctx.count()`` (orders, basket adds, ...). Every mistake raises
     :class:`ConfigurationError` here, at start-up, never at request time: all of them at once
     (see :func:`policy_problems`).
     """
@@ -97,10 +99,13 @@ class ConsentPolicy:
         last_updated: date | None = None,
         ledger_retention: timedelta = DEFAULT_LEDGER_RETENTION,
         segments: Iterable[Segment] = (),
+        outcomes: Iterable[str] = (),
     ) -> None:
         purposes = tuple(purposes)
         signals = tuple(signals)
         segments = tuple(segments)
+        if isinstance(outcomes, Iterable) and not isinstance(outcomes, str):
+            outcomes = tuple(outcomes)  # else refused below
         problems = policy_problems(
             purposes,
             version=version,
@@ -109,6 +114,7 @@ class ConsentPolicy:
             last_updated=last_updated,
             ledger_retention=ledger_retention,
             segments=segments,
+            outcomes=outcomes,
         )
         if problems:
             raise _error(problems)
@@ -123,6 +129,8 @@ class ConsentPolicy:
         self._signals = {s.id: s for s in signals}
         #: Broad interest groups built from signals (see :class:`Segment`).
         self.segments: tuple[Segment, ...] = segments
+        #: What the shop counts per day and mode with ``ctx.count(name)``.
+        self.outcomes: tuple[str, ...] = tuple(outcomes)
         self._segments = {s.id: s for s in segments}
         # Signals whose values the app never reads: their purpose gives only segments.
         self._segment_only = frozenset(
@@ -142,9 +150,17 @@ class ConsentPolicy:
         self.fingerprint = _fingerprint(version, self.purposes)
 
     @classmethod
-    def default(cls, *, version: str = "1", signals: Iterable[Signal] = ()) -> ConsentPolicy:
+    def default(
+        cls,
+        *,
+        version: str = "1",
+        signals: Iterable[Signal] = (),
+        segments: Iterable[Segment] = (),
+        outcomes: Iterable[str] = (),
+    ) -> ConsentPolicy:
         """The five standard purposes: necessary, session_personalisation, personalisation,
-        analytics and marketing (off whenever the browser sends GPC)."""
+        analytics and marketing (off whenever the browser sends GPC); with your signals,
+        segments and outcomes."""
         return cls(
             [
                 Purpose(
@@ -184,6 +200,8 @@ class ConsentPolicy:
             version=version,
             signals=signals,
             last_updated=date(2026, 11, 29),
+            segments=segments,
+            outcomes=outcomes,
         )
 
     @classmethod

@@ -25,6 +25,7 @@ _POLICY_KEYS = {
     "purposes",
     "signals",
     "segments",
+    "outcomes",
 }
 #: Settings given in days in a file, and the ``ConsentPolicy`` argument each one fills.
 _DAY_SETTINGS = {
@@ -197,6 +198,8 @@ def read_declarations(data: Mapping[str, Any]) -> Declarations:
         "version": data.get("version"),
         "last_updated": data.get("last_updated"),
     }
+    if "outcomes" in data:
+        settings["outcomes"] = data["outcomes"]
     for key, name in _DAY_SETTINGS.items():
         try:
             days = _days("policy", data, key)

@@ -7,6 +7,7 @@ checks its own fields when it is made (``inventory.py``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -36,6 +37,7 @@ def policy_problems(
     last_updated: object = None,
     ledger_retention: object = DEFAULT_LEDGER_RETENTION,
     segments: Iterable[Segment] = (),
+    outcomes: object = (),
 ) -> list[str]:
     """Every rule that the policy these arguments describe breaks, each as one sentence.
 
@@ -49,6 +51,7 @@ def policy_problems(
     problems += _signal_purpose_problems(declared_signals, declared_purposes)
     declared_segments = _declared("segment", Segment, segments, problems)
     problems += _segment_problems(declared_segments, declared_signals)
+    problems += _outcome_problems(outcomes)
     return problems
 
 
@@ -160,4 +163,24 @@ def _segment_problems(segments: Mapping[str, Segment], signals: Mapping[str, Sig
                 f"{where} mixes sensitive and general signals: make a segment of its own "
                 "for the sensitive ones"
             )
+    return problems
+
+
+_OUTCOME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+
+
+def _outcome_problems(outcomes: object) -> list[str]:
+    if isinstance(outcomes, str) or not isinstance(outcomes, Iterable):
+        return [f"policy outcomes must be a list of names such as ['basket_add'], not {outcomes!r}"]
+    problems = []
+    seen: set[object] = set()
+    for name in outcomes:
+        if not isinstance(name, str) or not _OUTCOME.match(name):
+            problems.append(
+                f"policy outcome {name!r} is invalid: use 1-64 characters of a-z, 0-9 and '_', "
+                "starting with a letter"
+            )
+        elif name in seen:
+            problems.append(f"policy declares outcome {name!r} twice")
+        seen.add(name)
     return problems

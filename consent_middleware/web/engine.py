@@ -26,6 +26,7 @@ from ..core.csrf import CsrfGuard
 from ..core.external import ExternalDecision, ExternalReader
 from ..core.gpc import gpc_enabled
 from ..core.inventory import SignalScope
+from ..core.modes import Mode
 from ..core.policy import ConsentPolicy
 from ..core.redirects import RequestTarget
 from ..core.stops import StopCodec
@@ -270,6 +271,10 @@ class ConsentEngine:
         if self.pause_cookie_name not in ctx.cookie_header:
             return False
         return ctx.sent_cookies(self.pause_cookie_name) == ["1"]
+
+    def count(self, name: str, mode: Mode) -> None:
+        """Count one ``name`` outcome today under ``mode`` (``ctx.count``); never blocks."""
+        self.records.count("outcome", name, mode.value)
 
     def stops_cookie(self, stopped: frozenset[str], consent_id: str) -> str:
         """The ``Set-Cookie`` line keeping ``stopped`` for ``consent_id`` (a deletion when
