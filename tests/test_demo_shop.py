@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from consent_middleware.ledger.sqlite import SQLiteLedger
 from examples.demo_shop import create_app
 from examples.demo_shop.catalogue import CATALOGUE
 
@@ -26,9 +27,9 @@ def ledger_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def run(steps: Callable[[httpx.AsyncClient], Awaitable[Any]]) -> Any:
+def run(steps: Callable[[httpx.AsyncClient], Awaitable[Any]], **options: Any) -> Any:
     async def go() -> Any:
-        transport = httpx.ASGITransport(app=create_app(KEY))
+        transport = httpx.ASGITransport(app=create_app(KEY, **options))
         async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client:
             return await steps(client)
 
@@ -71,8 +72,10 @@ def test_undecided_shopper_gets_the_full_non_personalised_shop() -> None:
     async def steps(client: httpx.AsyncClient) -> None:
         await client.get("/products/sencha-green-tea")
         home = (await client.get("/")).text
-        assert headings(home)[0] == "Bestsellers this week"
-        assert len(headings(home)) == 1 + len(CATALOGUE.categories)
+        assert headings(home)[:2] == ["Bestsellers this week", "Sponsored"]
+        assert len(headings(home)) == 2 + len(CATALOGUE.categories)
+        assert "<strong>Sponsored by Kettle &amp; Co.</strong>" in home
+        assert "It was not targeted at you: none of your data was used." in home
         assert home.count("Why am I seeing this?") == home.count('class="card"')
         assert "Because you" not in home
         assert "none of your data was used" in home
@@ -148,3 +151,60 @@ def test_choices_are_recorded_and_can_be_downloaded_and_erased(ledger_in_tmp: Pa
 
     run(steps)
     assert ledger_in_tmp.exists()
+
+
+def test_suggestions_from_this_visit_offer_the_shoppers_controls() -> None:
+    async def steps(client: httpx.AsyncClient) -> None:
+        await choose(client, "session_personalisation", "marketing")
+        await client.get("/products/jasmine-pearls")
+        home = (await client.get("/")).text
+        personal = home.split("Because you viewed Jasmine pearls</h2>")[1].split("</section>")[0]
+        assert '<input type="hidden" name="value" value="jasmine-pearls">' in personal
+        assert 'name="action" value="forget">Forget this item</button>' in personal
+        assert 'name="action" value="stop">Don\'t use this</button>' in personal
+        assert "What weighed most: Products you viewed in this visit." in personal
+        assert 'value="pause">See suggestions without personalisation</button>' in home
+        # Marketing allowed and a tea viewed: the paid placement says it was targeted.
+        sponsored = home.split('id="shelf-sponsored">Sponsored</h2>')[1].split("</section>")[0]
+        assert "Shown to you because you viewed Jasmine pearls in this visit." in sponsored
+        assert "Targeted at you under your choice" in sponsored
+
+    run(steps)
+
+
+def test_outcomes_are_counted_per_mode(ledger_in_tmp: Path) -> None:
+    app = create_app(KEY)
+
+    async def steps() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client:
+            await client.get("/products/enamel-mug")
+            await choose(client, "personalisation")
+            await client.get("/products/enamel-mug")
+            await client.post("/basket/add", content=b"slug=enamel-mug")
+
+    asyncio.run(steps())
+    app.close()
+    counts = SQLiteLedger(ledger_in_tmp).counts()
+    assert sorted((key[2], key[3], n) for key, n in counts) == [
+        ("basket_add", "personalised", 1),
+        ("product_view", "non_personalised", 1),
+        ("product_view", "personalised", 1),
+    ]
+
+
+def test_with_segments_only_the_personal_shelves_name_an_interest_not_a_product() -> None:
+    async def steps(client: httpx.AsyncClient) -> None:
+        await choose(client, "personalisation")
+        await client.get("/products/earl-grey")
+        one = (await client.get("/")).text
+        assert "Because you seem to like" not in one  # one tea is not yet an interest
+        await client.get("/products/jasmine-pearls")
+        home = (await client.get("/")).text
+        assert headings(home)[0] == "Because you seem to like tea"
+        assert "<p>Because you seem to like tea.</p>" in home
+        assert "Because you viewed" not in home
+        notes = re.findall(r"<details.*?</details>", home, re.DOTALL)
+        assert notes and not any("Earl Grey" in note or "earl-grey" in note for note in notes)
+
+    run(steps, segments=True)

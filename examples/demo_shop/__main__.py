@@ -15,13 +15,22 @@ def main() -> None:
         "--ledger", help="where choices are recorded (default: sqlite:///.demo-shop/consent.db)"
     )
     parser.add_argument(
+        "--segments-only",
+        action="store_true",
+        help="personal shelves use broad interests only, never the products viewed",
+    )
+    parser.add_argument(
         "--without-consent",
         action="store_true",
         help="serve the same pages with a fixed non-personalised context (load baseline)",
     )
     args = parser.parse_args()
     sock = listen(args.port)
-    app = create_app(consent=not args.without_consent, ledger=args.ledger)
+    app = create_app(
+        consent=not args.without_consent,
+        ledger=args.ledger,
+        segments=True if args.segments_only else None,
+    )
     print(f"Demo shop on http://127.0.0.1:{args.port}/  (Ctrl+C to stop)", flush=True)
     run(app, sock)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,6 +31,28 @@ from .recommend import home_shelves, product_shelves, record_view
 
 HERE = Path(__file__).parent
 POLICY = ConsentPolicy.from_toml(HERE / "policy.toml")
+#: The purposes whose signals the shelves read, turned to segments with --segments-only.
+PERSONAL = ("session_personalisation", "personalisation")
+
+
+def segments_only(policy: ConsentPolicy) -> ConsentPolicy:
+    """The same policy, its personal purposes giving the shelves only broad interests
+    (``granularity = "segment"``), never the products viewed."""
+    purposes = [
+        replace(p, granularity="segment") if p.id in PERSONAL else p for p in policy.purposes
+    ]
+    return ConsentPolicy(
+        purposes,
+        version=policy.version,
+        signals=policy.signals,
+        consent_lifetime=policy.consent_lifetime,
+        last_updated=policy.last_updated,
+        ledger_retention=policy.ledger_retention,
+        segments=policy.segments,
+        outcomes=policy.outcomes,
+    )
+
+
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 install(TEMPLATES.env)
 BASKET_COOKIE = "basket"
@@ -58,6 +81,7 @@ async def product(request: Request) -> Response:
     ctx = get_context(request)
     shelves = product_shelves(ctx, item)
     record_view(ctx, item)
+    ctx.count("product_view")  # a day's total per mode: are unpersonalised pages as good?
     return page(request, "product.html", product=item, shelves=shelves)
 
 
@@ -79,6 +103,7 @@ async def basket_add(request: Request) -> Response:
     target = f"/products/{slug}" if slug in CATALOGUE.products else "/basket"
     response = RedirectResponse(target, status_code=303)
     if slug in CATALOGUE.products:
+        get_context(request).count("basket_add")
         contents = [*basket_of(request), slug][-50:]
         response.set_cookie(BASKET_COOKIE, ".".join(contents), httponly=True, samesite="lax")
     return response
@@ -123,13 +148,21 @@ DEFAULT_LEDGER = "sqlite:///.demo-shop/consent.db"
 
 
 def create_app(
-    secret_key: str | None = None, *, consent: bool = True, ledger: str | None = None
+    secret_key: str | None = None,
+    *,
+    consent: bool = True,
+    ledger: str | None = None,
+    segments: bool | None = None,
 ) -> Any:
     """The demo shop.
 
     The key comes from ``CONSENT_SECRET_KEY`` or is made per start; choices are recorded in
-    ``ledger``, else ``CONSENT_LEDGER``, else a SQLite file under ``.demo-shop/``.
+    ``ledger``, else ``CONSENT_LEDGER``, else a SQLite file under ``.demo-shop/``. With
+    ``segments`` (else ``DEMO_SEGMENTS_ONLY=1``) the personal shelves use broad interests
+    only.
     """
+    if segments is None:
+        segments = os.environ.get("DEMO_SEGMENTS_ONLY") == "1"
     shop = Starlette(routes=routes())
     if not consent:
         return without_consent_middleware(shop)
@@ -140,7 +173,7 @@ def create_app(
     # secure=False: the demo runs over plain HTTP on 127.0.0.1. Keep True in production.
     return ConsentMiddleware(
         shop,
-        policy=POLICY,
+        policy=segments_only(POLICY) if segments else POLICY,
         secret_keys=[key],
         secure=False,
         ledger=ledger,

@@ -21,10 +21,18 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture(scope="session")
-def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shop_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SQLite file the demo shop records into."""
+    return tmp_path_factory.mktemp("ledger") / "consent.db"
+
+
+@pytest.fixture(scope="session")
+def shop_url(shop_ledger: Path) -> Iterator[str]:
     """``python -m examples.demo_shop`` as the README starts it."""
-    ledger = tmp_path_factory.mktemp("ledger") / "consent.db"
-    env = {"CONSENT_SECRET_KEY": "browser-test-key-" * 3, "CONSENT_LEDGER": f"sqlite:///{ledger}"}
+    env = {
+        "CONSENT_SECRET_KEY": "browser-test-key-" * 3,
+        "CONSENT_LEDGER": f"sqlite:///{shop_ledger}",
+    }
     with serve("examples.demo_shop", env) as url:
         yield url
 
