@@ -19,6 +19,9 @@ PATHS = [
     "/consent/why",
     "/consent/data",
     "/consent/forget",
+    "/consent/signals",
+    "/consent/pause",
+    "/consent/feedback",
     "/.well-known/gpc.json",
     "/token",
 ]

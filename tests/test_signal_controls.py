@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,42 @@ def test_a_stopped_signal_is_refused_by_every_reader() -> None:
     # Sent twice, the cookie is not trusted: nothing is stopped (nor allowed by it).
     twice = PersonalisationContext(POLICY, state, False, engine, f"{header}; {header}", "/c", "/")
     assert twice.stopped_signals == frozenset()
+
+
+def test_random_forms_with_a_valid_token_never_get_a_5xx(shop: Shop) -> None:
+    """Whatever fields a shopper's own browser sends (repeated, empty, not UTF-8, huge), the
+    controls answer with a 303 or a 4xx."""
+    rng = random.Random(14)
+    shop.decide("personalisation", "marketing")
+    names = ["action", "signal", "value", "next", "answer", "kind", "method", "x"]
+    values = [
+        "stop",
+        "forget",
+        "resume",
+        "pause",
+        "helpful",
+        "too_personal",
+        "personal",
+        "general",
+        "viewed_products",
+        "favourite_categories",
+        "",
+        "\x00",
+        "\udcff",
+        "é" * 300,
+        "%",
+        "//a",
+    ]
+    for _ in range(120):
+        fields = [(rng.choice(names), rng.choice(values)) for _ in range(rng.randrange(8))]
+        path = rng.choice(["/consent/signals", "/consent/pause", "/consent/feedback"])
+        body = urlencode(fields, errors="surrogatepass").encode("utf-8", "surrogatepass")
+        nonce, token = shop.driver.csrf()
+        result = shop.driver.request(
+            "POST",
+            path,
+            headers=[("Content-Type", "application/x-www-form-urlencoded"), ("Origin", ORIGIN)],
+            cookies={**shop.cookies, shop.driver.csrf_name: nonce},
+            body=body + f"&csrf_token={token}".encode(),
+        )
+        assert result.status == 303 or 400 <= result.status < 500, (path, fields, result.text)

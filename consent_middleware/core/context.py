@@ -12,7 +12,7 @@ from .cookies import find_all_cookies
 from .exceptions import ConsentError, ConsentRequired, MiddlewareNotInstalled, SignalStopped
 from .inventory import Purpose, Segment, Signal, SignalScope
 from .languages import DEFAULT_LANGUAGES, header_value, negotiate
-from .modes import Mode, mode_for
+from .modes import _NON_PERSONALISED, Mode, mode_for
 from .policy import MARKETING, ConsentPolicy
 from .reasons import SEGMENT_REASON, SPONSORED_REASON, Reason, refusal
 from .redirects import RequestTarget, request_location
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from .stores import SignalStore
 
 __all__ = ["ENVIRON_KEY", "SCOPE_KEY", "Mode", "PersonalisationContext", "get_context"]
+
+_NONE: frozenset[str] = frozenset()
 
 #: Where the ASGI middleware puts the context: ``scope["consent"]``.
 SCOPE_KEY = "consent"
@@ -139,6 +141,9 @@ class PersonalisationContext:
         self.new_csrf_nonce = False
         #: A value of this browser's own was read: no shared cache may keep the response.
         self.personal = False
+        # The signals switched off and the form token, read when first needed.
+        self._stopped: frozenset[str] | None = None
+        self._csrf_token: str | None = None
 
     # -- the decision ----------------------------------------------------------------------
 
@@ -150,8 +155,8 @@ class PersonalisationContext:
         mode = self._mode
         if mode is None:
             mode = mode_for(self._granted)
-            if mode is not Mode.NON_PERSONALISED and self._pause_asked():
-                mode = Mode.NON_PERSONALISED
+            if mode is not _NON_PERSONALISED and self._pause_asked():
+                mode = _NON_PERSONALISED
             self._mode = mode
         return mode
 
@@ -160,12 +165,14 @@ class PersonalisationContext:
         """The shopper chose "see suggestions without personalisation" for this visit: the
         mode is ``non_personalised`` though the purposes stay granted (no new consent)."""
         self.varies = True
-        return mode_for(self._granted) is not Mode.NON_PERSONALISED and self._pause_asked()
+        return mode_for(self._granted) is not _NON_PERSONALISED and self._pause_asked()
 
     def _pause_asked(self) -> bool:
-        # A host made before the switch existed has no pause to read.
-        reader = getattr(self._host, "paused", None)
-        return reader is not None and bool(reader(self))
+        host = self._host
+        # The header is looked at first: nearly every request has no pause cookie. A host
+        # made before the switch existed has no pause to read.
+        name = getattr(host, "pause_cookie_name", None)
+        return name is not None and name in self._cookie_header and bool(host.paused(self))  # type: ignore[union-attr]
 
     @property
     def granted(self) -> frozenset[str]:
@@ -326,10 +333,12 @@ class PersonalisationContext:
         """Whether the signal may be used on this request (raises only for unknown ids)."""
         signal = self._signal(signal_id)
         self.varies = True
-        return self._refusal(signal) is None
-
-    # Read from the browser's cookie when first needed, never in ``__init__``.
-    _stopped: frozenset[str]
+        if refusal(signal, self._granted, self.mode) is not None:
+            return False
+        stopped = self._stopped
+        if stopped is None:
+            stopped = self._read_stops()
+        return signal.id not in stopped
 
     def _refusal(self, signal: Signal) -> ConsentRequired | None:
         problem = refusal(signal, self._granted, self.mode)
@@ -346,13 +355,18 @@ class PersonalisationContext:
     def stopped_signals(self) -> frozenset[str]:
         """The signals this shopper switched off ("Don't use this"): refused, whatever the
         purposes granted, until switched on again in the preference centre."""
-        try:
-            return self._stopped
-        except AttributeError:
-            pass
-        # A host made before signals could be switched off has nothing to read.
-        reader = getattr(self._host, "stopped_signals", None)
-        stopped = frozenset() if reader is None or self.state is None else reader(self)
+        stopped = self._stopped
+        return self._read_stops() if stopped is None else stopped
+
+    def _read_stops(self) -> frozenset[str]:
+        host = self._host
+        # The header is looked at first: nearly every browser has switched nothing off. A
+        # host made before signals could be switched off has nothing to read.
+        name = getattr(host, "signals_cookie_name", None)
+        if name is None or self.state is None or name not in self._cookie_header:
+            stopped = _NONE
+        else:
+            stopped = host.stopped_signals(self)  # type: ignore[union-attr]
         self._stopped = stopped
         return stopped
 
@@ -585,17 +599,12 @@ class PersonalisationContext:
             self._csrf_nonce = self._host.csrf.nonce_from(self._cookie_header)
         return self._csrf_nonce
 
-    # Made when first asked for, then kept: a page may carry a form with every suggestion.
-    _csrf_token: str
-
     @property
     def csrf_token(self) -> str:
         """A token for the consent forms; using it makes the response set its cookie."""
-        try:
-            token = self._csrf_token
-        except AttributeError:
-            pass
-        else:
+        # Made when first asked for, then kept: a page may carry a form with every suggestion.
+        token = self._csrf_token
+        if token is not None:
             self.varies = self.personal = True
             return token
         csrf = self._require_host().csrf

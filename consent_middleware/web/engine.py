@@ -49,6 +49,7 @@ _WARNED_NAMES = 1000
 # Cookie headers up to this length are remembered, the last so many.
 _REMEMBERED_HEADER = 2048
 _REMEMBERED_HEADERS = 1024
+_NONE: frozenset[str] = frozenset()
 
 
 class ConsentEngine:
@@ -260,10 +261,10 @@ class ConsentEngine:
         cookie is missing, sent twice, invalid or bound to another consent)."""
         state = ctx.state
         if state is None or self.signals_cookie_name not in ctx.cookie_header:
-            return frozenset()
+            return _NONE
         values = ctx.sent_cookies(self.signals_cookie_name)
         if len(values) != 1:
-            return frozenset()
+            return _NONE
         return self.stops.decode(values[0], state.consent_id)
 
     def paused(self, ctx: PersonalisationContext) -> bool:
