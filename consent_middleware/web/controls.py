@@ -13,7 +13,6 @@ forms need no JavaScript: they are answered with ``303`` back to ``next``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,8 +27,6 @@ if TYPE_CHECKING:
     from .engine import ConsentEngine
 
 __all__ = ["ShopperControls"]
-
-logger = logging.getLogger("consent_middleware")
 
 
 class Forms(Protocol):
@@ -55,7 +52,8 @@ REASON_KINDS = ("general", "personal", "sponsored", "segment")
 
 
 class ShopperControls:
-    """Switches signals off and on again and forgets single values, for one browser."""
+    """Answers the shopper's controls: signals switched off and on again, single values
+    forgotten, personalisation paused for a visit, feedback counted."""
 
     def __init__(self, engine: ConsentEngine, forms: Forms) -> None:
         self.engine = engine
