@@ -87,7 +87,7 @@ def _rows(policy: ConsentPolicy | None) -> list[dict[str, str]]:
     return [
         {
             "signal": s.id,
-            "label": s.label,
+            "label": s.label_for("en"),
             "purpose": s.purpose,
             "scope": s.scope.value,
             "retention": retention_text(s).removeprefix("kept for "),

@@ -14,7 +14,7 @@ from .inventory import Signal, SignalScope
 from .languages import DEFAULT_LANGUAGES, header_value, negotiate
 from .modes import Mode, mode_for
 from .policy import ConsentPolicy
-from .reasons import Reason, refusal
+from .reasons import Reason, refusal, suggested_text
 from .redirects import RequestTarget, request_location
 
 if TYPE_CHECKING:
@@ -323,14 +323,16 @@ class PersonalisationContext:
 
         Fails closed: a signal whose purpose is not granted, or whose scope the mode does
         not admit, raises :class:`ConsentRequired`, so a page cannot personalise by
-        accident. ``text`` is the sentence the shopper reads ("Because you viewed ...").
+        accident. ``text`` is the sentence the shopper reads ("Because you viewed ...");
+        without it the reason says "Suggested from" and the signals' labels, in English in
+        ``reason.text`` and in the shopper's language where ``why()`` shows it.
         """
         if not signal_ids:
             raise ConsentError("reason() needs at least one signal id; use general_reason()")
         signals = tuple(self.use(signal_id) for signal_id in signal_ids)
         purposes = tuple(dict.fromkeys(self.policy.purpose(s.purpose) for s in signals))
         if text is None:
-            text = "Suggested from " + ", ".join(s.label.lower() for s in signals) + "."
+            text = suggested_text(signals)
         return Reason(text, signals, purposes)
 
     @staticmethod

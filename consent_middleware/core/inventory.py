@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from .cookies import bare_cookie_name, is_cookie_name
 from .exceptions import ConfigurationError
+from .texts import check_text, text_for
 
 __all__ = ["Purpose", "Signal", "SignalScope"]
 
@@ -22,12 +23,6 @@ def _check_id(kind: str, value: object) -> str:
             f"{kind} id {value!r} is invalid: use 1-64 characters of a-z, 0-9 and '_', "
             "starting with a letter"
         )
-    return value
-
-
-def _check_text(where: str, name: str, value: object, *, required: bool = True) -> str:
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ConfigurationError(f"{where}: {name} must be a non-empty string")
     return value
 
 
@@ -61,11 +56,15 @@ class Purpose:
     cannot be refused, so it cannot be switched off by GPC.
     ``sensitive`` marks a purpose that exists only for special-category data (health,
     finances, ...): signals flagged sensitive must use such a purpose.
+
+    ``label`` and ``description`` are a string, or one text per language
+    (``{"en": "Personalisation", "de": "Personalisierung"}``); either way they read as a
+    string, the first text given, and :meth:`label_for` gives the text for a language.
     """
 
     id: str
-    label: str
-    description: str = ""
+    label: str | Mapping[str, str]
+    description: str | Mapping[str, str] = ""
     required: bool = False
     implies: tuple[str, ...] = ()
     cookies: tuple[str, ...] = ()
@@ -75,8 +74,10 @@ class Purpose:
     def __post_init__(self) -> None:
         _check_id("purpose", self.id)
         where = f"purpose {self.id!r}"
-        _check_text(where, "label", self.label)
-        _check_text(where, "description", self.description, required=False)
+        object.__setattr__(self, "label", check_text(where, "label", self.label))
+        object.__setattr__(
+            self, "description", check_text(where, "description", self.description, required=False)
+        )
         object.__setattr__(self, "implies", _as_tuple(where, "implies", self.implies))
         object.__setattr__(self, "cookies", _as_tuple(where, "cookies", self.cookies))
         for name in self.cookies:
@@ -94,6 +95,15 @@ class Purpose:
             raise ConfigurationError(
                 f"{where} is sensitive, so it needs explicit consent: it cannot be required"
             )
+
+    def label_for(self, language: str, fallback: str | None = None) -> str:
+        """The label in ``language``, else in ``fallback`` (the shop's first language), else
+        the first text given; a plain string label in every language."""
+        return text_for(self.label, language, fallback)
+
+    def description_for(self, language: str, fallback: str | None = None) -> str:
+        """The description in ``language``, chosen as :meth:`label_for` chooses."""
+        return text_for(self.description, language, fallback)
 
     def owns_cookie(self, name: str) -> bool:
         """Whether a cookie of this name belongs to the purpose: a declared name or prefix,
@@ -122,24 +132,27 @@ class Signal:
     forgotten when it ends) or ``"persistent"`` (kept across visits, for ``retention``).
     ``sensitive`` signals (health, finances, ...) must belong to a purpose declared
     ``sensitive``, never to a general one. Signals are listed most influential first: that
-    order is the one shoppers are shown.
+    order is the one shoppers are shown. ``label`` and ``description`` may be given per
+    language, as a purpose's are.
     """
 
     id: str
-    label: str
+    label: str | Mapping[str, str]
     purpose: str
     scope: SignalScope = SignalScope.SESSION
     retention: timedelta | None = None
     sensitive: bool = False
-    description: str = ""
+    description: str | Mapping[str, str] = ""
     #: Values a shopper may state for this signal in the preference centre.
     choices: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_id("signal", self.id)
         where = f"signal {self.id!r}"
-        _check_text(where, "label", self.label)
-        _check_text(where, "description", self.description, required=False)
+        object.__setattr__(self, "label", check_text(where, "label", self.label))
+        object.__setattr__(
+            self, "description", check_text(where, "description", self.description, required=False)
+        )
         _check_id("purpose", self.purpose)
         try:
             object.__setattr__(self, "scope", SignalScope(self.scope))
@@ -162,3 +175,12 @@ class Signal:
                 f"{where} is kept across visits with no retention: say how long it is kept "
                 "(retention, or retention_days in a policy file)"
             )
+
+    def label_for(self, language: str, fallback: str | None = None) -> str:
+        """The label in ``language``, else in ``fallback`` (the shop's first language), else
+        the first text given; a plain string label in every language."""
+        return text_for(self.label, language, fallback)
+
+    def description_for(self, language: str, fallback: str | None = None) -> str:
+        """The description in ``language``, chosen as :meth:`label_for` chooses."""
+        return text_for(self.description, language, fallback)

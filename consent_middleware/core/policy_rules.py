@@ -12,11 +12,15 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from .inventory import Purpose, Signal
+from .texts import Text, languages_of
 
 __all__ = [
     "DEFAULT_CONSENT_LIFETIME",
     "DEFAULT_LEDGER_RETENTION",
     "MAX_CONSENT_LIFETIME",
+    "fallback_text_problem",
+    "missing_texts",
+    "policy_languages",
     "policy_problems",
 ]
 
@@ -135,3 +139,66 @@ def _signal_purpose_problems(
                 "purpose of its own, declared sensitive=True"
             )
     return problems
+
+
+# -- texts per language ------------------------------------------------------------------------
+
+
+def _texts(
+    purposes: Iterable[Purpose], signals: Iterable[Signal]
+) -> list[tuple[str, str | Mapping[str, str]]]:
+    """Every text the policy gives the shopper, named as "purpose 'x' label"."""
+    texts: list[tuple[str, str | Mapping[str, str]]] = []
+    for kind, items in (("purpose", purposes), ("signal", signals)):
+        for item in items:
+            texts.append((f"{kind} {item.id!r} label", item.label))
+            if item.description:
+                texts.append((f"{kind} {item.id!r} description", item.description))
+    return texts
+
+
+def policy_languages(purposes: Iterable[Purpose], signals: Iterable[Signal]) -> tuple[str, ...]:
+    """The languages the policy gives any text in, in the order they first appear."""
+    found: dict[str, str] = {}
+    for _, text in _texts(purposes, signals):
+        for tag in languages_of(text):
+            found.setdefault(tag.lower(), tag)
+    return tuple(found.values())
+
+
+def missing_texts(
+    purposes: Iterable[Purpose],
+    signals: Iterable[Signal],
+    language: str,
+    *,
+    plain: bool = False,
+) -> list[str]:
+    """The texts that have none in ``language``, each named as "purpose 'x' label".
+
+    A text given per language lacks ``language`` when none is given for it or for a broader
+    tag (``de`` serves ``de-CH``). A plain string is one text for every language: it is
+    listed only when ``plain`` is true (the audit reads it as written in the first language).
+    """
+    missing = []
+    for name, text in _texts(purposes, signals):
+        if isinstance(text, Text):
+            if not text.has(language):
+                missing.append(name)
+        elif plain:
+            missing.append(name)
+    return missing
+
+
+def fallback_text_problem(
+    purposes: Iterable[Purpose], signals: Iterable[Signal], language: str
+) -> str | None:
+    """Why the policy cannot be shown with ``language`` as the fallback (the shop's first
+    language, shown when a shopper's language has no text), or ``None``."""
+    missing = missing_texts(purposes, signals, language)
+    if not missing:
+        return None
+    return (
+        f"policy has no text in {language!r}, the shop's first language (shown when a "
+        f"shopper's language has none), for {', '.join(missing)}: add a text in "
+        f"{language!r} to each, or list first in languages=[...] a language every text has"
+    )

@@ -18,6 +18,7 @@ from ..core.exceptions import ConfigurationError
 from ..core.external import ExternalReader, ExternalSource
 from ..core.languages import DEFAULT_LANGUAGES, LANGUAGE_TAG
 from ..core.policy import ConsentPolicy
+from ..core.policy_rules import fallback_text_problem
 from ..core.signing import check_secret_keys
 from ..core.stores import DEFAULT_VISIT_LIFETIME, MAX_VISIT_LIFETIME, PreferenceBackend
 from ..ledger.sql import Ledger
@@ -173,6 +174,10 @@ class ConsentOptions:
                 "(see consent_middleware.core.stores.PreferenceBackend)"
             )
         languages = _check_languages(self.languages, self.language)
+        # A shopper whose language a text lacks reads it in the shop's first language.
+        problem = fallback_text_problem(policy.purposes, policy.signals, languages[0])
+        if problem is not None:
+            raise ConfigurationError(problem)
         self._check_ledger()
         canonical = {
             "policy": policy,
