@@ -354,6 +354,7 @@ def _why_by_jinja(ctx: PersonalisationContext, reason: Any) -> str:
         reason=reason,
         purpose=ctx.policy.purpose,
         retention_text=retention_text,
+        label=lambda item: item.label_for(ctx.language),
         change_url=ctx.change_url(),
     )
 

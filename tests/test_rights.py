@@ -285,3 +285,28 @@ def test_with_the_ledger_down_choices_are_spooled_and_still_downloadable(
     spooled = journals[0].read_text().splitlines()
     assert len(spooled) == 1
     assert json.loads(spooled[0])["consent_id"] == consent_id(value)
+
+
+def test_the_download_speaks_the_shoppers_language(
+    make_driver: DriverFactory, tmp_path: Path
+) -> None:
+    def broken(ctx: PersonalisationContext) -> object:
+        raise RuntimeError("the shop's database is down")
+
+    driver = make_driver(
+        policy=POLICY,
+        ledger=Unreachable(),
+        spool=str(tmp_path / "spool"),
+        languages=["en", "de"],
+        data_exporters={"orders": broken},
+    )
+    value = driver.decide("accept_all")
+    answer = driver.get(
+        "/consent/data", cookies={driver.cookie_name: value}, headers=[("Accept-Language", "de")]
+    )
+    data = json.loads(answer.text)
+    assert data["language"] == "de"
+    assert data["history_note"] == "Der Einwilligungsverlauf konnte gerade nicht gelesen werden."
+    assert data["host"]["orders"] == {
+        "error": "dieser Teil konnte nicht exportiert werden; bitte wenden Sie sich an den Shop"
+    }

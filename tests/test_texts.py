@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import copy
+import html
+import json
 import pickle
+import time
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
+import webtest
 
 from consent_middleware import (
     ConfigurationError,
     ConsentOptions,
     ConsentPolicy,
+    ConsentWSGIMiddleware,
     Purpose,
     Signal,
+    get_context,
 )
 from consent_middleware.core.policy_rules import missing_texts, policy_languages
+from consent_middleware.jinja import install
 
-from .conftest import KEY
+from .conftest import KEY, make_cookie
 
 PERSONALISATION = {"en": "Personalisation", "de": "Personalisierung", "fr": "Personnalisation"}
 
@@ -181,3 +190,125 @@ def test_the_rules_list_the_languages_and_the_gaps() -> None:
     assert missing_texts(policy.purposes, policy.signals, "de", plain=True) == [
         "purpose 'ads' description"
     ]
+
+
+# -- shown in the shopper's language ------------------------------------------------------------
+
+SHOP_POLICY = ConsentPolicy(
+    [
+        Purpose(
+            "necessary",
+            {"en": "Strictly necessary", "de": "Unbedingt erforderlich", "fr": "Indispensable"},
+            description={"en": "Keeps your basket.", "de": "Hält Ihren Warenkorb."},
+            required=True,
+        ),
+        # No French: a French shopper reads the shop's first language.
+        Purpose(
+            "session_personalisation",
+            {"en": "Tailor this visit", "de": "Diesen Besuch anpassen"},
+            description={"en": "From what you look at now.", "de": "Aus dem, was Sie ansehen."},
+        ),
+        Purpose("analytics", {"en": "Count visits", "de": "Besuche zählen", "fr": "Compter"}),
+    ],
+    version="1",
+    signals=[
+        Signal(
+            "viewed_products",
+            {"en": "Products you viewed", "de": "Angesehene Produkte", "fr": "Produits vus"},
+            "session_personalisation",
+            description={"en": "Forgotten when you leave.", "de": "Vergessen, wenn Sie gehen."},
+        )
+    ],
+)
+ENGLISH = [
+    "Strictly necessary",
+    "Keeps your basket.",
+    "Tailor this visit",
+    "From what you look at now.",
+    "Products you viewed",
+    "Forgotten when you leave.",
+    "Count visits",
+]
+_ENV = install(jinja2.Environment(autoescape=True))
+_PAGE = _ENV.from_string(
+    "{{ consent_banner() }}{{ why(reason) }}{{ preference_centre() }}{{ privacy_choices_link() }}"
+)
+
+
+def _host(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    ctx = get_context(environ)
+    used = ctx.may_use("viewed_products")
+    reason = ctx.reason("viewed_products") if used else ctx.general_reason()
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+    return [_PAGE.render(consent=ctx, reason=reason).encode()]
+
+
+def _shop(languages: list[str]) -> webtest.TestApp:
+    app = ConsentWSGIMiddleware(
+        _host, secret_keys=[KEY], policy=SHOP_POLICY, secure=False, languages=languages
+    )
+    return webtest.TestApp(app)
+
+
+def _read(page: str) -> str:
+    return html.unescape(page)
+
+
+def test_a_german_shopper_reads_the_policy_in_german() -> None:
+    shop = _shop(["en", "de", "fr"])
+    german = {"Accept-Language": "de-DE"}
+    banner = _read(shop.get("/", headers=german).text)
+    assert "Diesen Besuch anpassen; Besuche zählen." in banner  # the banner lists the purposes
+    centre = _read(shop.get("/consent", headers=german).text)
+    why_page = _read(shop.get("/consent/why", headers=german).text)
+    for text in (
+        "Unbedingt erforderlich",
+        "Hält Ihren Warenkorb.",
+        "Diesen Besuch anpassen",
+        "Aus dem, was Sie ansehen.",
+        "Angesehene Produkte",
+        "Vergessen, wenn Sie gehen.",
+    ):
+        assert text in centre
+    assert "Angesehene Produkte: Vergessen, wenn Sie gehen. (Diesen Besuch anpassen)" in why_page
+    cookie = make_cookie(
+        ("session_personalisation",), decided_at=int(time.time()), policy=SHOP_POLICY
+    )
+    shelf = _read(shop.get("/", headers={**german, "Cookie": f"consent={cookie}"}).text)
+    # ctx.reason() wrote its own sentence: in German, with the German label (capitalised).
+    assert "Grundlage dieses Vorschlags: Angesehene Produkte." in shelf
+    assert "Angesehene Produkte, gemäß Ihrer Auswahl „Diesen Besuch anpassen“" in shelf
+    for page in (banner, centre, why_page, shelf):
+        for english in ENGLISH:
+            assert english not in page
+
+
+def test_a_language_without_a_text_reads_the_shops_first() -> None:
+    french = {"Accept-Language": "fr"}
+    english_first = _read(_shop(["en", "de", "fr"]).get("/consent", headers=french).text)
+    assert "Indispensable" in english_first
+    assert "Tailor this visit" in english_first
+    assert "Keeps your basket." in english_first
+    # The shop's first language, not the first text given.
+    german_first = _read(_shop(["de", "en", "fr"]).get("/consent", headers=french).text)
+    assert "Diesen Besuch anpassen" in german_first
+    assert "Tailor this visit" not in german_first
+    assert "Hält Ihren Warenkorb." in german_first
+
+
+def test_an_english_shopper_reads_the_texts_as_before() -> None:
+    shop = _shop(["en", "de"])
+    cookie = make_cookie(
+        ("session_personalisation",), decided_at=int(time.time()), policy=SHOP_POLICY
+    )
+    shelf = _read(
+        shop.get("/", headers={"Accept-Language": "en", "Cookie": f"consent={cookie}"}).text
+    )
+    assert "Suggested from products you viewed." in shelf
+    assert "Products you viewed, under your choice “Tailor this visit”" in shelf
+
+
+def test_the_download_names_its_language() -> None:
+    shop = _shop(["en", "de"])
+    download = shop.get("/consent/data", headers={"Accept-Language": "de"})
+    assert json.loads(download.text)["language"] == "de"

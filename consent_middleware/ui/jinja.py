@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import weakref
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from ..core.exceptions import ConsentError, MiddlewareNotInstalled
 from ..core.inventory import Signal
 from ..core.modes import Mode
 from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
-from ..core.reasons import GENERAL_REASON, Reason
+from ..core.reasons import GENERAL_REASON, SUGGESTED_FROM, Reason, suggested_text
 from ..core.redirects import safe_next
 from .translations import N_, template_values, translations
 
@@ -136,8 +137,8 @@ def _render(
     /,
     **values: Any,
 ) -> Markup:
-    # In the request's language: gettext, ngettext, retention_text, language.
-    values.update(template_values(ctx.language))
+    # In the request's language: gettext, ngettext, retention_text, language, label...
+    values.update(template_values(ctx.language, ctx.languages[0]))
     template, own = _template(template_context.environment, name)
     if not own:
         # A host's template may use the environment's globals (url_for, ...).
@@ -179,12 +180,14 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     external = ctx.external
     source = None if external is None else external.label
     language = ctx.language
+    # Policy texts a language lacks are shown in the shop's first.
+    fallback = ctx.languages[0]
     if not signals:
-        key: tuple[object, ...] = (policy, source, language)
+        key: tuple[object, ...] = (policy, source, language, fallback)
     elif len(signals) == 1:
-        key = (policy, source, language, signals[0].id)
+        key = (policy, source, language, fallback, signals[0].id)
     else:
-        key = (policy, source, language, *[signal.id for signal in signals])
+        key = (policy, source, language, fallback, *[signal.id for signal in signals])
     found = _DISCLOSURES.get(key)
     if found is None or found[0]() is not env or found[1] != signals:
         found = _disclosure(env, ctx, reason, key, source)
@@ -192,7 +195,9 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     text = reason.text
     if text is GENERAL_REASON or text == GENERAL_REASON:
         text = translations(language).gettext(_GENERAL_SENTENCE)
-        reason = Reason(text, reason.signals, reason.purposes)
+    elif signals and text == found[3]:
+        # The sentence ctx.reason() writes when given none, in the shopper's language.
+        text = found[4]
     if blanks is not None and type(text) is str and env.finalize is None:
         before, between, after = blanks
         link = _link
@@ -201,6 +206,8 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         html = f"{before}{_escape(text)}{between}{link[1]}{after}"
         # Every part is escaped already: Markup's own checks are not needed.
         return _markup(Markup, html)
+    if text is not reason.text:
+        reason = replace(reason, text=text)
     return _render(
         template_context,
         "consent/why.html",
@@ -241,9 +248,12 @@ _TEXT = "\ue000text\ue001"
 _LINK = "\ue000link\ue001"
 _Blanks = tuple[str, str, str]
 _markup = str.__new__
-_Disclosure = tuple["weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Blanks | None]
-#: (the policy, the signals' ids) -> the disclosure, checked against the environment
-#: (which may go) and the signals themselves.
+_Disclosure = tuple[
+    "weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Blanks | None, str, str
+]
+#: (the policy, the signals' ids, ...) -> the disclosure, checked against the environment
+#: (which may go) and the signals themselves, and the sentence ``ctx.reason()`` writes for
+#: the signals when given none, as written (in English) and as shown.
 _DISCLOSURES: dict[tuple[object, ...], _Disclosure] = {}
 _MAX_DISCLOSURES = 1024
 
@@ -258,6 +268,7 @@ def _disclosure(
     """The package's own disclosure for the reason's signals, as the text before, between
     and after its sentence and its link (no blanks when the host overrides the template)."""
     policy, signals = ctx.policy, reason.signals
+    language, fallback = ctx.language, ctx.languages[0]
     template, own = _template(env, "consent/why.html")
     blanks = None
     if own:
@@ -266,7 +277,7 @@ def _disclosure(
             "purpose": policy.purpose,
             "change_url": _LINK,
             "source": source,
-            **template_values(ctx.language),
+            **template_values(language, fallback),
         }
         html = "".join(template.root_render_func(template.new_context(values, shared=True)))
         if html.count(_TEXT) == 1 and html.count(_LINK) == 1:
@@ -274,7 +285,14 @@ def _disclosure(
             between, link, after = rest.partition(_LINK)
             if link:  # the sentence comes first
                 blanks = (before, between, after)
-    found = (weakref.ref(env), signals, blanks)
+    sentence = translations(language).gettext(SUGGESTED_FROM)
+    found = (
+        weakref.ref(env),
+        signals,
+        blanks,
+        suggested_text(signals),
+        suggested_text(signals, sentence, language, fallback),
+    )
     if len(_DISCLOSURES) >= _MAX_DISCLOSURES:
         _DISCLOSURES.clear()  # rare: more lists of signals than any page shows
     _DISCLOSURES[key] = found

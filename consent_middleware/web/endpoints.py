@@ -307,7 +307,7 @@ class Endpoints:
         """Stated preferences from the preference centre: only declared choices are kept."""
         stated = [s for s in self.engine.policy.signals if s.choices]
         if ctx.external is not None:  # preferences are kept under a consent id of ours
-            return self._refuse(403, ctx, "Save your privacy choices here first.")
+            return self._refuse(403, ctx, N_("Save your privacy choices here first."))
         try:
             for signal in stated:
                 values = [v for name, v in fields if name == signal.id and v in signal.choices]
