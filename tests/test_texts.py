@@ -27,6 +27,7 @@ from consent_middleware import (
 )
 from consent_middleware.core.policy_rules import missing_texts, policy_languages
 from consent_middleware.jinja import install
+from consent_middleware.ui.translations import shipped_languages
 
 from .conftest import KEY, make_cookie
 
@@ -312,3 +313,19 @@ def test_the_download_names_its_language() -> None:
     shop = _shop(["en", "de"])
     download = shop.get("/consent/data", headers={"Accept-Language": "de"})
     assert json.loads(download.text)["language"] == "de"
+
+
+@pytest.mark.parametrize("language", shipped_languages())
+def test_the_default_policy_is_shown_in_every_shipped_language(language: str) -> None:
+    policy = ConsentPolicy.default()
+    assert missing_texts(policy.purposes, policy.signals, language) == []
+    app = ConsentWSGIMiddleware(
+        _host, secret_keys=[KEY], secure=False, languages=["en", *shipped_languages()]
+    )
+    centre = _read(webtest.TestApp(app).get("/consent", headers={"Accept-Language": language}).text)
+    for purpose in policy.purposes:
+        assert purpose.label_for(language) in centre
+        assert purpose.description_for(language) in centre
+        if language != "en":
+            assert purpose.label not in centre
+            assert purpose.description not in centre

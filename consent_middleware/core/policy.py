@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from os import PathLike
 from typing import Any
 
+from .default_texts import DESCRIPTIONS, LABELS
 from .exceptions import ConfigurationError
 from .inventory import Purpose, Signal, SignalScope
 from .policy_file import Declarations, read_declarations, read_toml
@@ -128,42 +129,24 @@ class ConsentPolicy:
     @classmethod
     def default(cls, *, version: str = "1", signals: Iterable[Signal] = ()) -> ConsentPolicy:
         """The five standard purposes: necessary, session_personalisation, personalisation,
-        analytics and marketing (off whenever the browser sends GPC)."""
+        analytics and marketing (off whenever the browser sends GPC), their labels and
+        descriptions in every language the consent UI ships."""
         return cls(
             [
-                Purpose(
-                    NECESSARY,
-                    "Strictly necessary",
-                    "Keeps your basket, keeps the shop secure and remembers these choices. "
-                    "Always on.",
-                    required=True,
-                ),
+                Purpose(NECESSARY, LABELS[NECESSARY], DESCRIPTIONS[NECESSARY], required=True),
                 Purpose(
                     SESSION_PERSONALISATION,
-                    "Tailor this visit",
-                    "Suggest products from what you look at during this visit. "
-                    "Forgotten when you leave.",
+                    LABELS[SESSION_PERSONALISATION],
+                    DESCRIPTIONS[SESSION_PERSONALISATION],
                 ),
                 Purpose(
                     PERSONALISATION,
-                    "Remember my preferences",
-                    "Use the preferences you tell us and what you viewed on earlier visits "
-                    "to suggest products across visits. Includes tailoring this visit.",
+                    LABELS[PERSONALISATION],
+                    DESCRIPTIONS[PERSONALISATION],
                     implies=(SESSION_PERSONALISATION,),
                 ),
-                Purpose(
-                    ANALYTICS,
-                    "Measure how the shop is used",
-                    "Count visits and clicks so we can improve the shop. "
-                    "Never used to pick what you see.",
-                ),
-                Purpose(
-                    MARKETING,
-                    "Personalised offers and advertising",
-                    "Show offers and adverts chosen for you, here and on other sites. "
-                    "Always off when your browser sends Global Privacy Control.",
-                    gpc_opt_out=True,
-                ),
+                Purpose(ANALYTICS, LABELS[ANALYTICS], DESCRIPTIONS[ANALYTICS]),
+                Purpose(MARKETING, LABELS[MARKETING], DESCRIPTIONS[MARKETING], gpc_opt_out=True),
             ],
             version=version,
             signals=signals,

@@ -248,9 +248,7 @@ _TEXT = "\ue000text\ue001"
 _LINK = "\ue000link\ue001"
 _Blanks = tuple[str, str, str]
 _markup = str.__new__
-_Disclosure = tuple[
-    "weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Blanks | None, str, str
-]
+_Disclosure = tuple["weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Blanks | None, str, str]
 #: (the policy, the signals' ids, ...) -> the disclosure, checked against the environment
 #: (which may go) and the signals themselves, and the sentence ``ctx.reason()`` writes for
 #: the signals when given none, as written (in English) and as shown.
