@@ -232,6 +232,17 @@ def check_languages(shopper: Shopper, module: ModuleType, directory: Path) -> No
     assert ">Accept all</button>" in shopper.get("/sv/").text
 
 
+def check_texts(shopper: Shopper, module: ModuleType, directory: Path) -> None:
+    """The policy's own texts follow the shopper's language."""
+    shopper._client.headers["Accept-Language"] = "de-AT"
+    german = shopper.get("/").text
+    assert '<html lang="de">' in german
+    assert "Diesen Besuch anpassen." in german
+    assert "Tailor this visit" not in german
+    shopper._client.headers["Accept-Language"] = "en"
+    assert "Tailor this visit." in shopper.get("/").text
+
+
 CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "shop.py": check_tea_shop,
     "app.py": check_tea_shop,
@@ -241,6 +252,7 @@ CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "settings.py": check_settings,
     "onetrust_shop.py": check_external_shop,
     "languages.py": check_languages,
+    "texts.py": check_texts,
 }
 
 
