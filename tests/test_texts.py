@@ -329,3 +329,10 @@ def test_the_default_policy_is_shown_in_every_shipped_language(language: str) ->
         if language != "en":
             assert purpose.label not in centre
             assert purpose.description not in centre
+
+
+def test_the_order_of_the_texts_counts() -> None:
+    english_first = Purpose("ads", {"en": "Ads", "de": "Werbung"})
+    german_first = Purpose("ads", {"de": "Werbung", "en": "Ads"})
+    assert german_first.label == "Werbung"  # the first text given
+    assert english_first != german_first

@@ -53,6 +53,8 @@ class Text(str):
 
     def __new__(cls, texts: Mapping[str, str]) -> Text:
         given = dict(texts)
+        if not given:
+            raise ValueError("a Text needs a text in at least one language")
         self = super().__new__(cls, next(iter(given.values())))
         self.texts = MappingProxyType(given)
         self._index = {tag.lower(): text for tag, text in given.items()}
@@ -76,7 +78,8 @@ class Text(str):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Text):
-            return dict(self.texts) == dict(other.texts)
+            # In order: the first text is the one the Text reads as.
+            return list(self.texts.items()) == list(other.texts.items())
         return str.__eq__(self, other)
 
     def __ne__(self, other: object) -> bool:
@@ -117,24 +120,23 @@ def _as_text(value: Text | Mapping[str, str]) -> Text:
 def check_text(where: str, name: str, value: object, *, required: bool = True) -> str:
     """``value`` as a plain string or a :class:`Text`; a mistake is a
     :class:`ConfigurationError` that names ``where`` and the fix."""
-    if isinstance(value, Text):
-        return value
-    if isinstance(value, str):
+    if isinstance(value, str) and not isinstance(value, Text):
         if required and not value.strip():
             raise ConfigurationError(f"{where}: {name} must be a non-empty string")
         return value
-    if not isinstance(value, Mapping):
+    given = value.texts if isinstance(value, Text) else value
+    if not isinstance(given, Mapping):
         raise ConfigurationError(
             f"{where}: {name} must be a non-empty string, or one text per language such as "
             "{'en': '...', 'de': '...'}"
         )
-    if not value:
+    if not given:
         raise ConfigurationError(
             f"{where}: {name} is an empty mapping: give one text per language such as "
             "{'en': '...', 'de': '...'}, or one string"
         )
     seen: dict[str, object] = {}
-    for tag, text in value.items():
+    for tag, text in given.items():
         if not isinstance(tag, str) or not _TAG.match(tag):
             raise ConfigurationError(
                 f"{where}: {name} has a text for {tag!r}, which is not a language tag: use "
@@ -151,4 +153,4 @@ def check_text(where: str, name: str, value: object, *, required: bool = True) -
                 f"{where}: {name} in {tag!r} must be a non-empty string (leave out a language "
                 "that has no text)"
             )
-    return Text(value)
+    return value if isinstance(value, Text) else Text(given)
