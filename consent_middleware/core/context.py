@@ -429,6 +429,49 @@ def _iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
+_new = object.__new__
+
+
+def decided_context(
+    policy: ConsentPolicy,
+    state: ConsentState,
+    host: ContextHost,
+    cookie_header: str,
+    consent_path: str,
+    target: RequestTarget,
+    accept_language: str | list[tuple[bytes, bytes]] | None,
+) -> PersonalisationContext:
+    """The context of the usual request: a valid cookie of ours, no GPC, no other consent
+    manager. The same as ``PersonalisationContext(policy, state, False, host, ...)`` followed
+    by :meth:`~PersonalisationContext.accept_language`, without ``__init__``'s branches and
+    keyword handling, which cost more than the rest of reading a returning visitor's cookie.
+    """
+    ctx = _new(PersonalisationContext)
+    ctx.policy = policy
+    ctx.state = state
+    ctx.gpc = False
+    ctx.external = None
+    ctx.must_write = False
+    ctx._granted = state.granted
+    ctx._mode = None
+    ctx._host = host
+    ctx._cookie_header = cookie_header
+    ctx._cookies = None
+    ctx.consent_path = consent_path
+    ctx._path = None
+    ctx._target = target
+    ctx._csrf_nonce = None
+    ctx._change_url = None
+    ctx._used = None
+    ctx._visit = None
+    ctx._preferences = None
+    ctx.varies = False
+    ctx.new_csrf_nonce = False
+    ctx.personal = False
+    ctx._accept_language = accept_language
+    return ctx
+
+
 def get_context(request: Any) -> PersonalisationContext:
     """The consent context of a request.
 

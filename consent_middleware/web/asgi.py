@@ -75,9 +75,8 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
             cookie = by_name.get(b"cookie")
             target = (path, scope.get("query_string", b""), False)
             ctx = scope[SCOPE_KEY] = engine.context(
-                "" if cookie is None else cookie.decode("latin-1"), (), "", target
+                "" if cookie is None else cookie.decode("latin-1"), (), "", target, headers
             )
-            ctx.accept_language(headers)
         else:
             request = RequestInfo.from_scope(scope)
             if engine.watch_scheme:

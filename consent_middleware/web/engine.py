@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Unpack, cast
 
 from ..core.codec import ConsentCookieCodec, ConsentState, CookieProblem, Found
-from ..core.context import PersonalisationContext
+from ..core.context import PersonalisationContext, decided_context
 from ..core.cookie_gate import CookieGate, Verdict, set_cookie_name
 from ..core.cookies import cookie_values
 from ..core.csrf import CsrfGuard
@@ -172,9 +172,11 @@ class ConsentEngine:
         gpc_values: Sequence[str],
         root_path: str,
         target: RequestTarget,
+        accept_language: str | list[tuple[bytes, bytes]] | None = None,
     ) -> PersonalisationContext:
         """:meth:`read` from the parts of a request record: the ``Cookie`` header, the
-        ``Sec-GPC`` values, the mount point, the path and query."""
+        ``Sec-GPC`` values, the mount point, the path and query, and the ``Accept-Language``
+        header (or an ASGI header list to find it in)."""
         if cookie_header and not (gpc_values or root_path or self.decisions is not None):
             # A returning visitor with a valid cookie, the usual request: one lookup and a
             # time check. Anything else, and any doubt, takes the general way below.
@@ -182,19 +184,21 @@ class ConsentEngine:
                 if len(cookie_header) <= _REMEMBERED_HEADER:
                     found, valid_from, valid_until = self._known(cookie_header)
                     if type(found) is ConsentState and valid_from <= time.time() <= valid_until:
-                        return PersonalisationContext(
+                        return decided_context(
                             self.policy,
                             found,
-                            False,
                             self,
                             cookie_header,
                             self.prefix,
-                            None,
                             target,
+                            accept_language,
                         )
             except Exception:
                 pass
-        return self._context(cookie_header, gpc_values, root_path, target)
+        ctx = self._context(cookie_header, gpc_values, root_path, target)
+        if accept_language is not None:
+            ctx.accept_language(accept_language)
+        return ctx
 
     def _context(
         self,
