@@ -194,8 +194,12 @@ def _reordered() -> ConsentPolicy:
 
 
 GRANT_EDITS = {
-    "analytics-made-required": lambda: _edited(analytics={"required": True}),
-    "marketing-made-sensitive": lambda: _edited(marketing={"sensitive": True}),
+    "analytics-made-required": lambda: _edited(
+        analytics={"required": True, "opt_out_allowed": False}
+    ),
+    "marketing-made-sensitive": lambda: _edited(
+        marketing={"sensitive": True, "opt_out_allowed": False}
+    ),
     "analytics-opts-out-on-gpc": lambda: _edited(analytics={"gpc_opt_out": True}),
     "marketing-no-longer-opts-out-on-gpc": lambda: _edited(marketing={"gpc_opt_out": False}),
     "analytics-implies-marketing": lambda: _edited(analytics={"implies": ("marketing",)}),
@@ -217,7 +221,9 @@ def test_a_policy_edit_that_changes_what_a_cookie_grants_makes_it_outdated(
 
 def test_an_analytics_cookie_is_not_read_as_marketing_once_analytics_is_required() -> None:
     value = codec().encode(state("analytics"))
-    decoded = codec(policy=_edited(analytics={"required": True})).decode(value, NOW)
+    decoded = codec(policy=_edited(analytics={"required": True, "opt_out_allowed": False})).decode(
+        value, NOW
+    )
     assert not (isinstance(decoded, ConsentState) and "marketing" in decoded.granted)
 
 

@@ -154,7 +154,11 @@ def test_download_holds_consent_history_visit_preferences_and_host_data(shop: Sh
         "method",
         "kind",
         "policy_version",
+        "region",
+        "rule_set",
     }
+    # No region named by this shop: the strictest rules.
+    assert (data["history"][0]["region"], data["history"][0]["rule_set"]) == (None, "opt_in")
     assert data["visit"] == {"viewed_products": ["green-tea"]}
     assert data["preferences"] == {}
     assert data["host"] == {"orders": [{"order": 1, "total": 12.5}], "since": "2026-01-02"}

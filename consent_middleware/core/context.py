@@ -16,6 +16,7 @@ from .modes import Mode, mode_for
 from .policy import ConsentPolicy
 from .reasons import Reason, refusal
 from .redirects import RequestTarget, request_location
+from .regions import RuleSet
 
 if TYPE_CHECKING:
     from .csrf import CsrfGuard
@@ -74,6 +75,10 @@ class PersonalisationContext:
         "policy",
         "state",
         "varies",
+        "_region",
+        "_rule_set",
+        "_region_matters",
+        "_on_by_default",
     )
 
     def __init__(
@@ -187,7 +192,8 @@ class PersonalisationContext:
         return False
 
     def public_state(self) -> dict[str, object]:
-        """The state for client code: purposes, mode, GPC, dates; no secrets, no identifiers."""
+        """The state for client code: purposes, mode, GPC, dates, the region and its rule
+        set; no secrets, no identifiers."""
         state = self.state
         # The decision's dates are this browser's own.
         self.varies = self.personal = True
@@ -201,6 +207,8 @@ class PersonalisationContext:
             "purposes": {p.id: p.id in self._granted for p in self.policy.purposes},
             "decided_at": None if state is None else _iso(state.decided_at),
             "expires_at": None if state is None else _iso(state.decided_at + lifetime),
+            "region": self.region,
+            "rule_set": self.rule_set.value,
         }
 
     @property
@@ -275,6 +283,94 @@ class PersonalisationContext:
         they make the context; the template helpers may again. A language already chosen
         stays."""
         self._accept_language = header
+
+    # -- region ----------------------------------------------------------------------------
+
+    # Set by locate(), which the middleware calls only when the shop names the region (the
+    # region= or region_header= option): without it every request is opt_in.
+    _region: str | None
+    _rule_set: RuleSet
+    #: The grants depend on the region: the response must vary with it once consent is read.
+    _region_matters: bool
+    _on_by_default: frozenset[str]
+
+    def locate(self, region: str | None) -> None:
+        """Apply the rule set of the visitor's region. The middleware calls this as it makes
+        the context, before anything reads it; ``region`` is an ISO 3166 code it checked
+        (``"DE"``, ``"US-CA"``) or ``None`` when the region is unknown (then ``opt_in``).
+
+        In ``opt_out`` and ``notice`` regions the purposes declared ``opt_out_allowed`` that
+        the visitor has not chosen about are granted; in ``opt_out`` regions Global Privacy
+        Control withdraws every ``opt_out_allowed`` purpose, an earlier opt-in too (written
+        into the cookie, as for ``gpc_opt_out``).
+        """
+        policy = self.policy
+        rule_set = policy.regions.rule_set(region)
+        self._region = region
+        self._rule_set = rule_set
+        state = self.state
+        undecided = policy.optional_ids if state is None and self.external is None else _NONE
+        # Only purposes that may start granted make one region's answer differ from another's.
+        self._region_matters = bool(policy.opt_out_allowed_ids) and (bool(undecided) or self.gpc)
+        on = _NONE
+        if rule_set is not RuleSet.OPT_IN:
+            on = policy.opt_out_allowed_ids & undecided
+        granted = self._granted
+        if self.gpc:
+            off = policy.gpc_off(rule_set)
+            on -= off
+            granted -= off
+            if state is not None and not state.granted.isdisjoint(off):
+                self.must_write = True
+        self._on_by_default = on
+        self._granted = granted | on
+        self._mode = None
+
+    @property
+    def region(self) -> str | None:
+        """The visitor's region, an ISO 3166 code (``"DE"``, ``"US-CA"``), or ``None`` when
+        it is unknown or the shop does not name it. Reading it makes the response vary with
+        the region."""
+        self.varies = self._region_matters = True
+        return getattr(self, "_region", None)
+
+    @property
+    def rule_set(self) -> RuleSet:
+        """The rule set of the visitor's region: ``opt_in`` (also when the region is
+        unknown), ``opt_out`` or ``notice``. Reading it makes the response vary with the
+        region."""
+        self.varies = self._region_matters = True
+        return getattr(self, "_rule_set", RuleSet.OPT_IN)
+
+    @property
+    def jurisdiction(self) -> tuple[str | None, RuleSet]:
+        """The region and its rule set, as the ledger records them with a decision (reading
+        them here does not make the response vary)."""
+        return getattr(self, "_region", None), getattr(self, "_rule_set", RuleSet.OPT_IN)
+
+    @property
+    def on_by_default(self) -> frozenset[str]:
+        """The purposes granted without a choice, because the region lets them start
+        granted until the visitor opts out (``opt_out`` and ``notice`` rule sets)."""
+        self.varies = True
+        return getattr(self, "_on_by_default", _NONE)
+
+    @property
+    def gpc_opt_outs(self) -> frozenset[str]:
+        """The purposes Global Privacy Control keeps off on this request, whatever was
+        chosen: the ``gpc_opt_out`` ones, and in ``opt_out`` regions every
+        ``opt_out_allowed`` one. Empty when the browser does not send GPC."""
+        self.varies = True
+        if not self.gpc:
+            return _NONE
+        return self.policy.gpc_off(getattr(self, "_rule_set", RuleSet.OPT_IN))
+
+    @property
+    def varies_with_region(self) -> bool:
+        """Whether the response depends on the visitor's region: it read the consent while
+        the region's rules decided it (no choice yet, or GPC), or read the region itself.
+        The middleware then adds the region header to ``Vary``."""
+        return self.varies and getattr(self, "_region_matters", False)
 
     # -- signals and reasons ---------------------------------------------------------------
 
@@ -390,7 +486,8 @@ class PersonalisationContext:
         state = self.state
         if state is None or state.granted <= self._granted:
             return None
-        return ConsentState(state.consent_id, self._granted, state.decided_at)
+        # Only what the visitor chose: what the region grants by default is not a choice.
+        return ConsentState(state.consent_id, state.granted & self._granted, state.decided_at)
 
     # -- forms -----------------------------------------------------------------------------
 
@@ -421,6 +518,9 @@ class PersonalisationContext:
         mode = self._mode or mode_for(self._granted)
         decided = self.state is not None
         return f"<PersonalisationContext mode={mode.value} decided={decided} gpc={self.gpc}>"
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def _iso(timestamp: int) -> str:

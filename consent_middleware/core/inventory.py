@@ -61,6 +61,9 @@ class Purpose:
     cannot be refused, so it cannot be switched off by GPC.
     ``sensitive`` marks a purpose that exists only for special-category data (health,
     finances, ...): signals flagged sensitive must use such a purpose.
+    ``opt_out_allowed`` lets the purpose start granted, before any choice, where the
+    visitor's region follows the ``opt_out`` or ``notice`` rule set; it stays opt-in
+    everywhere else, and a sensitive purpose is always opt-in.
     """
 
     id: str
@@ -71,6 +74,7 @@ class Purpose:
     cookies: tuple[str, ...] = ()
     gpc_opt_out: bool = False
     sensitive: bool = False
+    opt_out_allowed: bool = False
 
     def __post_init__(self) -> None:
         _check_id("purpose", self.id)
@@ -93,6 +97,14 @@ class Purpose:
         if self.required and self.sensitive:
             raise ConfigurationError(
                 f"{where} is sensitive, so it needs explicit consent: it cannot be required"
+            )
+        if self.opt_out_allowed and self.sensitive:
+            raise ConfigurationError(
+                f"{where} is sensitive, so it is always opt-in: drop opt_out_allowed"
+            )
+        if self.opt_out_allowed and self.required:
+            raise ConfigurationError(
+                f"{where} is required, so it is always granted: drop opt_out_allowed"
             )
 
     def owns_cookie(self, name: str) -> bool:

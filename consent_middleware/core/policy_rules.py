@@ -11,7 +11,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+from .exceptions import ConfigurationError
 from .inventory import Purpose, Signal
+from .regions import RegionRules
 
 __all__ = [
     "DEFAULT_CONSENT_LIFETIME",
@@ -35,6 +37,7 @@ def policy_problems(
     consent_lifetime: object = DEFAULT_CONSENT_LIFETIME,
     last_updated: object = None,
     ledger_retention: object = DEFAULT_LEDGER_RETENTION,
+    regions: object = None,
 ) -> list[str]:
     """Every rule that the policy these arguments describe breaks, each as one sentence.
 
@@ -46,6 +49,10 @@ def policy_problems(
     declared_signals = _declared("signal", Signal, signals, problems)
     problems += _implication_problems(declared_purposes)
     problems += _signal_purpose_problems(declared_signals, declared_purposes)
+    try:
+        RegionRules.of(regions)  # type: ignore[arg-type]
+    except ConfigurationError as e:
+        problems.append(str(e))
     return problems
 
 

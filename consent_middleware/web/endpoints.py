@@ -206,9 +206,9 @@ class Endpoints:
             chosen = [value for name, value in fields if name == "purpose"]
         else:
             return self._refuse(400, ctx, N_("The form did not say which choice was made."))
-        granted = self.engine.policy.grant(chosen)
-        if ctx.gpc:
-            granted -= self.engine.policy.gpc_opt_out_ids
+        # Global Privacy Control keeps its purposes off, whatever the form says (in opt_out
+        # regions every opt_out_allowed one).
+        granted = self.engine.policy.grant(chosen) - ctx.gpc_opt_outs
         consent_id, renewed = ctx.consent_id, False
         if consent_id is None:
             # An expired cookie, or one from an earlier policy: the same browser renews.

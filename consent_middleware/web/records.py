@@ -114,6 +114,7 @@ class ConsentRecords:
         """The event that records ``state`` replacing the context's decision, in the
         language the context's UI was shown in."""
         previous = None if ctx.state is None else ctx.state.granted
+        region, rule_set = ctx.jurisdiction
         return ConsentEvent.new(
             event_id=event_id,
             consent_id=state.consent_id,
@@ -125,6 +126,8 @@ class ConsentRecords:
             kind=event_kind(previous, state.granted, renewed=renewed),
             # The language the shopper was shown; none for a GPC withdrawal.
             language=self.language if method == Method.GPC else ctx.language,
+            region=region,
+            rule_set=rule_set.value,
         )
 
     def gpc_event(self, ctx: PersonalisationContext, withdrawn: ConsentState) -> ConsentEvent:
