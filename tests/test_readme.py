@@ -232,6 +232,23 @@ def check_languages(shopper: Shopper, module: ModuleType, directory: Path) -> No
     assert ">Accept all</button>" in shopper.get("/sv/").text
 
 
+def check_regions(shopper: Shopper, module: ModuleType, directory: Path) -> None:
+    """The CDN's headers decide the rules: a notice in California, the banner in Germany."""
+    headers = shopper._client.headers
+    headers.update({"CF-IPCountry": "US", "CF-Region-Code": "CA"})
+    california = shopper.get("/")
+    assert "Do Not Sell or Share My Personal Information" in california.text
+    assert "Ten per cent off green tea" in california.text
+    assert california.headers["vary"] == "Cookie, CF-IPCountry, CF-Region-Code"
+    headers.update({"CF-IPCountry": "BR", "CF-Region-Code": "SP"})
+    brazil = shopper.get("/")
+    assert "Got it" in brazil.text and "Do Not Sell" not in brazil.text
+    headers.update({"CF-IPCountry": "DE", "CF-Region-Code": ""})
+    germany = shopper.get("/")
+    assert BANNER in germany.text and ">Accept all</button>" in germany.text
+    assert "Ten per cent off green tea" not in germany.text
+
+
 CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "shop.py": check_tea_shop,
     "app.py": check_tea_shop,
@@ -241,6 +258,7 @@ CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "settings.py": check_settings,
     "onetrust_shop.py": check_external_shop,
     "languages.py": check_languages,
+    "regions.py": check_regions,
 }
 
 
