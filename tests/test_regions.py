@@ -507,7 +507,7 @@ def test_a_ledger_of_schema_two_gets_the_region_columns(tmp_path: Path) -> None:
     version = sqlite3.connect(path).execute(
         "SELECT value FROM consent_ledger_meta WHERE key = 'schema_version'"
     )
-    assert version.fetchone() == ("3",)
+    assert version.fetchone() == ("4",)
 
 
 # -- the notice, in the shopper's language -----------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
@@ -157,9 +158,26 @@ class PersonalisationContext:
     @property
     def decided(self) -> bool:
         """Whether the visitor has made a choice under the current policy version, here or
-        in the consent manager of an external source."""
+        in the consent manager of an external source (a purpose added or changed since may
+        still await one: :attr:`pending`)."""
         self.varies = True
         return self.state is not None or self.external is not None
+
+    @property
+    def pending(self) -> dict[str, str]:
+        """The purposes awaiting a choice from a visitor who chose before: ``"new"`` ones,
+        added to the policy since, and ``"changed"`` ones, whose own ``version`` changed.
+        In declared order; not granted until chosen (unless the region lets them start
+        granted). Empty without a choice at all: then everything awaits one (``decided``)."""
+        self.varies = True
+        state = self.state
+        if state is None or not state.pending:
+            return {}
+        return {
+            p.id: "changed" if p.id in state.changed else "new"
+            for p in self.policy.optional
+            if p.id in state.pending
+        }
 
     @property
     def source(self) -> str | None:
@@ -193,7 +211,7 @@ class PersonalisationContext:
 
     def public_state(self) -> dict[str, object]:
         """The state for client code: purposes, mode, GPC, dates, the region and its rule
-        set; no secrets, no identifiers."""
+        set, the purposes awaiting a choice; no secrets, no identifiers."""
         state = self.state
         # The decision's dates are this browser's own.
         self.varies = self.personal = True
@@ -209,6 +227,7 @@ class PersonalisationContext:
             "expires_at": None if state is None else _iso(state.decided_at + lifetime),
             "region": self.region,
             "rule_set": self.rule_set.value,
+            "pending": self.pending,
         }
 
     @property
@@ -309,7 +328,10 @@ class PersonalisationContext:
         self._region = region
         self._rule_set = rule_set
         state = self.state
-        undecided = policy.optional_ids if state is None and self.external is None else _NONE
+        if state is not None:
+            undecided = state.pending
+        else:
+            undecided = _NONE if self.external is not None else policy.optional_ids
         # Only purposes that may start granted make one region's answer differ from another's.
         self._region_matters = bool(policy.opt_out_allowed_ids) and (bool(undecided) or self.gpc)
         on = _NONE
@@ -487,7 +509,7 @@ class PersonalisationContext:
         if state is None or state.granted <= self._granted:
             return None
         # Only what the visitor chose: what the region grants by default is not a choice.
-        return ConsentState(state.consent_id, state.granted & self._granted, state.decided_at)
+        return replace(state, granted=state.granted & self._granted)
 
     # -- forms -----------------------------------------------------------------------------
 

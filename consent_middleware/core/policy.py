@@ -18,6 +18,7 @@ from .policy_rules import (
     MAX_CONSENT_LIFETIME,
     policy_problems,
 )
+from .purpose_tags import purpose_tag
 from .regions import RegionRules, RuleSet
 
 __all__ = [
@@ -130,6 +131,14 @@ class ConsentPolicy:
         #: Changes whenever the meaning of a consent cookie's bits could change, so that a
         #: cookie written under other rules is refused (the shopper is asked again).
         self.fingerprint = _fingerprint(version, self.purposes)
+        #: A digest of ``version`` alone: a consent cookie written under another policy
+        #: version is refused (everything is asked again).
+        self.version_stamp = hashlib.sha256(
+            json.dumps(["consent-policy-3", version]).encode()
+        ).hexdigest()[:10]
+        #: The tag a consent cookie records each optional purpose's choice under: another
+        #: purpose ``version`` (or flag) gives another tag, and asks about that purpose again.
+        self.purpose_tags: dict[str, str] = {p.id: purpose_tag(p) for p in self.optional}
         #: Which regions follow which rule set.
         self.regions = RegionRules.of(regions)
         self.optional_ids: frozenset[str] = frozenset(p.id for p in self.optional)

@@ -41,6 +41,7 @@ _PURPOSE_KEYS = {
     "gpc_opt_out",
     "sensitive",
     "opt_out_allowed",
+    "version",
 }
 _SIGNAL_KEYS = {
     "id",
@@ -125,6 +126,7 @@ def _purpose(index: int, table: object) -> Purpose:
         gpc_opt_out=_bool(where, item, "gpc_opt_out"),
         sensitive=_bool(where, item, "sensitive"),
         opt_out_allowed=_bool(where, item, "opt_out_allowed"),
+        version=item.get("version"),
     )
 
 

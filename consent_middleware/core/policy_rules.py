@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from .exceptions import ConfigurationError
 from .inventory import Purpose, Signal
+from .purpose_tags import id_tag
 from .regions import RegionRules
 
 __all__ = [
@@ -49,6 +50,7 @@ def policy_problems(
     declared_signals = _declared("signal", Signal, signals, problems)
     problems += _implication_problems(declared_purposes)
     problems += _signal_purpose_problems(declared_signals, declared_purposes)
+    problems += _tag_problems(declared_purposes)
     try:
         RegionRules.of(regions)  # type: ignore[arg-type]
     except ConfigurationError as e:
@@ -140,5 +142,22 @@ def _signal_purpose_problems(
             problems.append(
                 f"{where} is sensitive but uses the general purpose {owner.id!r}: give it a "
                 "purpose of its own, declared sensitive=True"
+            )
+    return problems
+
+
+def _tag_problems(purposes: Mapping[str, Purpose]) -> list[str]:
+    # The consent cookie finds each choice by a 24-bit digest of the purpose's id: two ids
+    # with the same digest (about one policy in a million) could not be told apart.
+    problems = []
+    seen: dict[str, str] = {}
+    for purpose in purposes.values():
+        if purpose.required:
+            continue
+        other = seen.setdefault(id_tag(purpose.id), purpose.id)
+        if other != purpose.id:
+            problems.append(
+                f"purposes {other!r} and {purpose.id!r} cannot be told apart in the consent "
+                "cookie: rename one of them"
             )
     return problems

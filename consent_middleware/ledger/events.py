@@ -54,6 +54,9 @@ class ConsentEvent:
     region: str | None = None
     #: The rule set the decision was made under: "opt_in", "opt_out" or "notice".
     rule_set: str = "opt_in"
+    #: The own ``version`` of each purpose the choice covered, as ``(purpose, version)``
+    #: pairs in purpose order; purposes without one follow ``policy_version``.
+    versions: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def new(
@@ -70,6 +73,7 @@ class ConsentEvent:
         event_id: str | None = None,
         region: str | None = None,
         rule_set: str = "opt_in",
+        versions: Iterable[tuple[str, str]] = (),
     ) -> ConsentEvent:
         """An event with ``event_id``, or a fresh random id."""
         return cls(
@@ -84,6 +88,7 @@ class ConsentEvent:
             language,
             region,
             rule_set,
+            tuple(sorted(versions)),
         )
 
     def to_json(self) -> str:
@@ -106,6 +111,7 @@ class ConsentEvent:
             # Lines written before regions were recorded hold neither.
             None if data.get("region") is None else str(data["region"]),
             str(data.get("rule_set", "opt_in")),
+            tuple((str(p), str(v)) for p, v in data.get("versions", ())),
         )
 
     def for_shopper(self) -> dict[str, object]:
@@ -119,6 +125,7 @@ class ConsentEvent:
             "policy_version": self.policy_version,
             "region": self.region,
             "rule_set": self.rule_set,
+            "versions": dict(self.versions),
         }
 
 

@@ -25,10 +25,10 @@ from .forks import renew_after_fork
 
 __all__ = ["Ledger", "LedgerUnavailable", "SQLLedger"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 COLUMNS = (
     "event_id, consent_id, time, policy_version, granted, refused, method, kind, language,"
-    " region, rule_set"
+    " region, rule_set, versions"
 )
 #: Statements that bring a store from version ``n - 1`` to ``n``; ``{real}`` and ``{text}``
 #: are the column types of the store's dialect.
@@ -57,6 +57,10 @@ MIGRATIONS: dict[int, list[str]] = {
         # rules, the only ones there were; their region was not known.
         "ALTER TABLE consent_events ADD COLUMN region {text}",
         "ALTER TABLE consent_events ADD COLUMN rule_set {text} NOT NULL DEFAULT 'opt_in'",
+    ],
+    4: [
+        # The purposes' own versions a choice covered, as a JSON object; none before.
+        "ALTER TABLE consent_events ADD COLUMN versions {text} NOT NULL DEFAULT '{{}}'",
     ],
 }
 #: Inserts an event unless it is stored already or its browser was erased after it happened
@@ -119,6 +123,7 @@ def _row_to_event(row: Sequence[Any]) -> ConsentEvent:
         row[8],
         row[9],
         row[10],
+        tuple(sorted(json.loads(row[11]).items())),
     )
 
 
@@ -136,6 +141,7 @@ def event_to_row(event: ConsentEvent) -> tuple[Any, ...]:
         event.language,
         event.region,
         event.rule_set,
+        json.dumps(dict(event.versions)),
     )
 
 

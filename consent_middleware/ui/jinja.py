@@ -291,7 +291,8 @@ def _disclosure(
 
 @jinja2.pass_context
 def consent_banner(template_context: jinja2.runtime.Context) -> Markup:
-    """The first-layer banner, shown until the visitor has made a choice.
+    """The first-layer banner, shown until the visitor has made a choice, and again, about
+    them alone, for purposes added or changed since (``ctx.pending``).
 
     Where the visitor's region lets purposes start granted (the ``opt_out`` and ``notice``
     rule sets) and the policy has such purposes, a notice instead (``consent/notice.html``):
@@ -299,12 +300,23 @@ def consent_banner(template_context: jinja2.runtime.Context) -> Markup:
     ``opt_out`` regions, the "Do Not Sell or Share My Personal Information" link.
     """
     ctx = context_of(template_context)
-    if ctx.decided:
+    # A shopper who chose before is asked only about what was added or changed since.
+    pending = ctx.pending
+    decided = ctx.decided
+    if decided and not pending:
         return Markup("")
     policy = ctx.policy
     next_path = safe_next(ctx.path)
-    if not policy.opt_out_allowed_ids or ctx.rule_set is RuleSet.OPT_IN:
-        return _render(template_context, "consent/banner.html", ctx, ctx=ctx, next=next_path)
+    undecided = policy.optional_ids if not decided else frozenset(pending)
+    if not policy.opt_out_allowed_ids & undecided or ctx.rule_set is RuleSet.OPT_IN:
+        return _render(
+            template_context,
+            "consent/banner.html",
+            ctx,
+            ctx=ctx,
+            next=next_path,
+            pending=pending,
+        )
     granted, by_default, off = ctx.granted, ctx.on_by_default, ctx.gpc_opt_outs
     return _render(
         template_context,
