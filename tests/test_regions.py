@@ -415,6 +415,10 @@ def test_a_page_the_region_decides_varies_with_its_headers(make_driver: DriverFa
     assert _vary(driver.get("/", cookies={driver.cookie_name: cookie}, headers=GERMANY)) == [
         "Cookie"
     ]
+    # The app's own Vary is kept, and so is its caching, for a page with nothing personal.
+    merged = make_driver(policy=EXAMPLE, **CLOUDFLARE).get("/recommend", headers=CALIFORNIA)
+    assert _vary(merged) == ["Accept-Encoding", "Cookie", "CF-IPCountry", "CF-Region-Code"]
+    assert merged.header("cache-control") == "public, max-age=60"
     # A page that never reads the consent is left alone.
     plain = driver.get("/plain", headers=CALIFORNIA)
     assert plain.all("vary") == []

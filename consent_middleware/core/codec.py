@@ -103,6 +103,8 @@ class ConsentCookieCodec:
                 f"{MAX_OPTIONAL_PURPOSES} fit in the consent cookie"
             )
         self._lifetime = int(policy.consent_lifetime.total_seconds())
+        # What the lists of tags say, read once per pair of lists: few pairs ever occur.
+        self._choices = lru_cache(maxsize=cache_size)(self._read_choices)
         # What a value holds, and when (a problem holds at any time): verified once.
         self._entries = lru_cache(maxsize=cache_size)(self._entry)
 
@@ -176,9 +178,18 @@ class ConsentCookieCodec:
             return CookieProblem.MALFORMED if first is None else self._first_format(first)
         if match["fp"] != self.policy.version_stamp:
             return CookieProblem.OUTDATED
-        granted_tags, refused_tags = _tags(match["granted"]), _tags(match["refused"])
-        if granted_tags is None or refused_tags is None or granted_tags & refused_tags:
+        choices = self._choices(match["granted"], match["refused"])
+        if choices is None:
             return CookieProblem.MALFORMED
+        granted, pending, changed = choices
+        return ConsentState(match["id"], granted, int(match["at"], 16), pending, changed)
+
+    def _read_choices(self, granted_list: str, refused_list: str) -> _Choices | None:
+        """The purposes granted, those awaiting a choice, and those of them changed since,
+        from a value's lists of tags; ``None`` if the lists are not ones we write."""
+        granted_tags, refused_tags = _tags(granted_list), _tags(refused_list)
+        if granted_tags is None or refused_tags is None or granted_tags & refused_tags:
+            return None
         chosen = {tag[:4] for tag in granted_tags | refused_tags}
         granted, pending, changed = set(), set(), set()
         for purpose_id, tag in self.policy.purpose_tags.items():
@@ -189,10 +200,8 @@ class ConsentCookieCodec:
                 pending.add(purpose_id)
                 if tag[:4] in chosen:
                     changed.add(purpose_id)
-        return ConsentState(
-            match["id"],
+        return (
             frozenset(granted) | self.policy.required_ids,
-            int(match["at"], 16),
             frozenset(pending),
             frozenset(changed),
         )
@@ -234,14 +243,17 @@ class ConsentCookieCodec:
         return len(self.encode(state))
 
 
-def _tags(joined: str) -> frozenset[str] | None:
+def _tags(joined: str) -> set[str] | None:
     """The tags of a list written by :meth:`ConsentCookieCodec.encode`; ``None`` if one is
     there twice (never written so)."""
-    tags = [joined[i : i + TAG_LENGTH] for i in range(0, len(joined), TAG_LENGTH)]
-    found = frozenset(tags)
-    return found if len(found) == len(tags) else None
+    if not joined:
+        return set()
+    tags = {joined[i : i + TAG_LENGTH] for i in range(0, len(joined), TAG_LENGTH)}
+    return tags if len(tags) * TAG_LENGTH == len(joined) else None
 
 
+#: The purposes granted, those awaiting a choice, and those of them changed since.
+_Choices = tuple[frozenset[str], frozenset[str], frozenset[str]]
 #: What a cookie value holds, and the span of time in which that is valid.
 _Entry = tuple[ConsentState | CookieProblem, float, float]
 #: The same for a header, which may hold no consent cookie at all.

@@ -328,6 +328,11 @@ class PersonalisationContext:
         self._region = region
         self._rule_set = rule_set
         state = self.state
+        if state is not None and not state.pending and not self.gpc:
+            # The usual request, a returning visitor's: their choice decides, anywhere.
+            self._region_matters = False
+            self._on_by_default = _NONE
+            return
         if state is not None:
             undecided = state.pending
         else:

@@ -122,7 +122,11 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
                     return _send_changed(engine, ctx, message, send)
             if varies:
                 if regions is not None and ctx.varies_with_region:
-                    return _send_changed(engine, ctx, message, send)
+                    if merge or regions.function is not None:
+                        return _send_changed(engine, ctx, message, send)
+                    # A page the region decided: one header to add, as below.
+                    message["headers"] = [*raw, regions.vary_header]
+                    return send(message)
                 # The usual case, a page that read the consent: one header to add (a new
                 # list, as the app's own may be shared), merged if the app varies too.
                 if merge:

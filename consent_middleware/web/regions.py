@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from ..core.context import PersonalisationContext
@@ -45,6 +46,10 @@ class RegionReader:
         self.changes = ResponseChanges(
             cookies=(), private=function is not None, vary_cookie=True, vary=self.headers
         )
+        #: The same as one ASGI header, for a response that has no ``Vary`` of its own.
+        self.vary_header = (b"vary", ", ".join(["Cookie", *self.headers]).encode("latin-1"))
+        # The region of each pair of raw header values seen, kept: few pairs ever occur.
+        self._region_of_raw = lru_cache(maxsize=1024)(_region_of_raw)
 
     @classmethod
     def of(cls, options: ConsentOptions) -> RegionReader | None:
@@ -66,8 +71,9 @@ class RegionReader:
         if function is not None:
             ctx.locate(_call(function, RequestInfo.from_scope(scope)))
             return
-        values = [by_name.get(key) for key in self._keys]
-        ctx.locate(region_code(*(None if v is None else v.decode("latin-1") for v in values)))
+        keys = self._keys
+        subdivision = by_name.get(keys[1]) if len(keys) > 1 else None
+        ctx.locate(self._region_of_raw(by_name.get(keys[0]), subdivision))
 
     def region_of(self, request: RequestInfo) -> str | None:
         """The region code of ``request``, or ``None`` when unknown."""
@@ -90,6 +96,12 @@ class RegionReader:
             if name in self._keys:
                 found.setdefault(name, []).append(value)
         return [_single_bytes(found.get(key)) for key in self._keys]
+
+
+def _region_of_raw(value: bytes | None, subdivision: bytes | None) -> str | None:
+    if value is None:
+        return None
+    return region_code(value.decode("latin-1"), subdivision and subdivision.decode("latin-1"))
 
 
 def _call(function: Callable[[RequestInfo], str | None], request: RequestInfo) -> str | None:
