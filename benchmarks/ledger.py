@@ -166,9 +166,8 @@ def main() -> None:
         for i in range(args.big)
     )
     start = time.perf_counter()
-    database.executemany(
-        f"INSERT INTO consent_events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-    )
+    values = ", ".join(["?"] * len(COLUMNS.split(",")))
+    database.executemany(f"INSERT INTO consent_events ({COLUMNS}) VALUES ({values})", rows)
     database.commit()
     database.close()
     print(f"  filled a {args.big}-event ledger in {time.perf_counter() - start:.1f} s")

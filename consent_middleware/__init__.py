@@ -18,7 +18,9 @@ from .core.exceptions import (
 )
 from .core.policy import ConsentPolicy, Purpose, Signal, SignalScope
 from .core.reasons import Reason
+from .core.regions import RegionRules, RuleSet
 from .web.asgi import ConsentMiddleware
+from .web.messages import RequestInfo
 from .web.options import ConsentOptions
 from .web.wsgi import ConsentWSGIMiddleware
 
@@ -42,6 +44,9 @@ __all__ = [
     "Signal",
     "SignalScope",
     "get_context",
+    "RegionRules",
+    "RuleSet",
+    "RequestInfo",
 ]
 
 

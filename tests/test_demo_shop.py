@@ -148,3 +148,18 @@ def test_choices_are_recorded_and_can_be_downloaded_and_erased(ledger_in_tmp: Pa
 
     run(steps)
     assert ledger_in_tmp.exists()
+
+
+def test_the_region_headers_bring_the_regional_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSENT_REGION_HEADER", "CF-IPCountry")
+    monkeypatch.setenv("CONSENT_REGION_SUBDIVISION_HEADER", "CF-Region-Code")
+
+    async def steps(client: httpx.AsyncClient) -> tuple[str, str]:
+        california = await client.get("/", headers={"CF-IPCountry": "US", "CF-Region-Code": "CA"})
+        germany = await client.get("/", headers={"CF-IPCountry": "DE"})
+        return california.text, germany.text
+
+    california, germany = run(steps)
+    assert "Do Not Sell or Share My Personal Information" in california
+    assert "Offer for you" in california
+    assert "Accept all" in germany and "Offer for you" not in germany

@@ -73,7 +73,7 @@ def test_reopening_keeps_the_schema_and_the_events(tmp_path: Path) -> None:
     version = sqlite3.connect(path).execute(
         "SELECT value FROM consent_ledger_meta WHERE key = 'schema_version'"
     )
-    assert version.fetchone() == ("2",)
+    assert version.fetchone() == ("4",)
 
 
 def test_a_version_one_ledger_is_migrated_and_keeps_its_events(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def shop(make_driver: DriverFactory, tmp_path: Path) -> Shop:
 
 
 def consent_id(value: str) -> str:
-    return value.split(".")[4]
+    return value.split(".")[-2]  # the consent id, before the signature
 
 
 def test_every_choice_is_recorded_with_its_method(shop: Shop) -> None:
@@ -154,7 +154,12 @@ def test_download_holds_consent_history_visit_preferences_and_host_data(shop: Sh
         "method",
         "kind",
         "policy_version",
+        "region",
+        "rule_set",
+        "versions",
     }
+    # No region named by this shop: the strictest rules.
+    assert (data["history"][0]["region"], data["history"][0]["rule_set"]) == (None, "opt_in")
     assert data["visit"] == {"viewed_products": ["green-tea"]}
     assert data["preferences"] == {}
     assert data["host"] == {"orders": [{"order": 1, "total": 12.5}], "since": "2026-01-02"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ from .modes import Mode, mode_for
 from .policy import ConsentPolicy
 from .reasons import Reason, refusal, suggested_text
 from .redirects import RequestTarget, request_location
+from .regions import RuleSet
 
 if TYPE_CHECKING:
     from .csrf import CsrfGuard
@@ -74,6 +76,10 @@ class PersonalisationContext:
         "policy",
         "state",
         "varies",
+        "_region",
+        "_rule_set",
+        "_region_matters",
+        "_on_by_default",
     )
 
     def __init__(
@@ -152,9 +158,26 @@ class PersonalisationContext:
     @property
     def decided(self) -> bool:
         """Whether the visitor has made a choice under the current policy version, here or
-        in the consent manager of an external source."""
+        in the consent manager of an external source (a purpose added or changed since may
+        still await one: :attr:`pending`)."""
         self.varies = True
         return self.state is not None or self.external is not None
+
+    @property
+    def pending(self) -> dict[str, str]:
+        """The purposes awaiting a choice from a visitor who chose before: ``"new"`` ones,
+        added to the policy since, and ``"changed"`` ones, whose own ``version`` changed.
+        In declared order; not granted until chosen (unless the region lets them start
+        granted). Empty without a choice at all: then everything awaits one (``decided``)."""
+        self.varies = True
+        state = self.state
+        if state is None or not state.pending:
+            return {}
+        return {
+            p.id: "changed" if p.id in state.changed else "new"
+            for p in self.policy.optional
+            if p.id in state.pending
+        }
 
     @property
     def source(self) -> str | None:
@@ -187,7 +210,8 @@ class PersonalisationContext:
         return False
 
     def public_state(self) -> dict[str, object]:
-        """The state for client code: purposes, mode, GPC, dates; no secrets, no identifiers."""
+        """The state for client code: purposes, mode, GPC, dates, the region and its rule
+        set, the purposes awaiting a choice; no secrets, no identifiers."""
         state = self.state
         # The decision's dates are this browser's own.
         self.varies = self.personal = True
@@ -201,6 +225,9 @@ class PersonalisationContext:
             "purposes": {p.id: p.id in self._granted for p in self.policy.purposes},
             "decided_at": None if state is None else _iso(state.decided_at),
             "expires_at": None if state is None else _iso(state.decided_at + lifetime),
+            "region": self.region,
+            "rule_set": self.rule_set.value,
+            "pending": self.pending,
         }
 
     @property
@@ -275,6 +302,102 @@ class PersonalisationContext:
         they make the context; the template helpers may again. A language already chosen
         stays."""
         self._accept_language = header
+
+    # -- region ----------------------------------------------------------------------------
+
+    # Set by locate(), which the middleware calls only when the shop names the region (the
+    # region= or region_header= option): without it every request is opt_in.
+    _region: str | None
+    _rule_set: RuleSet
+    #: The grants depend on the region: the response must vary with it once consent is read.
+    _region_matters: bool
+    _on_by_default: frozenset[str]
+
+    def locate(self, region: str | None) -> None:
+        """Apply the rule set of the visitor's region. The middleware calls this as it makes
+        the context, before anything reads it; ``region`` is an ISO 3166 code it checked
+        (``"DE"``, ``"US-CA"``) or ``None`` when the region is unknown (then ``opt_in``).
+
+        In ``opt_out`` and ``notice`` regions the purposes declared ``opt_out_allowed`` that
+        the visitor has not chosen about are granted; in ``opt_out`` regions Global Privacy
+        Control withdraws every ``opt_out_allowed`` purpose, an earlier opt-in too (written
+        into the cookie, as for ``gpc_opt_out``).
+        """
+        policy = self.policy
+        rule_set = policy.regions.rule_set(region)
+        self._region = region
+        self._rule_set = rule_set
+        state = self.state
+        if state is not None and not state.pending and not self.gpc:
+            # The usual request, a returning visitor's: their choice decides, anywhere.
+            self._region_matters = False
+            self._on_by_default = _NONE
+            return
+        if state is not None:
+            undecided = state.pending
+        else:
+            undecided = _NONE if self.external is not None else policy.optional_ids
+        # Only purposes that may start granted make one region's answer differ from another's.
+        self._region_matters = bool(policy.opt_out_allowed_ids) and (bool(undecided) or self.gpc)
+        on = _NONE
+        if rule_set is not RuleSet.OPT_IN:
+            on = policy.opt_out_allowed_ids & undecided
+        granted = self._granted
+        if self.gpc:
+            off = policy.gpc_off(rule_set)
+            on -= off
+            granted -= off
+            if state is not None and not state.granted.isdisjoint(off):
+                self.must_write = True
+        self._on_by_default = on
+        self._granted = granted | on
+        self._mode = None
+
+    @property
+    def region(self) -> str | None:
+        """The visitor's region, an ISO 3166 code (``"DE"``, ``"US-CA"``), or ``None`` when
+        it is unknown or the shop does not name it. Reading it makes the response vary with
+        the region."""
+        self.varies = self._region_matters = True
+        return getattr(self, "_region", None)
+
+    @property
+    def rule_set(self) -> RuleSet:
+        """The rule set of the visitor's region: ``opt_in`` (also when the region is
+        unknown), ``opt_out`` or ``notice``. Reading it makes the response vary with the
+        region."""
+        self.varies = self._region_matters = True
+        return getattr(self, "_rule_set", RuleSet.OPT_IN)
+
+    @property
+    def jurisdiction(self) -> tuple[str | None, RuleSet]:
+        """The region and its rule set, as the ledger records them with a decision (reading
+        them here does not make the response vary)."""
+        return getattr(self, "_region", None), getattr(self, "_rule_set", RuleSet.OPT_IN)
+
+    @property
+    def on_by_default(self) -> frozenset[str]:
+        """The purposes granted without a choice, because the region lets them start
+        granted until the visitor opts out (``opt_out`` and ``notice`` rule sets)."""
+        self.varies = True
+        return getattr(self, "_on_by_default", _NONE)
+
+    @property
+    def gpc_opt_outs(self) -> frozenset[str]:
+        """The purposes Global Privacy Control keeps off on this request, whatever was
+        chosen: the ``gpc_opt_out`` ones, and in ``opt_out`` regions every
+        ``opt_out_allowed`` one. Empty when the browser does not send GPC."""
+        self.varies = True
+        if not self.gpc:
+            return _NONE
+        return self.policy.gpc_off(getattr(self, "_rule_set", RuleSet.OPT_IN))
+
+    @property
+    def varies_with_region(self) -> bool:
+        """Whether the response depends on the visitor's region: it read the consent while
+        the region's rules decided it (no choice yet, or GPC), or read the region itself.
+        The middleware then adds the region header to ``Vary``."""
+        return self.varies and getattr(self, "_region_matters", False)
 
     # -- signals and reasons ---------------------------------------------------------------
 
@@ -392,7 +515,8 @@ class PersonalisationContext:
         state = self.state
         if state is None or state.granted <= self._granted:
             return None
-        return ConsentState(state.consent_id, self._granted, state.decided_at)
+        # Only what the visitor chose: what the region grants by default is not a choice.
+        return replace(state, granted=state.granted & self._granted)
 
     # -- forms -----------------------------------------------------------------------------
 
@@ -423,6 +547,9 @@ class PersonalisationContext:
         mode = self._mode or mode_for(self._granted)
         decided = self.state is not None
         return f"<PersonalisationContext mode={mode.value} decided={decided} gpc={self.gpc}>"
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def _iso(timestamp: int) -> str:

@@ -60,6 +60,12 @@ class Purpose:
     ``label`` and ``description`` are a string, or one text per language
     (``{"en": "Personalisation", "de": "Personalisierung"}``); either way they read as a
     string, the first text given, and :meth:`label_for` gives the text for a language.
+    ``opt_out_allowed`` lets the purpose start granted, before any choice, where the
+    visitor's region follows the ``opt_out`` or ``notice`` rule set; it stays opt-in
+    everywhere else, and a sensitive purpose is always opt-in.
+    ``version`` is the purpose's own: changing it (or adding a purpose) asks shoppers about
+    this purpose alone, keeping their other choices; the policy's ``version`` asks again
+    about everything.
     """
 
     id: str
@@ -70,6 +76,8 @@ class Purpose:
     cookies: tuple[str, ...] = ()
     gpc_opt_out: bool = False
     sensitive: bool = False
+    opt_out_allowed: bool = False
+    version: str | None = None
 
     def __post_init__(self) -> None:
         _check_id("purpose", self.id)
@@ -94,6 +102,21 @@ class Purpose:
         if self.required and self.sensitive:
             raise ConfigurationError(
                 f"{where} is sensitive, so it needs explicit consent: it cannot be required"
+            )
+        if self.version is not None and (
+            not isinstance(self.version, str) or not self.version.strip() or len(self.version) > 64
+        ):
+            raise ConfigurationError(
+                f"{where}: version must be a non-empty string of 64 characters at most, "
+                f"such as '2', not {self.version!r}"
+            )
+        if self.opt_out_allowed and self.sensitive:
+            raise ConfigurationError(
+                f"{where} is sensitive, so it is always opt-in: drop opt_out_allowed"
+            )
+        if self.opt_out_allowed and self.required:
+            raise ConfigurationError(
+                f"{where} is required, so it is always granted: drop opt_out_allowed"
             )
 
     def label_for(self, language: str, fallback: str | None = None) -> str:

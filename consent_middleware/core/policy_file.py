@@ -24,6 +24,7 @@ _POLICY_KEYS = {
     "last_updated",
     "purposes",
     "signals",
+    "regions",
 }
 #: Settings given in days in a file, and the ``ConsentPolicy`` argument each one fills.
 _DAY_SETTINGS = {
@@ -39,6 +40,8 @@ _PURPOSE_KEYS = {
     "cookies",
     "gpc_opt_out",
     "sensitive",
+    "opt_out_allowed",
+    "version",
 }
 _SIGNAL_KEYS = {
     "id",
@@ -122,6 +125,8 @@ def _purpose(index: int, table: object) -> Purpose:
         cookies=item.get("cookies", ()),
         gpc_opt_out=_bool(where, item, "gpc_opt_out"),
         sensitive=_bool(where, item, "sensitive"),
+        opt_out_allowed=_bool(where, item, "opt_out_allowed"),
+        version=item.get("version"),
     )
 
 
@@ -171,6 +176,7 @@ def read_declarations(data: Mapping[str, Any]) -> Declarations:
     settings: dict[str, Any] = {
         "version": data.get("version"),
         "last_updated": data.get("last_updated"),
+        "regions": data.get("regions"),
     }
     for key, name in _DAY_SETTINGS.items():
         try:

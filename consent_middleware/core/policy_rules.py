@@ -11,8 +11,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+from .exceptions import ConfigurationError
 from .inventory import Purpose, Signal
 from .texts import Text, languages_of
+from .purpose_tags import id_tag
+from .regions import RegionRules
 
 __all__ = [
     "DEFAULT_CONSENT_LIFETIME",
@@ -39,6 +42,7 @@ def policy_problems(
     consent_lifetime: object = DEFAULT_CONSENT_LIFETIME,
     last_updated: object = None,
     ledger_retention: object = DEFAULT_LEDGER_RETENTION,
+    regions: object = None,
 ) -> list[str]:
     """Every rule that the policy these arguments describe breaks, each as one sentence.
 
@@ -50,6 +54,11 @@ def policy_problems(
     declared_signals = _declared("signal", Signal, signals, problems)
     problems += _implication_problems(declared_purposes)
     problems += _signal_purpose_problems(declared_signals, declared_purposes)
+    problems += _tag_problems(declared_purposes)
+    try:
+        RegionRules.of(regions)  # type: ignore[arg-type]
+    except ConfigurationError as e:
+        problems.append(str(e))
     return problems
 
 
@@ -202,3 +211,18 @@ def fallback_text_problem(
         f"shopper's language has none), for {', '.join(missing)}: add a text in "
         f"{language!r} to each, or list first in languages=[...] a language every text has"
     )
+def _tag_problems(purposes: Mapping[str, Purpose]) -> list[str]:
+    # The consent cookie finds each choice by a 24-bit digest of the purpose's id: two ids
+    # with the same digest (about one policy in a million) could not be told apart.
+    problems = []
+    seen: dict[str, str] = {}
+    for purpose in purposes.values():
+        if purpose.required:
+            continue
+        other = seen.setdefault(id_tag(purpose.id), purpose.id)
+        if other != purpose.id:
+            problems.append(
+                f"purposes {other!r} and {purpose.id!r} cannot be told apart in the consent "
+                "cookie: rename one of them"
+            )
+    return problems

@@ -25,8 +25,11 @@ from .forks import renew_after_fork
 
 __all__ = ["Ledger", "LedgerUnavailable", "SQLLedger"]
 
-SCHEMA_VERSION = 2
-COLUMNS = "event_id, consent_id, time, policy_version, granted, refused, method, kind, language"
+SCHEMA_VERSION = 4
+COLUMNS = (
+    "event_id, consent_id, time, policy_version, granted, refused, method, kind, language,"
+    " region, rule_set, versions"
+)
 #: Statements that bring a store from version ``n - 1`` to ``n``; ``{real}`` and ``{text}``
 #: are the column types of the store's dialect.
 MIGRATIONS: dict[int, list[str]] = {
@@ -49,11 +52,22 @@ MIGRATIONS: dict[int, list[str]] = {
         "UPDATE consent_events SET recorded = time",
         "CREATE INDEX IF NOT EXISTS consent_events_by_recorded ON consent_events (recorded)",
     ],
+    3: [
+        # The jurisdiction of each decision. Events kept before were all made under opt-in
+        # rules, the only ones there were; their region was not known.
+        "ALTER TABLE consent_events ADD COLUMN region {text}",
+        "ALTER TABLE consent_events ADD COLUMN rule_set {text} NOT NULL DEFAULT 'opt_in'",
+    ],
+    4: [
+        # The purposes' own versions a choice covered, as a JSON object; none before.
+        "ALTER TABLE consent_events ADD COLUMN versions {text} NOT NULL DEFAULT '{{}}'",
+    ],
 }
 #: Inserts an event unless it is stored already or its browser was erased after it happened
 #: (a later choice of a browser whose erasure could not finish is kept).
 INSERT = (
-    f"INSERT INTO consent_events ({COLUMNS}, recorded) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    f"INSERT INTO consent_events ({COLUMNS}, recorded)"
+    f" SELECT {', '.join(['?'] * (len(COLUMNS.split(',')) + 1))}"
     " WHERE NOT EXISTS (SELECT 1 FROM consent_erasures WHERE subject = ? AND time >= ?)"
     " ON CONFLICT (event_id) DO NOTHING"
 )
@@ -107,6 +121,9 @@ def _row_to_event(row: Sequence[Any]) -> ConsentEvent:
         row[6],
         row[7],
         row[8],
+        row[9],
+        row[10],
+        tuple(sorted(json.loads(row[11]).items())),
     )
 
 
@@ -122,6 +139,9 @@ def event_to_row(event: ConsentEvent) -> tuple[Any, ...]:
         event.method,
         event.kind,
         event.language,
+        event.region,
+        event.rule_set,
+        json.dumps(dict(event.versions)),
     )
 
 

@@ -30,6 +30,7 @@ from ..core.modes import Mode
 from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
 from ..core.reasons import GENERAL_REASON, SUGGESTED_FROM, Reason, suggested_text
 from ..core.redirects import safe_next
+from ..core.regions import RuleSet
 from .translations import N_, template_values, translations
 
 __all__ = ["ConsentExtension", "install"]
@@ -188,9 +189,13 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         key = (policy, source, language, fallback, signals[0].id)
     else:
         key = (policy, source, language, fallback, *[signal.id for signal in signals])
+    # Purposes on only until the shopper opts out (opt_out and notice regions) say so.
+    by_default = ctx.on_by_default
+    if by_default:
+        key = (*key, by_default)
     found = _DISCLOSURES.get(key)
     if found is None or found[0]() is not env or found[1] != signals:
-        found = _disclosure(env, ctx, reason, key, source)
+        found = _disclosure(env, ctx, reason, key, source, by_default)
     blanks = found[2]
     text = reason.text
     if text is GENERAL_REASON or text == GENERAL_REASON:
@@ -216,6 +221,7 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         purpose=ctx.policy.purpose,
         change_url=ctx.change_url(),
         source=source,
+        by_default=by_default,
     )
 
 
@@ -262,6 +268,7 @@ def _disclosure(
     reason: Reason,
     key: tuple[object, ...],
     source: str | None,
+    by_default: frozenset[str],
 ) -> _Disclosure:
     """The package's own disclosure for the reason's signals, as the text before, between
     and after its sentence and its link (no blanks when the host overrides the template)."""
@@ -275,6 +282,7 @@ def _disclosure(
             "purpose": policy.purpose,
             "change_url": _LINK,
             "source": source,
+            "by_default": by_default,
             **template_values(language, fallback),
         }
         html = "".join(template.root_render_func(template.new_context(values, shared=True)))
@@ -299,11 +307,45 @@ def _disclosure(
 
 @jinja2.pass_context
 def consent_banner(template_context: jinja2.runtime.Context) -> Markup:
-    """The first-layer banner, shown until the visitor has made a choice."""
+    """The first-layer banner, shown until the visitor has made a choice, and again, about
+    them alone, for purposes added or changed since (``ctx.pending``).
+
+    Where the visitor's region lets purposes start granted (the ``opt_out`` and ``notice``
+    rule sets) and the policy has such purposes, a notice instead (``consent/notice.html``):
+    what is on, what Global Privacy Control keeps off, a "Got it" that keeps it so and, in
+    ``opt_out`` regions, the "Do Not Sell or Share My Personal Information" link.
+    """
     ctx = context_of(template_context)
-    if ctx.decided:
+    # A shopper who chose before is asked only about what was added or changed since.
+    pending = ctx.pending
+    decided = ctx.decided
+    if decided and not pending:
         return Markup("")
-    return _render(template_context, "consent/banner.html", ctx, ctx=ctx, next=safe_next(ctx.path))
+    policy = ctx.policy
+    next_path = safe_next(ctx.path)
+    undecided = policy.optional_ids if not decided else frozenset(pending)
+    if not policy.opt_out_allowed_ids & undecided or ctx.rule_set is RuleSet.OPT_IN:
+        return _render(
+            template_context,
+            "consent/banner.html",
+            ctx,
+            ctx=ctx,
+            next=next_path,
+            pending=pending,
+        )
+    granted, by_default, off = ctx.granted, ctx.on_by_default, ctx.gpc_opt_outs
+    return _render(
+        template_context,
+        "consent/notice.html",
+        ctx,
+        ctx=ctx,
+        next=next_path,
+        opt_out=ctx.rule_set is RuleSet.OPT_OUT,
+        on=[p for p in policy.optional if p.id in by_default],
+        off=[p for p in policy.optional if p.id in off],
+        # "Got it" keeps what is on now.
+        kept=[p.id for p in policy.optional if p.id in granted],
+    )
 
 
 @jinja2.pass_context

@@ -33,6 +33,7 @@ from .cookie_plan import CookieNames, CookiePlan
 from .messages import NO_CHANGES, VARY_ONLY, RequestInfo, ResponseChanges
 from .options import ConsentOptions, ConsentSettings, options_from
 from .records import ConsentRecords
+from .regions import RegionReader
 from .store_writer import StoreWriter
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ class ConsentEngine:
         self.decisions = self.records.decisions
         #: Other consent managers' cookies, asked when a visitor has no valid one of ours.
         self.external = ExternalReader(policy, options.external) if options.external else None
+        #: Each request's region, when the shop names it (``region=``, ``region_header=``).
+        self.regions = RegionReader.of(options)
 
     @property
     def recorder(self) -> Recorder | None:
@@ -160,11 +163,15 @@ class ConsentEngine:
         """The context for a request, from its ``Cookie`` and ``Sec-GPC`` headers.
 
         Never raises: anything wrong with the cookie, or with reading it, gives a context
-        with no decision (mode ``non_personalised``).
+        with no decision (mode ``non_personalised``). The context has the request's region
+        when the shop names it.
         """
-        return self.context(
+        ctx = self.context(
             request.cookie_header, request.gpc_values, request.root_path, request.target
         )
+        if self.regions is not None:
+            self.regions.locate(ctx, request)
+        return ctx
 
     def context(
         self,
@@ -357,8 +364,13 @@ class ConsentEngine:
 
         Nothing unless ``ctx.varies`` or ``ctx.must_write``: adapters test those first.
         """
+        regions = self.regions
         if not (ctx.must_write or ctx.personal):
-            return VARY_ONLY if ctx.varies else NO_CHANGES
+            if not ctx.varies:
+                return NO_CHANGES
+            if regions is not None and ctx.varies_with_region:
+                return regions.changes
+            return VARY_ONLY
         cookies = []
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
             cookies.append(self.csrf_cookie(ctx.csrf_nonce))
@@ -373,10 +385,12 @@ class ConsentEngine:
                 if store.dirty:
                     owner = _store_owner(ctx, store.scope)
                     cookies.extend(self.write_store(store.scope, store.entries(), owner))
+        by_region = regions.changes if regions is not None and ctx.varies_with_region else None
         return ResponseChanges(
             cookies=tuple(cookies),
-            private=bool(cookies) or ctx.personal,
+            private=bool(cookies) or ctx.personal or (by_region is not None and by_region.private),
             vary_cookie=ctx.varies,
+            vary=() if by_region is None else by_region.vary,
         )
 
     def may_block(self, ctx: PersonalisationContext) -> bool:

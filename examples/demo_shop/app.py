@@ -123,12 +123,20 @@ DEFAULT_LEDGER = "sqlite:///.demo-shop/consent.db"
 
 
 def create_app(
-    secret_key: str | None = None, *, consent: bool = True, ledger: str | None = None
+    secret_key: str | None = None,
+    *,
+    consent: bool = True,
+    ledger: str | None = None,
+    region_header: str | None = None,
+    region_subdivision_header: str | None = None,
 ) -> Any:
     """The demo shop.
 
     The key comes from ``CONSENT_SECRET_KEY`` or is made per start; choices are recorded in
-    ``ledger``, else ``CONSENT_LEDGER``, else a SQLite file under ``.demo-shop/``.
+    ``ledger``, else ``CONSENT_LEDGER``, else a SQLite file under ``.demo-shop/``. The
+    region of each request comes from ``region_header`` (and ``region_subdivision_header``),
+    else ``CONSENT_REGION_HEADER`` (and ``CONSENT_REGION_SUBDIVISION_HEADER``), else from
+    nowhere: then every shopper gets the opt-in rules.
     """
     shop = Starlette(routes=routes())
     if not consent:
@@ -146,4 +154,10 @@ def create_app(
         ledger=ledger,
         # The consent UI in the shopper's language (the shop's own pages stay English).
         languages=["en", "de", "fr", "es", "it", "nl", "pl", "pt"],
+        # The rules of the shopper's region, from a header the CDN in front sets (try it
+        # with curl -H "CF-IPCountry: US" -H "CF-Region-Code: CA").
+        region_header=region_header or os.environ.get("CONSENT_REGION_HEADER") or None,
+        region_subdivision_header=region_subdivision_header
+        or os.environ.get("CONSENT_REGION_SUBDIVISION_HEADER")
+        or None,
     )
