@@ -241,6 +241,8 @@ def check_texts(shopper: Shopper, module: ModuleType, directory: Path) -> None:
     assert "Tailor this visit" not in german
     shopper._client.headers["Accept-Language"] = "en"
     assert "Tailor this visit." in shopper.get("/").text
+
+
 def check_regions(shopper: Shopper, module: ModuleType, directory: Path) -> None:
     """The CDN's headers decide the rules: a notice in California, the banner in Germany."""
     headers = shopper._client.headers

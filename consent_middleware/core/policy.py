@@ -183,7 +183,9 @@ class ConsentPolicy:
                     DESCRIPTIONS[PERSONALISATION],
                     implies=(SESSION_PERSONALISATION,),
                 ),
-                Purpose(ANALYTICS, LABELS[ANALYTICS], DESCRIPTIONS[ANALYTICS], opt_out_allowed=True),
+                Purpose(
+                    ANALYTICS, LABELS[ANALYTICS], DESCRIPTIONS[ANALYTICS], opt_out_allowed=True
+                ),
                 Purpose(
                     MARKETING,
                     LABELS[MARKETING],

@@ -13,9 +13,9 @@ from typing import TypeVar
 
 from .exceptions import ConfigurationError
 from .inventory import Purpose, Signal
-from .texts import Text, languages_of
 from .purpose_tags import id_tag
 from .regions import RegionRules
+from .texts import Text, languages_of
 
 __all__ = [
     "DEFAULT_CONSENT_LIFETIME",
@@ -211,6 +211,8 @@ def fallback_text_problem(
         f"shopper's language has none), for {', '.join(missing)}: add a text in "
         f"{language!r} to each, or list first in languages=[...] a language every text has"
     )
+
+
 def _tag_problems(purposes: Mapping[str, Purpose]) -> list[str]:
     # The consent cookie finds each choice by a 24-bit digest of the purpose's id: two ids
     # with the same digest (about one policy in a million) could not be told apart.
