@@ -19,7 +19,9 @@ from .core.exceptions import (
 )
 from .core.policy import ConsentPolicy, Purpose, Segment, Signal, SignalScope
 from .core.reasons import Reason
+from .core.regions import RegionRules, RuleSet
 from .web.asgi import ConsentMiddleware
+from .web.messages import RequestInfo
 from .web.options import ConsentOptions
 from .web.wsgi import ConsentWSGIMiddleware
 
@@ -45,6 +47,9 @@ __all__ = [
     "SignalScope",
     "SignalStopped",
     "get_context",
+    "RegionRules",
+    "RuleSet",
+    "RequestInfo",
 ]
 
 

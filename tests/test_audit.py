@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from consent_middleware import ConfigurationError, ConsentPolicy
+from consent_middleware import ConfigurationError, ConsentOptions, ConsentPolicy
 from consent_middleware.cli.audit import Finding, audit
 
 NECESSARY = {"id": "necessary", "label": "Necessary", "description": "Always on.", "required": True}
@@ -146,3 +146,58 @@ def test_a_purpose_of_segments_that_no_segment_uses_is_warned_about() -> None:
     ]
     used = _policy(purposes=[NECESSARY, coarse], signals=[_signal()], segments=[segment])
     assert [f for f in audit(used)[1] if f.level != "note"] == []
+
+
+# -- texts per language -------------------------------------------------------------------------
+
+GERMAN_ADS = {**ADS, "label": {"en": "Ads", "de": "Werbung"}, "description": "Adverts."}
+TEXTS = _policy(
+    purposes=[{**NECESSARY, "label": {"en": "Necessary", "de": "Notwendig"}}, GERMAN_ADS],
+    signals=[_signal(label={"de": "S auf Deutsch"})],
+)
+
+
+def _warnings(findings: list[Finding]) -> list[str]:
+    return [f.message for f in findings if f.level == "warning"]
+
+
+def test_audit_lists_each_text_a_language_of_the_policy_lacks() -> None:
+    policy, findings = audit(TEXTS)
+    assert policy is not None
+    assert _errors(findings) == []
+    # The policy gives texts in English and German: each is checked, English first.
+    assert _warnings(findings) == [
+        "no text in 'en' for signal 's' label: shoppers who read 'en' are shown these in "
+        "another language",
+        "no text in 'de' for purpose 'necessary' description (one text for every language), "
+        "purpose 'ads' description (one text for every language), signal 's' description "
+        "(one text for every language): shoppers who read 'de' are shown these in another "
+        "language",
+    ]
+
+
+def test_audit_checks_the_shops_languages_when_given() -> None:
+    _, findings = audit(TEXTS, languages=["en", "fr"])
+    # Without an English text the middleware would refuse to start: an error, in its words.
+    with pytest.raises(ConfigurationError) as info:
+        ConsentOptions(
+            secret_keys=["k" * 40], policy=ConsentPolicy.from_mapping(TEXTS), languages=["en"]
+        )
+    assert _errors(findings) == [str(info.value)]
+    assert "signal 's' label" in str(info.value)
+    (french,) = _warnings(findings)
+    assert french.startswith(
+        "no text in 'fr' for purpose 'necessary' label, purpose 'necessary' description (one "
+        "text for every language), purpose 'ads' label, "
+    )
+
+
+def test_a_policy_in_one_language_has_nothing_to_report() -> None:
+    _, findings = audit(_policy())
+    assert not [f for f in findings if "no text in" in f.message]
+    _, findings = audit(_policy(), languages=["en"])
+    assert not [f for f in findings if "no text in" in f.message]
+    _, findings = audit(_policy(), languages=["en", "de"])
+    assert _warnings(findings)[0].startswith(
+        "no text in 'de' for purpose 'necessary' label (one text for every language), "
+    )

@@ -107,6 +107,62 @@ def test_audit_finds_every_problem_at_once(
     assert '<li class="error"><strong>error</strong>: signal &#39;health&#39;' in page
 
 
+GERMAN_POLICY = """
+version = "1"
+ledger_retention_days = 1000
+
+[[purposes]]
+id = "necessary"
+label = { en = "Necessary", de = "Notwendig" }
+description = { en = "Always on.", de = "Immer an." }
+required = true
+
+[[purposes]]
+id = "marketing"
+label = { de = "Werbung", en = "Ads" }
+description = { de = "Werbung für Sie." }
+gpc_opt_out = true
+cookies = ["_ad"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("languages", "code", "shown"),
+    [
+        pytest.param(
+            (), 0, "warning: no text in 'en' for purpose 'marketing' description:", id="used"
+        ),
+        pytest.param(
+            ("--languages", "de,en"), 0, "warning: no text in 'en' for", id="german-first"
+        ),
+        pytest.param(
+            ("--languages", "en,de"),
+            1,
+            "error: policy has no text in 'en', the shop's first language",
+            id="english-first",
+        ),
+        pytest.param(
+            ("--languages", "de,fr"),
+            0,
+            "warning: no text in 'fr' for purpose 'necessary' label, purpose 'necessary' "
+            "description, purpose 'marketing' label, purpose 'marketing' description:",
+            id="french-offered",
+        ),
+    ],
+)
+def test_audit_reports_a_language_that_lacks_a_text(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    languages: tuple[str, ...],
+    code: int,
+    shown: str,
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(GERMAN_POLICY)
+    result, out, _ = run(capsys, "audit", str(path), *languages)
+    assert (result, shown in out) == (code, True), out
+
+
 def test_audit_names_a_day_count_that_is_not_a_number(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -296,6 +352,7 @@ def test_keygen_prints_a_long_random_key(capsys: pytest.CaptureFixture[str]) -> 
     [
         (["audit", "missing.toml"], "policy file 'missing.toml' does not exist"),
         (["audit", "latin1.toml"], "policy file 'latin1.toml' is not valid TOML"),
+        (["audit", "x.toml", "--languages", "en,de_DE"], "--languages: 'de_DE' is not a"),
         (["report", "--ledger", "mysql://x"], "is not supported"),
         (["report", "--ledger", "sqlite:///no/such/dir/x.db"], "does not exist"),
         (["report", "--ledger", "sqlite:///not-a-ledger.txt"], "cannot be opened"),

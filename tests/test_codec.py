@@ -9,6 +9,7 @@ import pytest
 
 from consent_middleware import ConfigurationError, ConsentPolicy, Purpose
 from consent_middleware.core.codec import (
+    MAX_VALUE_BYTES,
     ConsentCookieCodec,
     ConsentState,
     CookieProblem,
@@ -45,7 +46,8 @@ def test_round_trip_keeps_every_field() -> None:
 
 def test_value_is_compact_and_cookie_safe() -> None:
     value = codec().encode(state("personalisation", "analytics", "marketing"))
-    assert len(value) < 120
+    # About 100 characters, and a tag of 8 for each optional purpose.
+    assert len(value) <= 100 + 8 * len(POLICY.optional)
     assert set(value) <= set(string.ascii_letters + string.digits + "-_.")
 
 
@@ -107,12 +109,16 @@ def test_other_policy_version_is_outdated() -> None:
     assert codec().decode(value, NOW) is CookieProblem.OUTDATED
 
 
-def test_changed_purposes_under_same_version_are_outdated() -> None:
+def test_purposes_added_or_removed_under_the_same_version_keep_the_other_choices() -> None:
     extended = ConsentPolicy(
         [*POLICY.purposes, Purpose("surveys", "Surveys")], version=POLICY.version
     )
-    value = codec(policy=extended).encode(ConsentState("a" * 22, extended.grant(["surveys"]), NOW))
-    assert codec().decode(value, NOW) is CookieProblem.OUTDATED
+    value = codec(policy=extended).encode(
+        ConsentState("a" * 22, extended.grant(["surveys", "analytics"]), NOW)
+    )
+    # The policy without "surveys" reads the rest; the choice about surveys is dropped.
+    decoded = codec().decode(value, NOW)
+    assert decoded == ConsentState("a" * 22, POLICY.grant(["analytics"]), NOW)
 
 
 def test_oversized_value_is_refused_unread() -> None:
@@ -141,14 +147,17 @@ def test_signed_but_malformed_payload_is_refused() -> None:
     assert codec().decode(too_many_bits, NOW) is CookieProblem.MALFORMED
 
 
-def test_sixty_four_purposes_fit_well_under_the_cookie_limit() -> None:
+def test_a_hundred_purposes_fit_under_the_cookie_limit_and_more_are_refused() -> None:
     purposes = [Purpose("necessary", "N", required=True)]
-    purposes += [Purpose(f"purpose_with_a_long_name_{i:02d}", f"P{i}") for i in range(64)]
+    purposes += [Purpose(f"purpose_with_a_long_name_{i:03d}", f"P{i}") for i in range(100)]
     policy = ConsentPolicy(purposes, version="1")
     big = codec(policy=policy)
-    assert big.max_value_length() < 200
+    assert big.max_value_length() <= MAX_VALUE_BYTES
     all_granted = ConsentState("b" * 22, policy.grant(p.id for p in purposes), NOW)
     assert big.decode(big.encode(all_granted), NOW) == all_granted
+    one_more = ConsentPolicy([*purposes, Purpose("extra", "E")], version="1")
+    with pytest.raises(ConfigurationError, match="at most 100 fit in the consent cookie"):
+        codec(policy=one_more)
 
 
 @pytest.mark.parametrize(
@@ -194,34 +203,60 @@ def _reordered() -> ConsentPolicy:
 
 
 GRANT_EDITS = {
-    "analytics-made-required": lambda: _edited(analytics={"required": True}),
-    "marketing-made-sensitive": lambda: _edited(marketing={"sensitive": True}),
-    "analytics-opts-out-on-gpc": lambda: _edited(analytics={"gpc_opt_out": True}),
-    "marketing-no-longer-opts-out-on-gpc": lambda: _edited(marketing={"gpc_opt_out": False}),
-    "analytics-implies-marketing": lambda: _edited(analytics={"implies": ("marketing",)}),
-    "personalisation-implies-nothing": lambda: _edited(personalisation={"implies": ()}),
-    "optional-purposes-reordered": _reordered,
+    "marketing-made-sensitive": (
+        lambda: _edited(marketing={"sensitive": True, "opt_out_allowed": False}),
+        {"marketing"},
+    ),
+    "analytics-opts-out-on-gpc": (lambda: _edited(analytics={"gpc_opt_out": True}), {"analytics"}),
+    "marketing-no-longer-opts-out-on-gpc": (
+        lambda: _edited(marketing={"gpc_opt_out": False}),
+        {"marketing"},
+    ),
+    "analytics-implies-marketing": (
+        lambda: _edited(analytics={"implies": ("marketing",)}),
+        {"analytics"},
+    ),
+    "personalisation-implies-nothing": (
+        lambda: _edited(personalisation={"implies": ()}),
+        {"personalisation"},
+    ),
+    "analytics-gets-a-version": (lambda: _edited(analytics={"version": "2"}), {"analytics"}),
 }
 
 
-@pytest.mark.parametrize("edit", list(GRANT_EDITS.values()), ids=list(GRANT_EDITS))
-def test_a_policy_edit_that_changes_what_a_cookie_grants_makes_it_outdated(
-    edit: Callable[[], ConsentPolicy],
+@pytest.mark.parametrize(("edit", "changed"), list(GRANT_EDITS.values()), ids=list(GRANT_EDITS))
+def test_a_purpose_edit_that_changes_what_its_grant_means_asks_about_it_again(
+    edit: Callable[[], ConsentPolicy], changed: set[str]
 ) -> None:
     edited = edit()
     assert edited.version == POLICY.version
     for granted in [("analytics",), ("marketing",), POLICY.accept_all_ids, ()]:
         value = codec().encode(state(*granted))
-        assert codec(policy=edited).decode(value, NOW) is CookieProblem.OUTDATED
+        decoded = codec(policy=edited).decode(value, NOW)
+        assert isinstance(decoded, ConsentState)
+        assert decoded.pending == decoded.changed == changed
+        # The other choices are kept as they were made.
+        assert decoded.granted == POLICY.grant(granted) - changed
+
+
+def test_a_purpose_made_required_is_granted_and_the_others_are_kept() -> None:
+    edited = _edited(analytics={"required": True, "opt_out_allowed": False})
+    decoded = codec(policy=edited).decode(codec().encode(state("marketing")), NOW)
+    assert isinstance(decoded, ConsentState)
+    assert decoded.granted == {"necessary", "analytics", "marketing"}
+    assert decoded.pending == set()
 
 
 def test_an_analytics_cookie_is_not_read_as_marketing_once_analytics_is_required() -> None:
     value = codec().encode(state("analytics"))
-    decoded = codec(policy=_edited(analytics={"required": True})).decode(value, NOW)
+    decoded = codec(policy=_edited(analytics={"required": True, "opt_out_allowed": False})).decode(
+        value, NOW
+    )
     assert not (isinstance(decoded, ConsentState) and "marketing" in decoded.granted)
 
 
 COSMETIC_EDITS = {
+    "optional-purposes-reordered": _reordered,
     "labels": lambda: _edited(analytics={"label": "Count visits"}, marketing={"label": "Ads"}),
     "descriptions": lambda: _edited(
         necessary={"description": "Reworded."}, personalisation={"description": ""}
@@ -238,7 +273,8 @@ def test_a_cosmetic_policy_edit_keeps_every_cookie_valid(
     edit: Callable[[], ConsentPolicy],
 ) -> None:
     edited = edit()
-    assert edited.fingerprint == POLICY.fingerprint
+    assert edited.version_stamp == POLICY.version_stamp
+    assert edited.purpose_tags == POLICY.purpose_tags
     for granted in [("analytics",), ("marketing",), POLICY.accept_all_ids, ()]:
         original = state(*granted)
         assert codec(policy=edited).decode(codec().encode(original), NOW) == original

@@ -208,3 +208,18 @@ def test_with_segments_only_the_personal_shelves_name_an_interest_not_a_product(
         assert notes and not any("Earl Grey" in note or "earl-grey" in note for note in notes)
 
     run(steps, segments=True)
+
+
+def test_the_region_headers_bring_the_regional_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSENT_REGION_HEADER", "CF-IPCountry")
+    monkeypatch.setenv("CONSENT_REGION_SUBDIVISION_HEADER", "CF-Region-Code")
+
+    async def steps(client: httpx.AsyncClient) -> tuple[str, str]:
+        california = await client.get("/", headers={"CF-IPCountry": "US", "CF-Region-Code": "CA"})
+        germany = await client.get("/", headers={"CF-IPCountry": "DE"})
+        return california.text, germany.text
+
+    california, germany = run(steps)
+    assert "Do Not Sell or Share My Personal Information" in california
+    assert "Offer for you" in california
+    assert "Accept all" in germany and "Offer for you" not in germany

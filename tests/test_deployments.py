@@ -172,7 +172,7 @@ class Browser:
         if response.status_code == 303:
             self.acknowledged.append(tuple(sorted(chosen)))
             self.grants.append(not chosen <= before)
-            self.consent_id = self.cookies["consent"].split(".")[4]
+            self.consent_id = _consent_id(self.cookies["consent"])
         else:
             assert response.status_code == 503, (response.status_code, response.text)
             self.refused_grants += 1
@@ -273,6 +273,15 @@ def check(url: str, browsers: list[Browser], *, grants_only: bool = False) -> di
             if surplus > browser.unanswered:
                 counts["duplicated"] += surplus - browser.unanswered
     return counts
+
+
+def _consent_id(value: str) -> str:
+    """The consent id a cookie of ours carries, read as the middleware reads it."""
+    from consent_middleware.core.codec import ConsentCookieCodec, ConsentState
+
+    state = ConsentCookieCodec(POLICY, [KEY]).decode(value, time.time())
+    assert type(state) is ConsentState, state
+    return state.consent_id
 
 
 def _signed(browser: Browser) -> dict[str, str]:

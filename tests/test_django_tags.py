@@ -14,6 +14,7 @@ from django.test import Client, override_settings
 
 from consent_middleware import ConsentError, MiddlewareNotInstalled, PersonalisationContext
 from consent_middleware.jinja import install
+from consent_middleware.web.engine import ConsentEngine
 
 from .conftest import KEY, make_cookie
 from .django_project import setup
@@ -256,3 +257,27 @@ def test_the_tags_follow_djangos_locale_middleware_when_installed() -> None:
             "/page/tags", headers={"Accept-Language": "de", "Cookie": "django_language=fr"}
         )
     assert ">Tout accepter</button>" in page.content.decode()
+
+
+def test_the_tags_print_the_policys_texts_in_the_shown_language() -> None:
+    from .test_texts import SHOP_POLICY
+
+    settings = {
+        "secret_keys": [KEY],
+        "secure": False,
+        "languages": ["en", "de"],
+        "policy": SHOP_POLICY,
+    }
+    with override_settings(CONSENT_MIDDLEWARE=settings):
+        german = Client().get("/page/tags", headers={"Accept-Language": "de"}).content.decode()
+        english = Client().get("/page/tags", headers={"Accept-Language": "en"}).content.decode()
+    assert "Diesen Besuch anpassen; Besuche zählen." in german
+    assert "Tailor this visit" not in german
+    assert "Tailor this visit; Count visits." in english
+    # The preference centre tag, for a context the host put in German.
+    engine = ConsentEngine(policy=SHOP_POLICY, secret_keys=[KEY], languages=["en", "de"])
+    ctx = PersonalisationContext(SHOP_POLICY, None, False, engine, "", "/consent", "/")
+    ctx.language = "de"
+    centre = django("{% preference_centre %}", consent=ctx)
+    assert "Aus dem, was Sie ansehen." in centre
+    assert "Angesehene Produkte" in centre

@@ -30,7 +30,7 @@ POLICY = ConsentPolicy.from_toml(Path(__file__).parent.parent / "examples" / "po
 
 
 def consent_id(value: str) -> str:
-    return value.split(".")[4]
+    return value.split(".")[-2]  # the consent id, before the signature
 
 
 def no_space(self: Journal, events: object) -> None:

@@ -388,6 +388,7 @@ def _why_by_jinja(ctx: PersonalisationContext, reason: Any) -> str:
         reason=reason,
         purpose=ctx.policy.purpose,
         retention_text=retention_text,
+        label=lambda item: item.label_for(ctx.language),
         change_url=ctx.change_url(),
         token=ctx.csrf_token if personal else None,
         next=ctx.path,

@@ -37,6 +37,8 @@ from consent_middleware.core.csrf import CsrfGuard
 from consent_middleware.core.exceptions import ConfigurationError, ConsentError
 from consent_middleware.core.inventory import SignalScope
 from consent_middleware.core.languages import negotiate
+from consent_middleware.core.reasons import SUGGESTED_FROM
+from consent_middleware.interop import OneTrust
 from consent_middleware.jinja import install
 from consent_middleware.ledger.sqlite import SQLiteLedger
 from consent_middleware.ui.translations import (
@@ -345,6 +347,59 @@ def test_each_language_shows_no_english(language: str) -> None:
         f'<button type="submit" class="consent-button" name="action" value="reject_all">'
         f"{html.escape(reject)}</button>"
     ) in home
+
+
+_PERSONAL_PAGE = _ENV.from_string(
+    '<html lang="{{ consent.language }}"><body>{{ why(reason) }}</body></html>'
+)
+
+
+def _personal_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """A shelf picked from this visit, with the reason ctx.reason() writes itself."""
+    ctx = get_context(environ)
+    reason = ctx.reason("viewed_products") if ctx.may_use("viewed_products") else None
+    body = _PERSONAL_PAGE.render(consent=ctx, reason=reason or ctx.general_reason())
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+    return [body.encode()]
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_a_choice_made_in_another_consent_manager_shows_no_english(language: str) -> None:
+    app = ConsentWSGIMiddleware(
+        _personal_app,
+        secret_keys=[KEY],
+        policy=POLICY,
+        secure=False,
+        languages=["en", *TRANSLATED],
+        external=[OneTrust()],
+    )
+    shop = webtest.TestApp(app)
+    # OneTrust's record of a shopper who allowed functional cookies.
+    shop.set_cookie("OptanonConsent", "interactionCount=1&groups=C0001%3A1%2CC0003%3A1")
+    header = {"Accept-Language": language}
+    catalogue = translations(language)
+    said = catalogue.gettext(SUGGESTED_FROM).partition("%")[0]
+    home = shop.get("/", headers=header).text
+    assert html.escape(said, quote=False) in home
+    for page in (home, shop.get("/consent", headers=header).text):
+        assert "OneTrust" in page  # the sentence naming the other banner is there
+        assert_no_english(page, language)
+    why_page = shop.get("/consent/why", headers=header).text
+    assert "OneTrust" in why_page
+    assert_no_english(why_page, language)
+    # Preferences are kept under a choice made here only: the refusal says so.
+    centre = shop.get("/consent", headers=header).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', centre)
+    assert token is not None
+    refused = shop.post(
+        "/consent",
+        {"action": "save_preferences", "csrf_token": html.unescape(token.group(1))},
+        headers={"Origin": "http://localhost", **header},
+        expect_errors=True,
+    )
+    assert refused.status_int == 403
+    assert catalogue.gettext("Save your privacy choices here first.") in refused.text
+    assert_no_english(refused.text, language)
 
 
 def test_the_checks_would_see_english() -> None:

@@ -9,7 +9,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from consent_middleware.ledger.sql import Ledger, LedgerUnavailable, SQLLedger
 from consent_middleware.ledger.sqlite import SQLiteLedger
 from consent_middleware.ledger.url import open_ledger
 
-from .ledgers import KINDS, event, make_ledger
+from .ledgers import KINDS, event, make_ledger, postgres_schema, postgres_url
 
 
 @pytest.fixture(params=KINDS)
@@ -73,7 +73,7 @@ def test_reopening_keeps_the_schema_and_the_events(tmp_path: Path) -> None:
     version = sqlite3.connect(path).execute(
         "SELECT value FROM consent_ledger_meta WHERE key = 'schema_version'"
     )
-    assert version.fetchone() == ("4",)
+    assert version.fetchone() == ("6",)
 
 
 def test_a_version_one_ledger_is_migrated_and_keeps_its_events(tmp_path: Path) -> None:
@@ -201,7 +201,90 @@ def test_a_version_two_ledger_is_migrated_to_signal_level_choices(tmp_path: Path
     version = sqlite3.connect(path).execute(
         "SELECT value FROM consent_ledger_meta WHERE key = 'schema_version'"
     )
-    assert version.fetchone() == ("4",)
+    assert version.fetchone() == ("6",)
+
+
+# What each older schema lacks of the current one, undone newest first.
+_LATER_THAN = {
+    5: ["DROP TABLE consent_counts"],
+    4: ["DROP TABLE consent_counts", "ALTER TABLE consent_events DROP COLUMN signal"],
+    3: [
+        "DROP TABLE consent_counts",
+        "ALTER TABLE consent_events DROP COLUMN signal",
+        "ALTER TABLE consent_events DROP COLUMN versions",
+    ],
+}
+
+
+@pytest.mark.parametrize("old", [3, 4, 5])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_ledger_of_an_older_schema_migrates_when_opened(
+    kind: str, old: int, tmp_path: Path
+) -> None:
+    # Schema 3 added the region, 4 the purposes' versions, 5 the signal, 6 the day counts.
+    with _ledger_at(kind, tmp_path, old) as (opened, version):
+        again = opened()
+        (before,) = again.history("browser-one-000000")
+        assert (before.signal, before.rule_set) == ("", "opt_in")
+        assert before.versions == (() if old == 3 else (("analytics", "2"),))
+        stopped = event(t=200.0, kind="stopped", signal="viewed_products", region="DE")
+        again.write([stopped])
+        assert again.history("browser-one-000000")[1] == stopped
+        key = ("2026-11-29", "outcome", "order", "personalised", "", "")
+        again.add_counts([(key, 2)])
+        assert again.counts() == [(key, 2)]
+        again.close()
+        assert version() == "6"
+
+
+@contextlib.contextmanager
+def _ledger_at(
+    kind: str, tmp_path: Path, old: int
+) -> Iterator[tuple[Callable[[], SQLLedger], Callable[[], str]]]:
+    """A store left at schema ``old`` holding one event: a function that opens it as a
+    ledger, and one that reads its schema version."""
+    statements = [
+        *_LATER_THAN[old],
+        f"UPDATE consent_ledger_meta SET value = '{old}' WHERE key = 'schema_version'",
+    ]
+    first = event(t=100.0, versions=[("analytics", "2")])
+    read = "SELECT value FROM consent_ledger_meta WHERE key = 'schema_version'"
+    if kind == "sqlite":
+        path = tmp_path / "old.db"
+        made = SQLiteLedger(path)
+        made.write([first])
+        made.close()
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            for statement in statements:
+                db.execute(statement)
+            db.commit()
+
+        def version() -> str:
+            with contextlib.closing(sqlite3.connect(path)) as db:
+                return str(db.execute(read).fetchone()[0])
+
+        yield (lambda: SQLiteLedger(path)), version
+        return
+    import psycopg
+
+    from consent_middleware.ledger.postgres import PostgresLedger
+
+    with postgres_schema() as schema:
+        url = postgres_url(schema)
+        made_pg = PostgresLedger(url)
+        made_pg.write([first])
+        made_pg.close()
+        with psycopg.connect(url, autocommit=True) as db:
+            for statement in statements:
+                db.execute(statement)
+
+        def version_pg() -> str:
+            with psycopg.connect(url) as db:
+                row = db.execute(read).fetchone()
+                assert row is not None
+                return str(row[0])
+
+        yield (lambda: PostgresLedger(url)), version_pg
 
 
 # -- erasure is final ---------------------------------------------------------------------

@@ -294,9 +294,9 @@ def test_consent_forms_bring_the_shopper_back_to_the_same_page_and_query(
 def test_changing_a_choice_keeps_the_consent_id(driver: Driver) -> None:
     first = driver.decide("accept_all")
     second = driver.decide("reject_all", cookies={driver.cookie_name: first})
-    assert first.split(".")[4] == second.split(".")[4]
+    assert first.split(".")[-2] == second.split(".")[-2]
     fresh = driver.decide("accept_all")
-    assert fresh.split(".")[4] != first.split(".")[4]
+    assert fresh.split(".")[-2] != first.split(".")[-2]
 
 
 @pytest.mark.parametrize(

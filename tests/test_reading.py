@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consent_middleware import ConsentMiddleware, ConsentPolicy, Mode, get_context
-from consent_middleware.core.context import PersonalisationContext
+from consent_middleware.core.context import PersonalisationContext, decided_context
 from consent_middleware.web.engine import ConsentEngine
 
 from .conftest import KEY, make_cookie
@@ -60,6 +60,21 @@ def test_the_quick_way_answers_as_the_general_one(
     assert _seen(quick) == _seen(general)
     # Asked again, from the remembered header.
     assert _seen(ENGINE.context(header, gpc, root, target)) == _seen(general)
+
+
+def test_the_quick_way_sets_every_slot_the_general_one_sets() -> None:
+    # A slot that __init__ sets and the quick factory forgets fails only where it is read.
+    header = f"__Host-consent={VALID}"
+    target = ("/products", b"", False)
+    general = ENGINE._context(header, (), "", target)
+    general.accept_language("de")
+    assert general.state is not None
+    quick = decided_context(ENGINE.policy, general.state, ENGINE, header, "/consent", target, "de")
+    slots = PersonalisationContext.__slots__
+    assert [s for s in slots if hasattr(quick, s)] == [s for s in slots if hasattr(general, s)]
+    assert quick.stopped_signals == general.stopped_signals == frozenset()
+    assert quick.paused is general.paused is False
+    assert quick.csrf_token == quick.csrf_token  # kept once made
 
 
 def test_an_expired_cookie_remembered_while_valid_is_refused_once_it_expires(

@@ -232,6 +232,34 @@ def check_languages(shopper: Shopper, module: ModuleType, directory: Path) -> No
     assert ">Accept all</button>" in shopper.get("/sv/").text
 
 
+def check_texts(shopper: Shopper, module: ModuleType, directory: Path) -> None:
+    """The policy's own texts follow the shopper's language."""
+    shopper._client.headers["Accept-Language"] = "de-AT"
+    german = shopper.get("/").text
+    assert '<html lang="de">' in german
+    assert "Diesen Besuch anpassen." in german
+    assert "Tailor this visit" not in german
+    shopper._client.headers["Accept-Language"] = "en"
+    assert "Tailor this visit." in shopper.get("/").text
+
+
+def check_regions(shopper: Shopper, module: ModuleType, directory: Path) -> None:
+    """The CDN's headers decide the rules: a notice in California, the banner in Germany."""
+    headers = shopper._client.headers
+    headers.update({"CF-IPCountry": "US", "CF-Region-Code": "CA"})
+    california = shopper.get("/")
+    assert "Do Not Sell or Share My Personal Information" in california.text
+    assert "Ten per cent off green tea" in california.text
+    assert california.headers["vary"] == "Cookie, CF-IPCountry, CF-Region-Code"
+    headers.update({"CF-IPCountry": "BR", "CF-Region-Code": "SP"})
+    brazil = shopper.get("/")
+    assert "Got it" in brazil.text and "Do Not Sell" not in brazil.text
+    headers.update({"CF-IPCountry": "DE", "CF-Region-Code": ""})
+    germany = shopper.get("/")
+    assert BANNER in germany.text and ">Accept all</button>" in germany.text
+    assert "Ten per cent off green tea" not in germany.text
+
+
 def check_outcomes(shopper: Shopper, module: ModuleType, directory: Path) -> None:
     """Suggestions by interest once two teas were viewed, a sponsor named, the switch for the
     visit, and orders counted per mode with no identifier."""
@@ -269,6 +297,8 @@ CHECKS: dict[str, Callable[[Shopper, ModuleType, Path], None]] = {
     "settings.py": check_settings,
     "onetrust_shop.py": check_external_shop,
     "languages.py": check_languages,
+    "texts.py": check_texts,
+    "regions.py": check_regions,
     "outcomes.py": check_outcomes,
 }
 

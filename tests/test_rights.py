@@ -60,7 +60,7 @@ def shop(make_driver: DriverFactory, tmp_path: Path) -> Shop:
 
 
 def consent_id(value: str) -> str:
-    return value.split(".")[4]
+    return value.split(".")[-2]  # the consent id, before the signature
 
 
 def test_every_choice_is_recorded_with_its_method(shop: Shop) -> None:
@@ -154,7 +154,12 @@ def test_download_holds_consent_history_visit_preferences_and_host_data(shop: Sh
         "method",
         "kind",
         "policy_version",
+        "region",
+        "rule_set",
+        "versions",
     }
+    # No region named by this shop: the strictest rules.
+    assert (data["history"][0]["region"], data["history"][0]["rule_set"]) == (None, "opt_in")
     assert data["visit"] == {"viewed_products": ["green-tea"]}
     assert data["preferences"] == {}
     assert data["host"] == {"orders": [{"order": 1, "total": 12.5}], "since": "2026-01-02"}
@@ -285,3 +290,28 @@ def test_with_the_ledger_down_choices_are_spooled_and_still_downloadable(
     spooled = journals[0].read_text().splitlines()
     assert len(spooled) == 1
     assert json.loads(spooled[0])["consent_id"] == consent_id(value)
+
+
+def test_the_download_speaks_the_shoppers_language(
+    make_driver: DriverFactory, tmp_path: Path
+) -> None:
+    def broken(ctx: PersonalisationContext) -> object:
+        raise RuntimeError("the shop's database is down")
+
+    driver = make_driver(
+        policy=POLICY,
+        ledger=Unreachable(),
+        spool=str(tmp_path / "spool"),
+        languages=["en", "de"],
+        data_exporters={"orders": broken},
+    )
+    value = driver.decide("accept_all")
+    answer = driver.get(
+        "/consent/data", cookies={driver.cookie_name: value}, headers=[("Accept-Language", "de")]
+    )
+    data = json.loads(answer.text)
+    assert data["language"] == "de"
+    assert data["history_note"] == "Der Einwilligungsverlauf konnte gerade nicht gelesen werden."
+    assert data["host"]["orders"] == {
+        "error": "dieser Teil konnte nicht exportiert werden; bitte wenden Sie sich an den Shop"
+    }

@@ -113,6 +113,33 @@ def test_the_disclosure_names_the_interest_and_no_item() -> None:
     assert "<p>Weil Sie tea zu mögen scheinen.</p>" in html
 
 
+def test_a_segments_texts_and_a_weight_reason_given_per_language_follow_the_shopper() -> None:
+    tea = replace(
+        EXAMPLE.segment("tea_lover"),
+        label={"en": "tea", "de": "Tee"},
+        description={"en": "Teas.", "de": "Tees."},
+    )
+    viewed = replace(
+        EXAMPLE.signal("viewed_products"),
+        weight_reason={"en": "It is recent.", "de": "Es ist neu."},
+    )
+    signals = [viewed if s.id == viewed.id else s for s in EXAMPLE.signals]
+    chosen = ConsentPolicy(policy().purposes, version="1", signals=signals, segments=[tea])
+    german = shopper(chosen, "personalisation", viewed=tuple(TEAS))
+    german._language = "de"
+    reason = german.reason("tea_lover")
+    assert reason.text == "Because you seem to like tea."  # kept in English, shown translated
+    html = render("{{ why(r) }}", consent=german, r=reason)
+    assert "<p>Weil Sie Tee zu mögen scheinen.</p>" in html
+    assert "tea" not in html.replace("Tee", "")
+    page = Pages().render("consent/why_page.html", "de", ctx=german, consent=german)
+    assert "<strong>Tee</strong>" in page and "Tees." in page and "Es ist neu." in page
+    assert "It is recent." not in page and "Teas." not in page
+    english = shopper(chosen, "personalisation", viewed=tuple(TEAS))
+    html = render("{{ why(r) }}", consent=english, r=english.reason("tea_lover"))
+    assert "<p>Because you seem to like tea.</p>" in html
+
+
 def test_the_why_page_lists_the_interests_and_the_purposes_that_use_only_them() -> None:
     ctx = shopper(policy(), "personalisation")
     page = Pages().render("consent/why_page.html", ctx=ctx, consent=ctx)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -12,6 +12,7 @@ import jinja2
 from ..core.inventory import SEGMENT
 from ..core.policy import ConsentPolicy, check_declarations
 from ..core.policy_file import Declarations, read_declarations
+from ..core.policy_rules import fallback_text_problem, missing_texts, policy_languages
 from ..core.reasons import retention_text
 
 __all__ = ["Finding", "audit", "render_html", "render_text"]
@@ -30,17 +31,54 @@ class Finding:
     message: str
 
 
-def audit(data: Mapping[str, Any]) -> tuple[ConsentPolicy | None, list[Finding]]:
+def audit(
+    data: Mapping[str, Any], languages: Sequence[str] = ()
+) -> tuple[ConsentPolicy | None, list[Finding]]:
     """Check a policy's raw data; every problem at once, not only the first.
 
     The errors are the policy's own problems, in its words (``ConsentPolicy.from_mapping``
-    raises the same); the warnings and notes are advice, found here only.
+    raises the same); the warnings and notes are advice, found here only. ``languages``
+    are the shop's (its ``languages`` option, the first the fallback): each text they lack
+    is listed; without them, the languages the policy gives any text in are checked.
     """
     declared = read_declarations(data)
     policy, problems = check_declarations(declared)
     findings = [Finding("error", problem) for problem in problems]
+    findings += _language_findings(declared, tuple(languages))
     findings += _advice(declared, data)
     return policy, findings
+
+
+def _language_findings(declared: Declarations, offered: tuple[str, ...]) -> list[Finding]:
+    """A finding for each language that lacks any text.
+
+    A plain string is one text for every language: it is read as written in the first
+    language checked, and listed as missing in the others.
+    """
+    purposes, signals = declared.purposes, declared.signals
+    checked = offered or policy_languages(purposes, signals)
+    findings = []
+    for index, language in enumerate(checked):
+        if index == 0 and offered:
+            # The middleware refuses to start without every text in the shop's first.
+            problem = fallback_text_problem(purposes, signals, language)
+            if problem is not None:
+                findings.append(Finding("error", problem))
+            continue
+        given = set(missing_texts(purposes, signals, language))
+        missing = [
+            name if name in given else f"{name} (one text for every language)"
+            for name in missing_texts(purposes, signals, language, plain=index > 0)
+        ]
+        if missing:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"no text in {language!r} for {', '.join(missing)}: shoppers who read "
+                    f"{language!r} are shown these in another language",
+                )
+            )
+    return findings
 
 
 def _advice(declared: Declarations, data: Mapping[str, Any]) -> list[Finding]:
@@ -98,7 +136,7 @@ def _rows(policy: ConsentPolicy | None) -> list[dict[str, str]]:
     return [
         {
             "signal": s.id,
-            "label": s.label,
+            "label": s.label_for("en"),
             "purpose": s.purpose,
             "scope": s.scope.value,
             "retention": retention_text(s).removeprefix("kept for "),

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.exceptions import ConfigurationError
+from ..core.languages import LANGUAGE_TAG
 from ..core.policy import ConsentPolicy
 from ..core.policy_file import read_toml
 from ..ledger.sql import Ledger, LedgerUnavailable
@@ -33,8 +34,23 @@ def _write(text: str, html_path: str | None, html: str | None) -> None:
         sys.stdout.write(text)
 
 
+def _languages(value: str | None) -> tuple[str, ...]:
+    """``--languages de,fr`` as tags; a mistake is a ConfigurationError (exit 2)."""
+    if value is None:
+        return ()
+    tags = tuple(tag.strip() for tag in value.split(","))
+    for tag in tags:
+        if not LANGUAGE_TAG.fullmatch(tag):
+            raise ConfigurationError(
+                f"--languages: {tag!r} is not a language tag: give the shop's languages, the "
+                "first the fallback, such as --languages en,de,fr"
+            )
+    return tags
+
+
 def _audit(args: argparse.Namespace) -> int:
-    policy, findings = audit_module.audit(read_toml(args.policy))
+    languages = _languages(args.languages)
+    policy, findings = audit_module.audit(read_toml(args.policy), languages)
     _write(
         audit_module.render_text(policy, findings),
         args.html,
@@ -95,6 +111,12 @@ def parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the data inventory of a policy and its problems")
     audit.add_argument("policy", help="the policy's TOML file")
     audit.add_argument("--html", metavar="FILE", help="write an HTML page instead of text")
+    audit.add_argument(
+        "--languages",
+        metavar="LANGS",
+        help="the shop's languages, the first the fallback (en,de,fr): list the texts each "
+        "lacks (default: every language the policy gives a text in)",
+    )
     audit.set_defaults(run=_audit)
 
     report = commands.add_parser(

@@ -1,6 +1,6 @@
-"""Opt-in rates from the ledger: per purpose per week and per collection method; beside
-them, shoppers' feedback and the shop's outcomes, counted per day and mode with no
-identifier."""
+"""Opt-in rates from the ledger: per purpose per week, per collection method and per rule
+set (the regional rules each choice was made under); beside them, shoppers' feedback and
+the shop's outcomes, counted per day and mode with no identifier."""
 
 from __future__ import annotations
 
@@ -29,13 +29,24 @@ COLOURS = ["#1d4f91", "#b35c00", "#2d7a27", "#8a1c7c", "#5a5a5a", "#a00000", "#0
 
 @dataclass
 class OptInReport:
-    """Choices counted per ISO week and per method, with how many granted each purpose."""
+    """Choices counted per ISO week, per method and per rule set, with how many granted
+    each purpose."""
 
     purposes: list[str]
     weeks: dict[str, dict[str, int]] = field(default_factory=dict)
     week_totals: dict[str, int] = field(default_factory=dict)
     methods: dict[str, dict[str, int]] = field(default_factory=dict)
     method_totals: dict[str, int] = field(default_factory=dict)
+    rule_sets: dict[str, dict[str, int]] = field(default_factory=dict)
+    rule_set_totals: dict[str, int] = field(default_factory=dict)
+
+    def tables(self) -> list[tuple[str, dict[str, dict[str, int]], dict[str, int]]]:
+        """Each table: its title, the counts per row and per purpose, the row totals."""
+        return [
+            ("week", self.weeks, self.week_totals),
+            ("method", self.methods, self.method_totals),
+            ("rule set", self.rule_sets, self.rule_set_totals),
+        ]
 
     def rate(self, counts: dict[str, int], total: int, purpose: str) -> float:
         """The share of ``total`` choices that granted ``purpose``."""
@@ -56,6 +67,8 @@ def build_report(events: Iterable[ConsentEvent]) -> OptInReport:
     week_totals: dict[str, int] = defaultdict(int)
     methods: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     method_totals: dict[str, int] = defaultdict(int)
+    rule_sets: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rule_set_totals: dict[str, int] = defaultdict(int)
     purposes: set[str] = set()
     for event in events:
         if event.signal:
@@ -64,16 +77,20 @@ def build_report(events: Iterable[ConsentEvent]) -> OptInReport:
         key = f"{year}-W{week:02d}"
         week_totals[key] += 1
         method_totals[event.method] += 1
+        rule_set_totals[event.rule_set] += 1
         purposes.update(event.granted, event.refused)
         for purpose in event.granted:
             weeks[key][purpose] += 1
             methods[event.method][purpose] += 1
+            rule_sets[event.rule_set][purpose] += 1
     return OptInReport(
         purposes=sorted(purposes - {"necessary"}),
         weeks={k: dict(weeks[k]) for k in sorted(week_totals)},
         week_totals=dict(sorted(week_totals.items())),
         methods={k: dict(methods[k]) for k in sorted(method_totals)},
         method_totals=dict(sorted(method_totals.items())),
+        rule_sets={k: dict(rule_sets[k]) for k in sorted(rule_set_totals)},
+        rule_set_totals=dict(sorted(rule_set_totals.items())),
     )
 
 
@@ -169,10 +186,7 @@ def feedback_rows(counts: CountsReport) -> list[list[str]]:
 def render_text(report: OptInReport, counts: CountsReport | None = None) -> str:
     """Tables of opt-in rates, then of feedback and outcomes, for a terminal."""
     lines = []
-    tables = [
-        ("week", report.weeks, report.week_totals),
-        ("method", report.methods, report.method_totals),
-    ]
+    tables = report.tables()
     if not report.week_totals:
         lines += ["The ledger holds no choices yet.", ""]
         tables = []
@@ -357,10 +371,7 @@ def render_html(report: OptInReport, counts: CountsReport | None = None) -> str:
         report=report,
         svg=Markup(chart(report)) if report.week_totals else "",
         colours=COLOURS,
-        tables=[
-            ("week", report.weeks, report.week_totals),
-            ("method", report.methods, report.method_totals),
-        ],
+        tables=report.tables(),
         counts=counts,
         figures=figures,
         outcome_rows=[] if counts is None else outcome_rows(counts),

@@ -16,20 +16,30 @@ from itsdangerous import BadSignature
 from .cookies import cookie_values
 from .exceptions import ConfigurationError
 from .policy import ConsentPolicy
+from .purpose_tags import TAG_LENGTH
 from .signing import check_secret_keys, make_signer
 
 __all__ = ["ConsentCookieCodec", "ConsentState", "CookieProblem", "new_consent_id"]
 
-_FORMAT = "1"
-#: Larger values are refused unread; a valid one is about 100 bytes.
+_FORMAT = "2"
+#: Larger values are refused unread; a valid one is about 100 bytes, and 8 more for each
+#: optional purpose.
 MAX_VALUE_BYTES = 1024
-MAX_OPTIONAL_PURPOSES = 256
+MAX_OPTIONAL_PURPOSES = 100
 _CONSENT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
 _BASE64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
 _CANONICAL_LAST = frozenset(_BASE64URL[::4])
 # A decision dated this far in the future is refused (clocks of several servers may differ).
 _CLOCK_SKEW = 300
+# The policy version's digest, the tags of the purposes granted and of those refused (eight
+# characters each, see purpose_tags.py), the decision time and the consent id.
 _PAYLOAD = re.compile(
+    r"2\.(?P<fp>[0-9a-f]{10})\.(?P<granted>(?:[A-Za-z0-9_-]{8})*)"
+    r"\.(?P<refused>(?:[A-Za-z0-9_-]{8})*)\.(?P<at>[0-9a-f]{1,12})\.(?P<id>[A-Za-z0-9_-]{16,64})\Z"
+)
+# The first format, still in browsers: the policy's layout digest, and one bit per optional
+# purpose in declared order.
+_PAYLOAD_1 = re.compile(
     r"1\.(?P<fp>[0-9a-f]{10})\.(?P<bits>[0-9a-f]{1,64})\.(?P<at>[0-9a-f]{1,12})"
     r"\.(?P<id>[A-Za-z0-9_-]{16,64})\Z"
 )
@@ -46,11 +56,16 @@ class ConsentState:
 
     ``granted`` holds the purposes granted (required ones included); ``decided_at`` is the
     decision time in Unix seconds; ``consent_id`` links the decision to the ledger.
+    ``pending`` holds the optional purposes the decision did not cover (added to the policy
+    since, or whose own ``version`` changed): not granted, awaiting a choice. ``changed`` are
+    those of them whose earlier version was chosen about; the others are new.
     """
 
     consent_id: str
     granted: frozenset[str]
     decided_at: int
+    pending: frozenset[str] = frozenset()
+    changed: frozenset[str] = frozenset()
 
 
 class CookieProblem(StrEnum):
@@ -88,17 +103,24 @@ class ConsentCookieCodec:
                 f"{MAX_OPTIONAL_PURPOSES} fit in the consent cookie"
             )
         self._lifetime = int(policy.consent_lifetime.total_seconds())
+        # What the lists of tags say, read once per pair of lists: few pairs ever occur.
+        self._choices = lru_cache(maxsize=cache_size)(self._read_choices)
         # What a value holds, and when (a problem holds at any time): verified once.
         self._entries = lru_cache(maxsize=cache_size)(self._entry)
 
     def encode(self, state: ConsentState) -> str:
-        """The signed cookie value for ``state``."""
-        bits = 0
-        for position, purpose_id in enumerate(self._optional):
+        """The signed cookie value for ``state``: the tag of every optional purpose chosen
+        about, as granted or refused (the pending ones have none)."""
+        tags = self.policy.purpose_tags
+        granted = refused = ""
+        for purpose_id in self._optional:
             if purpose_id in state.granted:
-                bits |= 1 << position
+                granted += tags[purpose_id]
+            elif purpose_id not in state.pending:
+                refused += tags[purpose_id]
         payload = (
-            f"{_FORMAT}.{self.policy.fingerprint}.{bits:x}.{state.decided_at:x}.{state.consent_id}"
+            f"{_FORMAT}.{self.policy.version_stamp}.{granted}.{refused}"
+            f".{state.decided_at:x}.{state.consent_id}"
         )
         return self._signer.sign(payload).decode("ascii")
 
@@ -152,17 +174,55 @@ class ConsentCookieCodec:
             return CookieProblem.BAD_SIGNATURE
         match = _PAYLOAD.match(payload)
         if match is None:
+            first = _PAYLOAD_1.match(payload)
+            return CookieProblem.MALFORMED if first is None else self._first_format(first)
+        if match["fp"] != self.policy.version_stamp:
+            return CookieProblem.OUTDATED
+        choices = self._choices(match["granted"], match["refused"])
+        if choices is None:
             return CookieProblem.MALFORMED
+        granted, pending, changed = choices
+        return ConsentState(match["id"], granted, int(match["at"], 16), pending, changed)
+
+    def _read_choices(self, granted_list: str, refused_list: str) -> _Choices | None:
+        """The purposes granted, those awaiting a choice, and those of them changed since,
+        from a value's lists of tags; ``None`` if the lists are not ones we write."""
+        granted_tags, refused_tags = _tags(granted_list), _tags(refused_list)
+        if granted_tags is None or refused_tags is None or granted_tags & refused_tags:
+            return None
+        chosen = {tag[:4] for tag in granted_tags | refused_tags}
+        granted, pending, changed = set(), set(), set()
+        for purpose_id, tag in self.policy.purpose_tags.items():
+            if tag in granted_tags:
+                granted.add(purpose_id)
+            elif tag not in refused_tags:
+                # Not chosen about under these terms; under earlier ones if its name is there.
+                pending.add(purpose_id)
+                if tag[:4] in chosen:
+                    changed.add(purpose_id)
+        return (
+            frozenset(granted) | self.policy.required_ids,
+            frozenset(pending),
+            frozenset(changed),
+        )
+
+    def _first_format(self, match: re.Match[str]) -> ConsentState | CookieProblem:
+        """A value of the first format: valid while the policy keeps the layout it was
+        written under. It predates purpose versions: a purpose that declares one awaits a
+        choice again."""
         if match["fp"] != self.policy.fingerprint:
             return CookieProblem.OUTDATED
         bits = int(match["bits"], 16)
         if bits >> len(self._optional):
             return CookieProblem.MALFORMED
         granted = {pid for position, pid in enumerate(self._optional) if bits >> position & 1}
+        versioned = frozenset(p.id for p in self.policy.optional if p.version is not None)
         return ConsentState(
-            consent_id=match["id"],
-            granted=frozenset(granted) | self.policy.required_ids,
-            decided_at=int(match["at"], 16),
+            match["id"],
+            frozenset(granted - versioned) | self.policy.required_ids,
+            int(match["at"], 16),
+            versioned,
+            versioned,
         )
 
     def signed_consent_id(self, value: str) -> str | None:
@@ -183,6 +243,17 @@ class ConsentCookieCodec:
         return len(self.encode(state))
 
 
+def _tags(joined: str) -> set[str] | None:
+    """The tags of a list written by :meth:`ConsentCookieCodec.encode`; ``None`` if one is
+    there twice (never written so)."""
+    if not joined:
+        return set()
+    tags = {joined[i : i + TAG_LENGTH] for i in range(0, len(joined), TAG_LENGTH)}
+    return tags if len(tags) * TAG_LENGTH == len(joined) else None
+
+
+#: The purposes granted, those awaiting a choice, and those of them changed since.
+_Choices = tuple[frozenset[str], frozenset[str], frozenset[str]]
 #: What a cookie value holds, and the span of time in which that is valid.
 _Entry = tuple[ConsentState | CookieProblem, float, float]
 #: The same for a header, which may hold no consent cookie at all.

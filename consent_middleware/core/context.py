@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlencode
@@ -14,8 +15,9 @@ from .inventory import Purpose, Segment, Signal, SignalScope
 from .languages import DEFAULT_LANGUAGES, header_value, negotiate
 from .modes import _NON_PERSONALISED, Mode, mode_for
 from .policy import MARKETING, ConsentPolicy
-from .reasons import SEGMENT_REASON, SPONSORED_REASON, Reason, refusal
+from .reasons import SEGMENT_REASON, SPONSORED_REASON, Reason, refusal, suggested_text
 from .redirects import RequestTarget, request_location
+from .regions import RuleSet
 
 if TYPE_CHECKING:
     from .csrf import CsrfGuard
@@ -82,6 +84,10 @@ class PersonalisationContext:
         "policy",
         "state",
         "varies",
+        "_region",
+        "_rule_set",
+        "_region_matters",
+        "_on_by_default",
         "_stopped",
         "_csrf_token",
     )
@@ -183,9 +189,26 @@ class PersonalisationContext:
     @property
     def decided(self) -> bool:
         """Whether the visitor has made a choice under the current policy version, here or
-        in the consent manager of an external source."""
+        in the consent manager of an external source (a purpose added or changed since may
+        still await one: :attr:`pending`)."""
         self.varies = True
         return self.state is not None or self.external is not None
+
+    @property
+    def pending(self) -> dict[str, str]:
+        """The purposes awaiting a choice from a visitor who chose before: ``"new"`` ones,
+        added to the policy since, and ``"changed"`` ones, whose own ``version`` changed.
+        In declared order; not granted until chosen (unless the region lets them start
+        granted). Empty without a choice at all: then everything awaits one (``decided``)."""
+        self.varies = True
+        state = self.state
+        if state is None or not state.pending:
+            return {}
+        return {
+            p.id: "changed" if p.id in state.changed else "new"
+            for p in self.policy.optional
+            if p.id in state.pending
+        }
 
     @property
     def source(self) -> str | None:
@@ -218,7 +241,8 @@ class PersonalisationContext:
         return False
 
     def public_state(self) -> dict[str, object]:
-        """The state for client code: purposes, mode, GPC, dates; no secrets, no identifiers."""
+        """The state for client code: purposes, mode, GPC, dates, the region and its rule
+        set, the purposes awaiting a choice; no secrets, no identifiers."""
         state = self.state
         # The decision's dates are this browser's own.
         self.varies = self.personal = True
@@ -232,6 +256,9 @@ class PersonalisationContext:
             "purposes": {p.id: p.id in self._granted for p in self.policy.purposes},
             "decided_at": None if state is None else _iso(state.decided_at),
             "expires_at": None if state is None else _iso(state.decided_at + lifetime),
+            "region": self.region,
+            "rule_set": self.rule_set.value,
+            "pending": self.pending,
         }
 
     @property
@@ -306,6 +333,102 @@ class PersonalisationContext:
         they make the context; the template helpers may again. A language already chosen
         stays."""
         self._accept_language = header
+
+    # -- region ----------------------------------------------------------------------------
+
+    # Set by locate(), which the middleware calls only when the shop names the region (the
+    # region= or region_header= option): without it every request is opt_in.
+    _region: str | None
+    _rule_set: RuleSet
+    #: The grants depend on the region: the response must vary with it once consent is read.
+    _region_matters: bool
+    _on_by_default: frozenset[str]
+
+    def locate(self, region: str | None) -> None:
+        """Apply the rule set of the visitor's region. The middleware calls this as it makes
+        the context, before anything reads it; ``region`` is an ISO 3166 code it checked
+        (``"DE"``, ``"US-CA"``) or ``None`` when the region is unknown (then ``opt_in``).
+
+        In ``opt_out`` and ``notice`` regions the purposes declared ``opt_out_allowed`` that
+        the visitor has not chosen about are granted; in ``opt_out`` regions Global Privacy
+        Control withdraws every ``opt_out_allowed`` purpose, an earlier opt-in too (written
+        into the cookie, as for ``gpc_opt_out``).
+        """
+        policy = self.policy
+        rule_set = policy.regions.rule_set(region)
+        self._region = region
+        self._rule_set = rule_set
+        state = self.state
+        if state is not None and not state.pending and not self.gpc:
+            # The usual request, a returning visitor's: their choice decides, anywhere.
+            self._region_matters = False
+            self._on_by_default = _NONE
+            return
+        if state is not None:
+            undecided = state.pending
+        else:
+            undecided = _NONE if self.external is not None else policy.optional_ids
+        # Only purposes that may start granted make one region's answer differ from another's.
+        self._region_matters = bool(policy.opt_out_allowed_ids) and (bool(undecided) or self.gpc)
+        on = _NONE
+        if rule_set is not RuleSet.OPT_IN:
+            on = policy.opt_out_allowed_ids & undecided
+        granted = self._granted
+        if self.gpc:
+            off = policy.gpc_off(rule_set)
+            on -= off
+            granted -= off
+            if state is not None and not state.granted.isdisjoint(off):
+                self.must_write = True
+        self._on_by_default = on
+        self._granted = granted | on
+        self._mode = None
+
+    @property
+    def region(self) -> str | None:
+        """The visitor's region, an ISO 3166 code (``"DE"``, ``"US-CA"``), or ``None`` when
+        it is unknown or the shop does not name it. Reading it makes the response vary with
+        the region."""
+        self.varies = self._region_matters = True
+        return getattr(self, "_region", None)
+
+    @property
+    def rule_set(self) -> RuleSet:
+        """The rule set of the visitor's region: ``opt_in`` (also when the region is
+        unknown), ``opt_out`` or ``notice``. Reading it makes the response vary with the
+        region."""
+        self.varies = self._region_matters = True
+        return getattr(self, "_rule_set", RuleSet.OPT_IN)
+
+    @property
+    def jurisdiction(self) -> tuple[str | None, RuleSet]:
+        """The region and its rule set, as the ledger records them with a decision (reading
+        them here does not make the response vary)."""
+        return getattr(self, "_region", None), getattr(self, "_rule_set", RuleSet.OPT_IN)
+
+    @property
+    def on_by_default(self) -> frozenset[str]:
+        """The purposes granted without a choice, because the region lets them start
+        granted until the visitor opts out (``opt_out`` and ``notice`` rule sets)."""
+        self.varies = True
+        return getattr(self, "_on_by_default", _NONE)
+
+    @property
+    def gpc_opt_outs(self) -> frozenset[str]:
+        """The purposes Global Privacy Control keeps off on this request, whatever was
+        chosen: the ``gpc_opt_out`` ones, and in ``opt_out`` regions every
+        ``opt_out_allowed`` one. Empty when the browser does not send GPC."""
+        self.varies = True
+        if not self.gpc:
+            return _NONE
+        return self.policy.gpc_off(getattr(self, "_rule_set", RuleSet.OPT_IN))
+
+    @property
+    def varies_with_region(self) -> bool:
+        """Whether the response depends on the visitor's region: it read the consent while
+        the region's rules decided it (no choice yet, or GPC), or read the region itself.
+        The middleware then adds the region header to ``Vary``."""
+        return self.varies and getattr(self, "_region_matters", False)
 
     # -- signals and reasons ---------------------------------------------------------------
 
@@ -439,9 +562,11 @@ class PersonalisationContext:
         page cannot personalise by accident; a segment needs one of its signals allowed. A
         signal whose purpose gives only segments cannot be named (:class:`ConsentError`).
         ``text`` is the sentence the shopper reads ("Because you viewed ..."; for a segment,
-        "Because you seem to like <its label>." unless given); ``value`` is the stored value
-        of the first signal that chose the item (the product viewed), which "Forget this
-        item" removes.
+        "Because you seem to like <its label>." unless given); without it the reason says
+        "Suggested from" and the signals' labels, in English in ``reason.text`` and in the
+        shopper's language where ``why()`` shows it. ``value`` is the stored value of the
+        first signal that chose the item (the product viewed), which "Forget this item"
+        removes.
         """
         if not ids:
             raise ConsentError("reason() needs at least one signal id; use general_reason()")
@@ -449,9 +574,9 @@ class PersonalisationContext:
         purposes = tuple(dict.fromkeys(self.policy.purpose(s.purpose) for s in signals))
         if text is None:
             if segments:
-                text = SEGMENT_REASON % {"interest": segments[0].label}
+                text = SEGMENT_REASON % {"interest": segments[0].label_for("en")}
             else:
-                text = "Suggested from " + ", ".join(s.label.lower() for s in signals) + "."
+                text = suggested_text(signals)
         if value is not None and not isinstance(value, str):
             raise ConsentError(f"reason(value=...) takes a stored value, a string, not {value!r}")
         return Reason(text, signals, purposes, value=value, segments=segments)
@@ -582,7 +707,8 @@ class PersonalisationContext:
         state = self.state
         if state is None or state.granted <= self._granted:
             return None
-        return ConsentState(state.consent_id, self._granted, state.decided_at)
+        # Only what the visitor chose: what the region grants by default is not a choice.
+        return replace(state, granted=state.granted & self._granted)
 
     # -- forms -----------------------------------------------------------------------------
 
@@ -623,6 +749,51 @@ class PersonalisationContext:
 
 def _iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+_new = object.__new__
+
+
+def decided_context(
+    policy: ConsentPolicy,
+    state: ConsentState,
+    host: ContextHost,
+    cookie_header: str,
+    consent_path: str,
+    target: RequestTarget,
+    accept_language: str | list[tuple[bytes, bytes]] | None,
+) -> PersonalisationContext:
+    """The context of the usual request: a valid cookie of ours, no GPC, no other consent
+    manager. The same as ``PersonalisationContext(policy, state, False, host, ...)`` followed
+    by :meth:`~PersonalisationContext.accept_language`, without ``__init__``'s branches and
+    keyword handling, which cost more than the rest of reading a returning visitor's cookie.
+    """
+    ctx = _new(PersonalisationContext)
+    ctx.policy = policy
+    ctx.state = state
+    ctx.gpc = False
+    ctx.external = None
+    ctx.must_write = False
+    ctx._granted = state.granted
+    ctx._mode = None
+    ctx._host = host
+    ctx._cookie_header = cookie_header
+    ctx._cookies = None
+    ctx.consent_path = consent_path
+    ctx._path = None
+    ctx._target = target
+    ctx._csrf_nonce = None
+    ctx._change_url = None
+    ctx._used = None
+    ctx._visit = None
+    ctx._preferences = None
+    ctx.varies = False
+    ctx.new_csrf_nonce = False
+    ctx.personal = False
+    ctx._stopped = None
+    ctx._csrf_token = None
+    ctx._accept_language = accept_language
+    return ctx
 
 
 def get_context(request: Any) -> PersonalisationContext:

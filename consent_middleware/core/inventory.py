@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from .cookies import bare_cookie_name, is_cookie_name
 from .exceptions import ConfigurationError
+from .texts import check_text, text_for
 
 __all__ = ["GRANULARITIES", "SEGMENT", "SIGNAL", "Purpose", "Segment", "Signal", "SignalScope"]
 
@@ -30,12 +31,6 @@ def _check_id(kind: str, value: object) -> str:
             f"{kind} id {value!r} is invalid: use 1-64 characters of a-z, 0-9 and '_', "
             "starting with a letter"
         )
-    return value
-
-
-def _check_text(where: str, name: str, value: object, *, required: bool = True) -> str:
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ConfigurationError(f"{where}: {name} must be a non-empty string")
     return value
 
 
@@ -71,16 +66,28 @@ class Purpose:
     finances, ...): signals flagged sensitive must use such a purpose. ``granularity`` is
     ``"signal"`` (the app reads each signal's values) or ``"segment"`` (the app gets only the
     segments its signals make: broad interests, never the values themselves).
+
+    ``label`` and ``description`` are a string, or one text per language
+    (``{"en": "Personalisation", "de": "Personalisierung"}``); either way they read as a
+    string, the first text given, and :meth:`label_for` gives the text for a language.
+    ``opt_out_allowed`` lets the purpose start granted, before any choice, where the
+    visitor's region follows the ``opt_out`` or ``notice`` rule set; it stays opt-in
+    everywhere else, and a sensitive purpose is always opt-in.
+    ``version`` is the purpose's own: changing it (or adding a purpose) asks shoppers about
+    this purpose alone, keeping their other choices; the policy's ``version`` asks again
+    about everything.
     """
 
     id: str
-    label: str
-    description: str = ""
+    label: str | Mapping[str, str]
+    description: str | Mapping[str, str] = ""
     required: bool = False
     implies: tuple[str, ...] = ()
     cookies: tuple[str, ...] = ()
     gpc_opt_out: bool = False
     sensitive: bool = False
+    opt_out_allowed: bool = False
+    version: str | None = None
     granularity: str = SIGNAL
 
     def __post_init__(self) -> None:
@@ -90,8 +97,10 @@ class Purpose:
             raise ConfigurationError(
                 f"{where}: granularity must be 'signal' or 'segment', not {self.granularity!r}"
             )
-        _check_text(where, "label", self.label)
-        _check_text(where, "description", self.description, required=False)
+        object.__setattr__(self, "label", check_text(where, "label", self.label))
+        object.__setattr__(
+            self, "description", check_text(where, "description", self.description, required=False)
+        )
         object.__setattr__(self, "implies", _as_tuple(where, "implies", self.implies))
         object.__setattr__(self, "cookies", _as_tuple(where, "cookies", self.cookies))
         for name in self.cookies:
@@ -109,6 +118,30 @@ class Purpose:
             raise ConfigurationError(
                 f"{where} is sensitive, so it needs explicit consent: it cannot be required"
             )
+        if self.version is not None and (
+            not isinstance(self.version, str) or not self.version.strip() or len(self.version) > 64
+        ):
+            raise ConfigurationError(
+                f"{where}: version must be a non-empty string of 64 characters at most, "
+                f"such as '2', not {self.version!r}"
+            )
+        if self.opt_out_allowed and self.sensitive:
+            raise ConfigurationError(
+                f"{where} is sensitive, so it is always opt-in: drop opt_out_allowed"
+            )
+        if self.opt_out_allowed and self.required:
+            raise ConfigurationError(
+                f"{where} is required, so it is always granted: drop opt_out_allowed"
+            )
+
+    def label_for(self, language: str, fallback: str | None = None) -> str:
+        """The label in ``language``, else in ``fallback`` (the shop's first language), else
+        the first text given; a plain string label in every language."""
+        return text_for(self.label, language, fallback)
+
+    def description_for(self, language: str, fallback: str | None = None) -> str:
+        """The description in ``language``, chosen as :meth:`label_for` chooses."""
+        return text_for(self.description, language, fallback)
 
     def owns_cookie(self, name: str) -> bool:
         """Whether a cookie of this name belongs to the purpose: a declared name or prefix,
@@ -139,22 +172,23 @@ class Signal:
     ``sensitive``, never to a general one. ``weight`` is the signal's relative importance
     when suggestions are chosen (a positive number, 1 unless said), and ``weight_reason`` says
     why, in plain words: shoppers are shown the signals by weight, with both (DSA art. 27).
-    Signals of equal weight keep their declared order.
+    Signals of equal weight keep their declared order. ``label``, ``description`` and
+    ``weight_reason`` may be given per language, as a purpose's texts are.
     """
 
     id: str
-    label: str
+    label: str | Mapping[str, str]
     purpose: str
     scope: SignalScope = SignalScope.SESSION
     retention: timedelta | None = None
     sensitive: bool = False
-    description: str = ""
+    description: str | Mapping[str, str] = ""
     #: Values a shopper may state for this signal in the preference centre.
     choices: tuple[str, ...] = ()
     #: How much the signal counts when suggestions are chosen, against the others.
     weight: float = 1.0
     #: Why it counts that much, for shoppers.
-    weight_reason: str = ""
+    weight_reason: str | Mapping[str, str] = ""
 
     def __post_init__(self) -> None:
         _check_id("signal", self.id)
@@ -169,9 +203,15 @@ class Signal:
                 f"{where}: weight must be a positive number (its importance against the other "
                 f"signals), not {weight!r}"
             )
-        _check_text(where, "weight_reason", self.weight_reason, required=False)
-        _check_text(where, "label", self.label)
-        _check_text(where, "description", self.description, required=False)
+        object.__setattr__(
+            self,
+            "weight_reason",
+            check_text(where, "weight_reason", self.weight_reason, required=False),
+        )
+        object.__setattr__(self, "label", check_text(where, "label", self.label))
+        object.__setattr__(
+            self, "description", check_text(where, "description", self.description, required=False)
+        )
         _check_id("purpose", self.purpose)
         try:
             object.__setattr__(self, "scope", SignalScope(self.scope))
@@ -195,6 +235,20 @@ class Signal:
                 "(retention, or retention_days in a policy file)"
             )
 
+    def label_for(self, language: str, fallback: str | None = None) -> str:
+        """The label in ``language``, else in ``fallback`` (the shop's first language), else
+        the first text given; a plain string label in every language."""
+        return text_for(self.label, language, fallback)
+
+    def description_for(self, language: str, fallback: str | None = None) -> str:
+        """The description in ``language``, chosen as :meth:`label_for` chooses."""
+        return text_for(self.description, language, fallback)
+
+    def weight_reason_for(self, language: str, fallback: str | None = None) -> str:
+        """Why the signal weighs what it does, in ``language``, chosen as :meth:`label_for`
+        chooses."""
+        return text_for(self.weight_reason, language, fallback)
+
 
 @dataclass(frozen=True, slots=True)
 class Segment:
@@ -202,22 +256,25 @@ class Segment:
 
     ``label`` names the interest as shoppers read it, completing "Because you seem to like
     ..." ("tea"). The segment applies once at least ``minimum`` of its ``values`` (product
-    ids, categories, ...) are held by its ``signals``, counted together.
+    ids, categories, ...) are held by its ``signals``, counted together. ``label`` and
+    ``description`` may be given per language, as a purpose's are.
     """
 
     id: str
-    label: str
+    label: str | Mapping[str, str]
     signals: tuple[str, ...]
     values: tuple[str, ...]
     minimum: int = 2
-    description: str = ""
+    description: str | Mapping[str, str] = ""
     _members: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_id("segment", self.id)
         where = f"segment {self.id!r}"
-        _check_text(where, "label", self.label)
-        _check_text(where, "description", self.description, required=False)
+        object.__setattr__(self, "label", check_text(where, "label", self.label))
+        object.__setattr__(
+            self, "description", check_text(where, "description", self.description, required=False)
+        )
         object.__setattr__(self, "signals", _as_tuple(where, "signals", self.signals))
         object.__setattr__(self, "values", _as_tuple(where, "values", self.values))
         if not self.signals:
@@ -234,6 +291,15 @@ class Segment:
                 f"{where}: minimum is {minimum}, more than its {len(set(self.values))} values"
             )
         object.__setattr__(self, "_members", frozenset(self.values))
+
+    def label_for(self, language: str, fallback: str | None = None) -> str:
+        """The label in ``language``, else in ``fallback`` (the shop's first language), else
+        the first text given."""
+        return text_for(self.label, language, fallback)
+
+    def description_for(self, language: str, fallback: str | None = None) -> str:
+        """The description in ``language``, chosen as :meth:`label_for` chooses."""
+        return text_for(self.description, language, fallback)
 
     def applies(self, held: Mapping[str, Iterable[str]]) -> bool:
         """Whether the values ``held``, by signal id, make the segment apply."""

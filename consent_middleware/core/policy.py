@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from os import PathLike
 from typing import Any
 
+from .default_texts import DESCRIPTIONS, LABELS
 from .exceptions import ConfigurationError
 from .inventory import SEGMENT, Purpose, Segment, Signal, SignalScope
 from .policy_file import Declarations, read_declarations, read_toml
@@ -18,6 +19,8 @@ from .policy_rules import (
     MAX_CONSENT_LIFETIME,
     policy_problems,
 )
+from .purpose_tags import purpose_tag
+from .regions import RegionRules, RuleSet
 
 __all__ = [
     "MAX_CONSENT_LIFETIME",
@@ -82,7 +85,10 @@ class ConsentPolicy:
 
     A consent recorded under another ``version`` is not valid: the visitor is asked again.
     Consent expires after ``consent_lifetime`` (at most 395 days). The ledger keeps each
-    recorded choice for ``ledger_retention`` (three years by default). ``segments`` are broad
+    recorded choice for ``ledger_retention`` (three years by default). ``regions`` says which
+    regions follow the ``opt_out`` and ``notice`` rule sets (a :class:`RegionRules`, or a
+    mapping such as ``{"opt_out": ["US-CA"]}``); by default the US states with opt-out laws
+    (:meth:`RegionRules.default`), and ``opt_in`` everywhere else. ``segments`` are broad
     interest groups built from signals; ``outcomes`` are the names the shop counts per day
     and mode with ``ctx.count()`` (orders, basket adds, ...). Every mistake raises
     :class:`ConfigurationError` here, at start-up, never at request time: all of them at once
@@ -98,6 +104,7 @@ class ConsentPolicy:
         consent_lifetime: timedelta = DEFAULT_CONSENT_LIFETIME,
         last_updated: date | None = None,
         ledger_retention: timedelta = DEFAULT_LEDGER_RETENTION,
+        regions: RegionRules | Mapping[str, Iterable[str]] | None = None,
         segments: Iterable[Segment] = (),
         outcomes: Iterable[str] = (),
     ) -> None:
@@ -113,6 +120,7 @@ class ConsentPolicy:
             consent_lifetime=consent_lifetime,
             last_updated=last_updated,
             ledger_retention=ledger_retention,
+            regions=regions,
             segments=segments,
             outcomes=outcomes,
         )
@@ -148,6 +156,26 @@ class ConsentPolicy:
         #: Changes whenever the meaning of a consent cookie's bits could change, so that a
         #: cookie written under other rules is refused (the shopper is asked again).
         self.fingerprint = _fingerprint(version, self.purposes)
+        #: A digest of ``version`` alone: a consent cookie written under another policy
+        #: version is refused (everything is asked again).
+        self.version_stamp = hashlib.sha256(
+            json.dumps(["consent-policy-3", version]).encode()
+        ).hexdigest()[:10]
+        #: The tag a consent cookie records each optional purpose's choice under: another
+        #: purpose ``version`` (or flag) gives another tag, and asks about that purpose again.
+        self.purpose_tags: dict[str, str] = {p.id: purpose_tag(p) for p in self.optional}
+        #: Which regions follow which rule set.
+        self.regions = RegionRules.of(regions)
+        self.optional_ids: frozenset[str] = frozenset(p.id for p in self.optional)
+        #: What starts granted, before a choice, in ``opt_out`` and ``notice`` regions.
+        self.opt_out_allowed_ids: frozenset[str] = frozenset(
+            p.id for p in self.purposes if p.opt_out_allowed
+        )
+        self._gpc_off = {
+            RuleSet.OPT_IN: self.gpc_opt_out_ids,
+            RuleSet.OPT_OUT: self.gpc_opt_out_ids | self.opt_out_allowed_ids,
+            RuleSet.NOTICE: self.gpc_opt_out_ids,
+        }
 
     @classmethod
     def default(
@@ -155,51 +183,48 @@ class ConsentPolicy:
         *,
         version: str = "1",
         signals: Iterable[Signal] = (),
+        regions: RegionRules | Mapping[str, Iterable[str]] | None = None,
         segments: Iterable[Segment] = (),
         outcomes: Iterable[str] = (),
     ) -> ConsentPolicy:
         """The five standard purposes: necessary, session_personalisation, personalisation,
-        analytics and marketing (off whenever the browser sends GPC); with your signals,
-        segments and outcomes."""
+        analytics and marketing (off whenever the browser sends GPC), their labels and
+        descriptions in every language the consent UI ships; with your signals, segments
+        and outcomes.
+
+        ``analytics`` and ``marketing`` are ``opt_out_allowed``: in the default ``opt_out``
+        regions they start granted until the shopper opts out (or sends GPC); the
+        personalisation purposes are opt-in everywhere. ``regions`` replaces the default
+        regional rules (:meth:`RegionRules.default`)."""
         return cls(
             [
-                Purpose(
-                    NECESSARY,
-                    "Strictly necessary",
-                    "Keeps your basket, keeps the shop secure and remembers these choices. "
-                    "Always on.",
-                    required=True,
-                ),
+                Purpose(NECESSARY, LABELS[NECESSARY], DESCRIPTIONS[NECESSARY], required=True),
                 Purpose(
                     SESSION_PERSONALISATION,
-                    "Tailor this visit",
-                    "Suggest products from what you look at during this visit. "
-                    "Forgotten when you leave.",
+                    LABELS[SESSION_PERSONALISATION],
+                    DESCRIPTIONS[SESSION_PERSONALISATION],
                 ),
                 Purpose(
                     PERSONALISATION,
-                    "Remember my preferences",
-                    "Use the preferences you tell us and what you viewed on earlier visits "
-                    "to suggest products across visits. Includes tailoring this visit.",
+                    LABELS[PERSONALISATION],
+                    DESCRIPTIONS[PERSONALISATION],
                     implies=(SESSION_PERSONALISATION,),
                 ),
                 Purpose(
-                    ANALYTICS,
-                    "Measure how the shop is used",
-                    "Count visits and clicks so we can improve the shop. "
-                    "Never used to pick what you see.",
+                    ANALYTICS, LABELS[ANALYTICS], DESCRIPTIONS[ANALYTICS], opt_out_allowed=True
                 ),
                 Purpose(
                     MARKETING,
-                    "Personalised offers and advertising",
-                    "Show offers and adverts chosen for you, here and on other sites. "
-                    "Always off when your browser sends Global Privacy Control.",
+                    LABELS[MARKETING],
+                    DESCRIPTIONS[MARKETING],
                     gpc_opt_out=True,
+                    opt_out_allowed=True,
                 ),
             ],
             version=version,
             signals=signals,
             last_updated=date(2026, 11, 29),
+            regions=regions,
             segments=segments,
             outcomes=outcomes,
         )
@@ -227,6 +252,12 @@ class ConsentPolicy:
         if policy is None:
             raise _error(problems)
         return policy
+
+    def gpc_off(self, rule_set: RuleSet) -> frozenset[str]:
+        """The purposes Global Privacy Control keeps off under ``rule_set``: those declared
+        ``gpc_opt_out`` everywhere and, in ``opt_out`` regions, every ``opt_out_allowed``
+        one (GPC is the shopper's opt-out there, and overrides an earlier opt-in)."""
+        return self._gpc_off[rule_set]
 
     def signals_of(self, purpose_id: str) -> tuple[Signal, ...]:
         """The signals that use ``purpose_id``, most influential (heaviest) first."""

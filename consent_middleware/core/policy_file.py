@@ -24,6 +24,7 @@ _POLICY_KEYS = {
     "last_updated",
     "purposes",
     "signals",
+    "regions",
     "segments",
     "outcomes",
 }
@@ -41,6 +42,8 @@ _PURPOSE_KEYS = {
     "cookies",
     "gpc_opt_out",
     "sensitive",
+    "opt_out_allowed",
+    "version",
     "granularity",
 }
 _SIGNAL_KEYS = {
@@ -128,6 +131,8 @@ def _purpose(index: int, table: object) -> Purpose:
         cookies=item.get("cookies", ()),
         gpc_opt_out=_bool(where, item, "gpc_opt_out"),
         sensitive=_bool(where, item, "sensitive"),
+        opt_out_allowed=_bool(where, item, "opt_out_allowed"),
+        version=item.get("version"),
         granularity=item.get("granularity", SIGNAL),
     )
 
@@ -197,6 +202,7 @@ def read_declarations(data: Mapping[str, Any]) -> Declarations:
     settings: dict[str, Any] = {
         "version": data.get("version"),
         "last_updated": data.get("last_updated"),
+        "regions": data.get("regions"),
     }
     if "outcomes" in data:
         settings["outcomes"] = data["outcomes"]

@@ -12,12 +12,19 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+from .exceptions import ConfigurationError
 from .inventory import Purpose, Segment, Signal
+from .purpose_tags import id_tag
+from .regions import RegionRules
+from .texts import Text, languages_of
 
 __all__ = [
     "DEFAULT_CONSENT_LIFETIME",
     "DEFAULT_LEDGER_RETENTION",
     "MAX_CONSENT_LIFETIME",
+    "fallback_text_problem",
+    "missing_texts",
+    "policy_languages",
     "policy_problems",
 ]
 
@@ -36,6 +43,7 @@ def policy_problems(
     consent_lifetime: object = DEFAULT_CONSENT_LIFETIME,
     last_updated: object = None,
     ledger_retention: object = DEFAULT_LEDGER_RETENTION,
+    regions: object = None,
     segments: Iterable[Segment] = (),
     outcomes: object = (),
 ) -> list[str]:
@@ -49,6 +57,11 @@ def policy_problems(
     declared_signals = _declared("signal", Signal, signals, problems)
     problems += _implication_problems(declared_purposes)
     problems += _signal_purpose_problems(declared_signals, declared_purposes)
+    problems += _tag_problems(declared_purposes)
+    try:
+        RegionRules.of(regions)  # type: ignore[arg-type]
+    except ConfigurationError as e:
+        problems.append(str(e))
     declared_segments = _declared("segment", Segment, segments, problems)
     problems += _segment_problems(declared_segments, declared_signals)
     problems += _outcome_problems(outcomes)
@@ -183,4 +196,84 @@ def _outcome_problems(outcomes: object) -> list[str]:
         elif name in seen:
             problems.append(f"policy declares outcome {name!r} twice")
         seen.add(name)
+    return problems
+
+
+# -- texts per language ------------------------------------------------------------------------
+
+
+def _texts(
+    purposes: Iterable[Purpose], signals: Iterable[Signal]
+) -> list[tuple[str, str | Mapping[str, str]]]:
+    """Every text the policy gives the shopper, named as "purpose 'x' label"."""
+    texts: list[tuple[str, str | Mapping[str, str]]] = []
+    for kind, items in (("purpose", purposes), ("signal", signals)):
+        for item in items:
+            texts.append((f"{kind} {item.id!r} label", item.label))
+            if item.description:
+                texts.append((f"{kind} {item.id!r} description", item.description))
+    return texts
+
+
+def policy_languages(purposes: Iterable[Purpose], signals: Iterable[Signal]) -> tuple[str, ...]:
+    """The languages the policy gives any text in, in the order they first appear."""
+    found: dict[str, str] = {}
+    for _, text in _texts(purposes, signals):
+        for tag in languages_of(text):
+            found.setdefault(tag.lower(), tag)
+    return tuple(found.values())
+
+
+def missing_texts(
+    purposes: Iterable[Purpose],
+    signals: Iterable[Signal],
+    language: str,
+    *,
+    plain: bool = False,
+) -> list[str]:
+    """The texts that have none in ``language``, each named as "purpose 'x' label".
+
+    A text given per language lacks ``language`` when none is given for it or for a broader
+    tag (``de`` serves ``de-CH``). A plain string is one text for every language: it is
+    listed only when ``plain`` is true (the audit reads it as written in the first language).
+    """
+    missing = []
+    for name, text in _texts(purposes, signals):
+        if isinstance(text, Text):
+            if not text.has(language):
+                missing.append(name)
+        elif plain:
+            missing.append(name)
+    return missing
+
+
+def fallback_text_problem(
+    purposes: Iterable[Purpose], signals: Iterable[Signal], language: str
+) -> str | None:
+    """Why the policy cannot be shown with ``language`` as the fallback (the shop's first
+    language, shown when a shopper's language has no text), or ``None``."""
+    missing = missing_texts(purposes, signals, language)
+    if not missing:
+        return None
+    return (
+        f"policy has no text in {language!r}, the shop's first language (shown when a "
+        f"shopper's language has none), for {', '.join(missing)}: add a text in "
+        f"{language!r} to each, or list first in languages=[...] a language every text has"
+    )
+
+
+def _tag_problems(purposes: Mapping[str, Purpose]) -> list[str]:
+    # The consent cookie finds each choice by a 24-bit digest of the purpose's id: two ids
+    # with the same digest (about one policy in a million) could not be told apart.
+    problems = []
+    seen: dict[str, str] = {}
+    for purpose in purposes.values():
+        if purpose.required:
+            continue
+        other = seen.setdefault(id_tag(purpose.id), purpose.id)
+        if other != purpose.id:
+            problems.append(
+                f"purposes {other!r} and {purpose.id!r} cannot be told apart in the consent "
+                "cookie: rename one of them"
+            )
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,10 +15,18 @@ __all__ = [
     "GENERAL_REASON",
     "SEGMENT_REASON",
     "SPONSORED_REASON",
+    "SUGGESTED_FROM",
     "Reason",
     "refusal",
     "retention_text",
+    "suggested_text",
 ]
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark, translate later")
+    """Mark ``message`` for the UI's catalogue; the UI translates it where it is shown."""
+    return message
+
 
 GENERAL_REASON = "Popular with all shoppers this week; none of your data was used."
 #: The sentence of a sponsored placement unless the shop gives one.
@@ -25,6 +34,27 @@ SPONSORED_REASON = "This is a paid placement."
 #: The sentence of an item chosen by a segment unless the shop gives one (``interest`` is
 #: the segment's label).
 SEGMENT_REASON = "Because you seem to like %(interest)s."
+#: The sentence of a personal reason given no text of its own; ``%(signals)s`` names the
+#: signals used. ``reason.text`` holds it in English, ``why()`` shows it in the shopper's
+#: language.
+SUGGESTED_FROM = N_("Suggested from %(signals)s.")
+
+
+def suggested_text(
+    signals: Iterable[Signal],
+    sentence: str = SUGGESTED_FROM,
+    language: str = "en",
+    fallback: str | None = None,
+) -> str:
+    """The sentence of a reason given no text, with the signals' labels in ``language``.
+
+    The labels are lower-cased inside the sentence, but in German, whose nouns keep their
+    capital.
+    """
+    labels = (s.label_for(language, fallback) for s in signals)
+    if language.lower().partition("-")[0] != "de":
+        labels = (label.lower() for label in labels)
+    return sentence % {"signals": ", ".join(labels)}
 
 
 def retention_text(signal: Signal) -> str:
@@ -88,7 +118,9 @@ class Reason:
     @property
     def retention(self) -> str:
         """How long the data this reason used is kept, in words (empty when none was used)."""
-        return "; ".join(dict.fromkeys(f"{s.label}: {retention_text(s)}" for s in self.signals))
+        return "; ".join(
+            dict.fromkeys(f"{s.label_for('en')}: {retention_text(s)}" for s in self.signals)
+        )
 
 
 def refusal(signal: Signal, granted: frozenset[str], mode: Mode) -> ConsentRequired | None:

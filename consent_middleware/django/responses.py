@@ -8,7 +8,14 @@ from typing import Any
 
 from django.http import HttpResponse, HttpResponseBase
 
-from ..web.messages import NO_CHANGES, Reply, ResponseChanges, private_cache_control, vary_cookie
+from ..web.messages import (
+    NO_CHANGES,
+    Reply,
+    ResponseChanges,
+    private_cache_control,
+    vary_also,
+    vary_cookie,
+)
 
 __all__ = ["RawCookie", "apply_changes", "as_response", "set_cookie_line"]
 
@@ -65,7 +72,7 @@ def apply_changes(response: HttpResponseBase, changes: ResponseChanges) -> None:
     if changes.private:
         response["Cache-Control"] = private_cache_control(response.get("Cache-Control"))
     if changes.vary_cookie or changes.private:
-        response["Vary"] = vary_cookie(response.get("Vary"))
+        response["Vary"] = vary_also(vary_cookie(response.get("Vary")), changes.vary)
     for line in changes.cookies:
         set_cookie_line(response, line)
 

@@ -2,8 +2,9 @@
 
 The fields follow ISO/IEC TS 27560 and the Kantara Consent Receipt: a record id, a
 pseudonymous subject id, the policy version, each purpose given or refused, the time, how
-the choice was collected, and the language of the notice. No IP address, email address or
-user agent is ever part of an event.
+the choice was collected, the language of the notice, and the jurisdiction: the visitor's
+region and the rule set it follows. No IP address, email address or user agent is ever
+part of an event.
 
 A choice about one signal (switched off, one value forgotten, switched on again) is an event
 of its own kind that names the ``signal``; it keeps the purposes in force when it was made,
@@ -62,6 +63,13 @@ class ConsentEvent:
     method: str
     kind: str
     language: str
+    #: The visitor's region (ISO 3166: "DE", "US-CA"), ``None`` when unknown or not named.
+    region: str | None = None
+    #: The rule set the decision was made under: "opt_in", "opt_out" or "notice".
+    rule_set: str = "opt_in"
+    #: The own ``version`` of each purpose the choice covered, as ``(purpose, version)``
+    #: pairs in purpose order; purposes without one follow ``policy_version``.
+    versions: tuple[tuple[str, str], ...] = ()
     signal: str = ""
 
     @classmethod
@@ -77,6 +85,9 @@ class ConsentEvent:
         kind: str,
         language: str,
         event_id: str | None = None,
+        region: str | None = None,
+        rule_set: str = "opt_in",
+        versions: Iterable[tuple[str, str]] = (),
         signal: str = "",
     ) -> ConsentEvent:
         """An event with ``event_id``, or a fresh random id."""
@@ -90,6 +101,9 @@ class ConsentEvent:
             method,
             kind,
             language,
+            region,
+            rule_set,
+            tuple(sorted(versions)),
             signal,
         )
 
@@ -110,6 +124,10 @@ class ConsentEvent:
             str(data["method"]),
             str(data["kind"]),
             str(data["language"]),
+            # Lines written before regions were recorded hold neither.
+            None if data.get("region") is None else str(data["region"]),
+            str(data.get("rule_set", "opt_in")),
+            tuple((str(p), str(v)) for p, v in data.get("versions", ())),
             # Journals written before signal-level choices hold no signal.
             str(data.get("signal", "")),
         )
@@ -123,6 +141,9 @@ class ConsentEvent:
             "method": self.method,
             "kind": self.kind,
             "policy_version": self.policy_version,
+            "region": self.region,
+            "rule_set": self.rule_set,
+            "versions": dict(self.versions),
         }
         if self.signal:
             shown["signal"] = self.signal

@@ -26,9 +26,10 @@ from .tally import CountKey, today
 
 __all__ = ["Ledger", "LedgerUnavailable", "SQLLedger"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 COLUMNS = (
-    "event_id, consent_id, time, policy_version, granted, refused, method, kind, language, signal"
+    "event_id, consent_id, time, policy_version, granted, refused, method, kind, language,"
+    " region, rule_set, versions, signal"
 )
 #: Statements that bring a store from version ``n - 1`` to ``n``; ``{real}`` and ``{text}``
 #: are the column types of the store's dialect.
@@ -53,10 +54,20 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS consent_events_by_recorded ON consent_events (recorded)",
     ],
     3: [
+        # The jurisdiction of each decision. Events kept before were all made under opt-in
+        # rules, the only ones there were; their region was not known.
+        "ALTER TABLE consent_events ADD COLUMN region {text}",
+        "ALTER TABLE consent_events ADD COLUMN rule_set {text} NOT NULL DEFAULT 'opt_in'",
+    ],
+    4: [
+        # The purposes' own versions a choice covered, as a JSON object; none before.
+        "ALTER TABLE consent_events ADD COLUMN versions {text} NOT NULL DEFAULT '{{}}'",
+    ],
+    5: [
         # Signal-level choices name their signal; choices of purposes leave it empty.
         "ALTER TABLE consent_events ADD COLUMN signal {text} NOT NULL DEFAULT ''",
     ],
-    4: [
+    6: [
         # Feedback and outcomes, counted per day and mode: no identifier of anyone.
         "CREATE TABLE IF NOT EXISTS consent_counts ("
         " day {text} NOT NULL, kind {text} NOT NULL, name {text} NOT NULL,"
@@ -74,7 +85,8 @@ ADD_COUNT = (
 #: Inserts an event unless it is stored already or its browser was erased after it happened
 #: (a later choice of a browser whose erasure could not finish is kept).
 INSERT = (
-    f"INSERT INTO consent_events ({COLUMNS}, recorded) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    f"INSERT INTO consent_events ({COLUMNS}, recorded)"
+    f" SELECT {', '.join(['?'] * (len(COLUMNS.split(',')) + 1))}"
     " WHERE NOT EXISTS (SELECT 1 FROM consent_erasures WHERE subject = ? AND time >= ?)"
     " ON CONFLICT (event_id) DO NOTHING"
 )
@@ -129,6 +141,9 @@ def _row_to_event(row: Sequence[Any]) -> ConsentEvent:
         row[7],
         row[8],
         row[9],
+        row[10],
+        tuple(sorted(json.loads(row[11]).items())),
+        row[12],
     )
 
 
@@ -144,6 +159,9 @@ def event_to_row(event: ConsentEvent) -> tuple[Any, ...]:
         event.method,
         event.kind,
         event.language,
+        event.region,
+        event.rule_set,
+        json.dumps(dict(event.versions)),
         event.signal,
     )
 

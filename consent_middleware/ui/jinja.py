@@ -30,8 +30,16 @@ from ..core.exceptions import ConsentError, MiddlewareNotInstalled
 from ..core.inventory import Signal
 from ..core.modes import Mode, mode_for
 from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
-from ..core.reasons import GENERAL_REASON, SEGMENT_REASON, SPONSORED_REASON, Reason
+from ..core.reasons import (
+    GENERAL_REASON,
+    SEGMENT_REASON,
+    SPONSORED_REASON,
+    SUGGESTED_FROM,
+    Reason,
+    suggested_text,
+)
 from ..core.redirects import safe_next
+from ..core.regions import RuleSet
 from .translations import N_, template_values, translations
 
 __all__ = ["ConsentExtension", "install"]
@@ -143,8 +151,8 @@ def _render(
     /,
     **values: Any,
 ) -> Markup:
-    # In the request's language: gettext, ngettext, retention_text, language.
-    values.update(template_values(ctx.language))
+    # In the request's language: gettext, ngettext, retention_text, language, label...
+    values.update(template_values(ctx.language, ctx.languages[0]))
     template, own = _template(template_context.environment, name)
     if not own:
         # A host's template may use the environment's globals (url_for, ...).
@@ -192,11 +200,15 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     external = ctx.external
     source = None if external is None else external.label
     language = ctx.language
+    # Policy texts a language lacks are shown in the shop's first.
+    fallback = ctx.languages[0]
     token = None
     sponsor = reason.sponsor
     if not signals:
         key: tuple[object, ...] = (
-            (policy, source, language) if sponsor is None else (policy, source, language, 1)
+            (policy, source, language, fallback)
+            if sponsor is None
+            else (policy, source, language, fallback, 1)
         )
     else:
         token = _token(ctx)
@@ -204,6 +216,7 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
             policy,
             source,
             language,
+            fallback,
             token is not None,
             reason.value is not None,
             sponsor is not None,
@@ -211,9 +224,13 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
             *[signal.id for signal in signals],
             *[segment.id for segment in reason.segments],
         )
+    # Purposes on only until the shopper opts out (opt_out and notice regions) say so.
+    by_default = ctx.on_by_default
+    if by_default:
+        key = (*key, by_default)
     found = _DISCLOSURES.get(key)
     if found is None or found[0]() is not env or found[1] != signals:
-        found = _disclosure(env, ctx, reason, key, source, token)
+        found = _disclosure(env, ctx, reason, key, source, token, by_default)
     fill = found[2]
     text = reason.text
     if text is GENERAL_REASON or text == GENERAL_REASON:
@@ -221,9 +238,13 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     elif sponsor is not None and text == SPONSORED_REASON:
         text = translations(language).gettext(_SPONSORED_SENTENCE)
     elif reason.segments:
-        interest = {"interest": reason.segments[0].label}
-        if text == SEGMENT_REASON % interest:
+        segment = reason.segments[0]
+        if text == SEGMENT_REASON % {"interest": segment.label_for("en")}:
+            interest = {"interest": segment.label_for(language, fallback)}
             text = translations(language).gettext(_SEGMENT_SENTENCE) % interest
+    elif signals and text == found[3]:
+        # The sentence ctx.reason() writes when given none, in the shopper's language.
+        text = found[4]
     if (
         fill is not None
         and type(text) is str
@@ -261,6 +282,7 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         purpose=ctx.policy.purpose,
         change_url=ctx.change_url(),
         source=source,
+        by_default=by_default,
         **_controls(ctx, token),
     )
 
@@ -361,9 +383,11 @@ def _stand_in(name: str) -> str:
 _markup = str.__new__
 #: Fills the disclosure's blanks, given in ``_BLANK_NAMES`` order.
 _Fill = Callable[..., str]
-_Disclosure = tuple["weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Fill | None]
-#: (the policy, the kind of disclosure, the signals' ids) -> the disclosure, checked
-#: against the environment (which may go) and the signals themselves.
+_Disclosure = tuple["weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Fill | None, str, str]
+#: (the policy, the kind of disclosure, the signals' ids, ...) -> the disclosure, checked
+#: against the environment (which may go) and the signals themselves, and the sentence
+#: ``ctx.reason()`` writes for the signals when given none, as written (in English) and as
+#: shown.
 _DISCLOSURES: dict[tuple[object, ...], _Disclosure] = {}
 _MAX_DISCLOSURES = 1024
 
@@ -375,10 +399,12 @@ def _disclosure(
     key: tuple[object, ...],
     source: str | None,
     token: str | None,
+    by_default: frozenset[str],
 ) -> _Disclosure:
     """The package's own disclosure for the reason's kind and signals, as a function that
     fills its blanks (``None`` when the host overrides the template)."""
     policy, signals = ctx.policy, reason.signals
+    language, fallback = ctx.language, ctx.languages[0]
     template, own = _template(env, "consent/why.html")
     fill = None
     if own:
@@ -403,13 +429,21 @@ def _disclosure(
             "change_url": _stand_in("link"),
             "source": source,
             **controls,
-            **template_values(ctx.language),
+            "by_default": by_default,
+            **template_values(language, fallback),
         }
         html = "".join(template.root_render_func(template.new_context(values, shared=True)))
         parts = _BLANK.split(html)
         if set(parts[1::2]) <= set(_BLANK_NAMES) and "\ue000" not in "".join(parts[::2]):
             fill = _filler(parts)
-    found = (weakref.ref(env), signals, fill)
+    sentence = translations(language).gettext(SUGGESTED_FROM)
+    found = (
+        weakref.ref(env),
+        signals,
+        fill,
+        suggested_text(signals),
+        suggested_text(signals, sentence, language, fallback),
+    )
     if len(_DISCLOSURES) >= _MAX_DISCLOSURES:
         _DISCLOSURES.clear()  # rare: more lists of signals than any page shows
     _DISCLOSURES[key] = found
@@ -418,11 +452,45 @@ def _disclosure(
 
 @jinja2.pass_context
 def consent_banner(template_context: jinja2.runtime.Context) -> Markup:
-    """The first-layer banner, shown until the visitor has made a choice."""
+    """The first-layer banner, shown until the visitor has made a choice, and again, about
+    them alone, for purposes added or changed since (``ctx.pending``).
+
+    Where the visitor's region lets purposes start granted (the ``opt_out`` and ``notice``
+    rule sets) and the policy has such purposes, a notice instead (``consent/notice.html``):
+    what is on, what Global Privacy Control keeps off, a "Got it" that keeps it so and, in
+    ``opt_out`` regions, the "Do Not Sell or Share My Personal Information" link.
+    """
     ctx = context_of(template_context)
-    if ctx.decided:
+    # A shopper who chose before is asked only about what was added or changed since.
+    pending = ctx.pending
+    decided = ctx.decided
+    if decided and not pending:
         return Markup("")
-    return _render(template_context, "consent/banner.html", ctx, ctx=ctx, next=safe_next(ctx.path))
+    policy = ctx.policy
+    next_path = safe_next(ctx.path)
+    undecided = policy.optional_ids if not decided else frozenset(pending)
+    if not policy.opt_out_allowed_ids & undecided or ctx.rule_set is RuleSet.OPT_IN:
+        return _render(
+            template_context,
+            "consent/banner.html",
+            ctx,
+            ctx=ctx,
+            next=next_path,
+            pending=pending,
+        )
+    granted, by_default, off = ctx.granted, ctx.on_by_default, ctx.gpc_opt_outs
+    return _render(
+        template_context,
+        "consent/notice.html",
+        ctx,
+        ctx=ctx,
+        next=next_path,
+        opt_out=ctx.rule_set is RuleSet.OPT_OUT,
+        on=[p for p in policy.optional if p.id in by_default],
+        off=[p for p in policy.optional if p.id in off],
+        # "Got it" keeps what is on now.
+        kept=[p.id for p in policy.optional if p.id in granted],
+    )
 
 
 @jinja2.pass_context

@@ -29,6 +29,12 @@ class Pages:
         )
 
     def render(self, name: str, language: str = SOURCE_LANGUAGE, **context: Any) -> str:
-        """Render template ``name`` with ``context``, its texts in ``language``."""
-        values = {**template_values(language), **context}
+        """Render template ``name`` with ``context``, its texts in ``language``.
+
+        The policy's texts that ``language`` lacks are shown in the shop's first language,
+        read from the request's context (``ctx``) when the page has one.
+        """
+        ctx = context.get("ctx")
+        fallback = None if ctx is None else ctx.languages[0]
+        values = {**template_values(language, fallback), **context}
         return self.environment.get_template(name).render(**values)

@@ -63,10 +63,12 @@ def translations(language: str) -> gettext.NullTranslations:
 
 
 @cache
-def template_values(language: str) -> dict[str, Any]:
+def template_values(language: str, fallback: str | None = None) -> dict[str, Any]:
     """What the package's templates translate with: ``_``, ``gettext``, ``ngettext`` (as
     Jinja2's newstyle gettext: ``%(name)s`` placeholders filled from keywords, escaped
-    when autoescaping is on), ``retention_text`` and ``language``."""
+    when autoescaping is on), ``retention_text``, ``language``, and ``label(item)`` and
+    ``description(item)``: a purpose's or a signal's text in ``language``, else in
+    ``fallback`` (the shop's first language), else its first."""
     catalogue = translations(language)
 
     @jinja2.pass_context
@@ -92,6 +94,8 @@ def template_values(language: str) -> dict[str, Any]:
         "ngettext": ngettext_,
         "retention_text": retention_texts(language),
         "language": language,
+        "label": lambda item: item.label_for(language, fallback),
+        "description": lambda item: item.description_for(language, fallback),
     }
 
 

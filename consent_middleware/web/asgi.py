@@ -17,6 +17,7 @@ from .messages import (
     RequestInfo,
     ResponseChanges,
     private_cache_control,
+    vary_also,
     vary_cookie,
 )
 from .middleware import MiddlewareBase
@@ -75,9 +76,10 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
             cookie = by_name.get(b"cookie")
             target = (path, scope.get("query_string", b""), False)
             ctx = scope[SCOPE_KEY] = engine.context(
-                "" if cookie is None else cookie.decode("latin-1"), (), "", target
+                "" if cookie is None else cookie.decode("latin-1"), (), "", target, headers
             )
-            ctx.accept_language(headers)
+            if engine.regions is not None:
+                engine.regions.locate_in_scope(ctx, scope, by_name)
         else:
             request = RequestInfo.from_scope(scope)
             if engine.watch_scheme:
@@ -90,6 +92,7 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
                 return
 
         gate = engine.gate
+        regions = engine.regions
 
         # Not a coroutine: it hands back the server's own awaitable, one frame less per
         # message, except when headers must change.
@@ -117,6 +120,12 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
                 ):
                     return _send_changed(engine, ctx, message, send)
             if varies:
+                if regions is not None and ctx.varies_with_region:
+                    if merge or regions.function is not None:
+                        return _send_changed(engine, ctx, message, send)
+                    # A page the region decided: one header to add, as below.
+                    message["headers"] = [*raw, regions.vary_header]
+                    return send(message)
                 # The usual case, a page that read the consent: one header to add (a new
                 # list, as the app's own may be shared), merged if the app varies too.
                 if merge:
@@ -243,7 +252,7 @@ def _apply(message: Message, changes: ResponseChanges) -> None:
     if changes.private:
         headers["cache-control"] = private_cache_control(_joined(headers, "cache-control"))
     if changes.vary_cookie or changes.private:
-        headers["vary"] = vary_cookie(_joined(headers, "vary"))
+        headers["vary"] = vary_also(vary_cookie(_joined(headers, "vary")), changes.vary)
     for cookie in changes.cookies:
         headers.append("set-cookie", cookie)
 

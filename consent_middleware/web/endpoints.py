@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import time
+from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
@@ -46,6 +47,7 @@ _NO_STORE = ("Cache-Control", "no-store")
 _LOCKED_DOWN = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 _NONE = "'none'"
 _STYLE = re.compile(rb"<style>(.*?)</style>", re.DOTALL)
+_NOTHING: frozenset[str] = frozenset()
 
 
 class Endpoints:
@@ -235,15 +237,15 @@ class Endpoints:
             chosen = [value for name, value in fields if name == "purpose"]
         else:
             return self._refuse(400, ctx, N_("The form did not say which choice was made."))
-        granted = self.engine.policy.grant(chosen)
-        if ctx.gpc:
-            granted -= self.engine.policy.gpc_opt_out_ids
+        granted, pending, changed = self._answered(ctx, chosen, fields)
         consent_id, renewed = ctx.consent_id, False
         if consent_id is None:
             # An expired cookie, or one from an earlier policy: the same browser renews.
             consent_id = self.engine.expired_consent_id(cookie_header)
             renewed = consent_id is not None
-        state = ConsentState(consent_id or new_consent_id(), granted, int(time.time()))
+        state = ConsentState(
+            consent_id or new_consent_id(), granted, int(time.time()), pending, changed
+        )
         shown = form.get("language")
         if shown in self.engine.languages:
             ctx.language = shown  # the language the form was shown in
@@ -260,6 +262,29 @@ class Endpoints:
             return self._not_saved(ctx, state, previous, method, cookie_header)
         return _see_other(form.get("next"), self.engine.decision_cookies(state, cookie_header))
 
+    def _answered(
+        self, ctx: PersonalisationContext, chosen: list[str], fields: list[tuple[str, str]]
+    ) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """What a form decides: the purposes granted, and those still awaiting a choice
+        (with those of them changed since an earlier one).
+
+        A form that lists ``asked`` purposes (the banner asking only about what was added or
+        changed since the last choice) decides those alone; the others keep their choice.
+        Global Privacy Control keeps its purposes off, whatever the form says (in opt_out
+        regions every opt_out_allowed one).
+        """
+        policy = self.engine.policy
+        asked = {value for name, value in fields if name == "asked"} & policy.optional_ids
+        if not asked:
+            return policy.grant(chosen) - ctx.gpc_opt_outs, _NOTHING, _NOTHING
+        before = ctx.state
+        kept = (policy.required_ids if before is None else before.granted) - asked
+        granted = policy.grant([*kept, *(pid for pid in chosen if pid in asked)])
+        waiting = policy.optional_ids if before is None else before.pending
+        pending = waiting - asked - granted
+        changed = _NOTHING if before is None else before.changed & pending
+        return granted - ctx.gpc_opt_outs, pending, changed
+
     def _not_saved(
         self,
         ctx: PersonalisationContext,
@@ -274,9 +299,15 @@ class Endpoints:
             503, ctx, N_("Your choice could not be saved just now. Please try again in a moment.")
         )
         reply.headers.append(("Retry-After", "5"))
-        if ctx.state is not None and not previous <= chosen.granted:
-            withdrawn = ConsentState(
-                chosen.consent_id, previous & chosen.granted, chosen.decided_at
+        before = ctx.state
+        if before is not None and not previous <= chosen.granted:
+            # A purpose that awaited a choice and was to be granted awaits it still.
+            unsaved = chosen.granted - previous
+            withdrawn = replace(
+                chosen,
+                granted=previous & chosen.granted,
+                pending=chosen.pending | (unsaved & before.pending),
+                changed=chosen.changed | (unsaved & before.changed),
             )
             records = self.engine.records
             records.record(records.event(ctx, withdrawn, method))
@@ -336,7 +367,7 @@ class Endpoints:
         """Stated preferences from the preference centre: only declared choices are kept."""
         stated = [s for s in self.engine.policy.signals if s.choices]
         if ctx.external is not None:  # preferences are kept under a consent id of ours
-            return self._refuse(403, ctx, "Save your privacy choices here first.")
+            return self._refuse(403, ctx, N_("Save your privacy choices here first."))
         try:
             for signal in stated:
                 values = [v for name, v in fields if name == signal.id and v in signal.choices]

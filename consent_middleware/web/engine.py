@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Unpack, cast
 
 from ..core.codec import ConsentCookieCodec, ConsentState, CookieProblem, Found
-from ..core.context import PersonalisationContext
+from ..core.context import PersonalisationContext, decided_context
 from ..core.cookie_gate import CookieGate, Verdict, set_cookie_name
 from ..core.cookies import cookie_values
 from ..core.csrf import CsrfGuard
@@ -35,6 +35,7 @@ from .cookie_plan import CookieNames, CookiePlan
 from .messages import NO_CHANGES, VARY_ONLY, RequestInfo, ResponseChanges
 from .options import ConsentOptions, ConsentSettings, options_from
 from .records import ConsentRecords
+from .regions import RegionReader
 from .store_writer import StoreWriter
 
 if TYPE_CHECKING:
@@ -118,6 +119,8 @@ class ConsentEngine:
         self.decisions = self.records.decisions
         #: Other consent managers' cookies, asked when a visitor has no valid one of ours.
         self.external = ExternalReader(policy, options.external) if options.external else None
+        #: Each request's region, when the shop names it (``region=``, ``region_header=``).
+        self.regions = RegionReader.of(options)
 
     @property
     def recorder(self) -> Recorder | None:
@@ -167,11 +170,15 @@ class ConsentEngine:
         """The context for a request, from its ``Cookie`` and ``Sec-GPC`` headers.
 
         Never raises: anything wrong with the cookie, or with reading it, gives a context
-        with no decision (mode ``non_personalised``).
+        with no decision (mode ``non_personalised``). The context has the request's region
+        when the shop names it.
         """
-        return self.context(
+        ctx = self.context(
             request.cookie_header, request.gpc_values, request.root_path, request.target
         )
+        if self.regions is not None:
+            self.regions.locate(ctx, request)
+        return ctx
 
     def context(
         self,
@@ -179,9 +186,11 @@ class ConsentEngine:
         gpc_values: Sequence[str],
         root_path: str,
         target: RequestTarget,
+        accept_language: str | list[tuple[bytes, bytes]] | None = None,
     ) -> PersonalisationContext:
         """:meth:`read` from the parts of a request record: the ``Cookie`` header, the
-        ``Sec-GPC`` values, the mount point, the path and query."""
+        ``Sec-GPC`` values, the mount point, the path and query, and the ``Accept-Language``
+        header (or an ASGI header list to find it in)."""
         if cookie_header and not (gpc_values or root_path or self.decisions is not None):
             # A returning visitor with a valid cookie, the usual request: one lookup and a
             # time check. Anything else, and any doubt, takes the general way below.
@@ -189,19 +198,21 @@ class ConsentEngine:
                 if len(cookie_header) <= _REMEMBERED_HEADER:
                     found, valid_from, valid_until = self._known(cookie_header)
                     if type(found) is ConsentState and valid_from <= time.time() <= valid_until:
-                        return PersonalisationContext(
+                        return decided_context(
                             self.policy,
                             found,
-                            False,
                             self,
                             cookie_header,
                             self.prefix,
-                            None,
                             target,
+                            accept_language,
                         )
             except Exception:
                 pass
-        return self._context(cookie_header, gpc_values, root_path, target)
+        ctx = self._context(cookie_header, gpc_values, root_path, target)
+        if accept_language is not None:
+            ctx.accept_language(accept_language)
+        return ctx
 
     def _context(
         self,
@@ -386,8 +397,13 @@ class ConsentEngine:
 
         Nothing unless ``ctx.varies`` or ``ctx.must_write``: adapters test those first.
         """
+        regions = self.regions
         if not (ctx.must_write or ctx.personal):
-            return VARY_ONLY if ctx.varies else NO_CHANGES
+            if not ctx.varies:
+                return NO_CHANGES
+            if regions is not None and ctx.varies_with_region:
+                return regions.changes
+            return VARY_ONLY
         cookies = []
         if ctx.new_csrf_nonce and ctx.csrf_nonce is not None:
             cookies.append(self.csrf_cookie(ctx.csrf_nonce))
@@ -402,10 +418,12 @@ class ConsentEngine:
                 if store.dirty:
                     owner = _store_owner(ctx, store.scope)
                     cookies.extend(self.write_store(store.scope, store.entries(), owner))
+        by_region = regions.changes if regions is not None and ctx.varies_with_region else None
         return ResponseChanges(
             cookies=tuple(cookies),
-            private=bool(cookies) or ctx.personal,
+            private=bool(cookies) or ctx.personal or (by_region is not None and by_region.private),
             vary_cookie=ctx.varies,
+            vary=() if by_region is None else by_region.vary,
         )
 
     def may_block(self, ctx: PersonalisationContext) -> bool:

@@ -16,6 +16,7 @@ __all__ = [
     "consent_headers",
     "private_cache_control",
     "vary_cookie",
+    "vary_also",
 ]
 
 
@@ -191,6 +192,16 @@ class RequestInfo:
         return values[0] if values else None
 
     @property
+    def scope(self) -> Mapping[str, Any] | None:
+        """The ASGI scope the record was made from (``None`` under WSGI)."""
+        return self._scope
+
+    @property
+    def environ(self) -> Mapping[str, Any] | None:
+        """The WSGI environ the record was made from (``None`` under ASGI)."""
+        return self._environ
+
+    @property
     def forwarded_proto(self) -> str | None:
         """The first ``X-Forwarded-Proto`` header a proxy set, if any."""
         if self._environ is not None:
@@ -281,6 +292,15 @@ def vary_cookie(existing: str | None) -> str:
     return f"{existing}, Cookie"
 
 
+def vary_also(existing: str, names: Sequence[str]) -> str:
+    """``Vary`` with ``names`` added to what it lists already."""
+    listed = {item.strip().lower() for item in existing.split(",")}
+    if "*" in listed:
+        return existing
+    added = [name for name in names if name.lower() not in listed]
+    return ", ".join([existing, *added]) if added else existing
+
+
 @dataclass(frozen=True, slots=True)
 class ResponseChanges:
     """What the middleware adds to an app's response."""
@@ -290,6 +310,8 @@ class ResponseChanges:
     private: bool
     #: The response depends on the consent cookie.
     vary_cookie: bool
+    #: Other request headers the response depends on (the region's), for ``Vary``.
+    vary: tuple[str, ...] = ()
 
 
 def adjust_headers(
@@ -324,7 +346,7 @@ def adjust_headers(
     if changes.private:
         result.append(("Cache-Control", private_cache_control(cache_control)))
     if varies:
-        result.append(("Vary", vary_cookie(vary)))
+        result.append(("Vary", vary_also(vary_cookie(vary), changes.vary)))
     result.extend(("Set-Cookie", cookie) for cookie in changes.cookies)
     return result
 

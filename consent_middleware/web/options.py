@@ -18,11 +18,13 @@ from ..core.exceptions import ConfigurationError
 from ..core.external import ExternalReader, ExternalSource
 from ..core.languages import DEFAULT_LANGUAGES, LANGUAGE_TAG
 from ..core.policy import ConsentPolicy
+from ..core.policy_rules import fallback_text_problem
 from ..core.signing import check_secret_keys
 from ..core.stores import DEFAULT_VISIT_LIFETIME, MAX_VISIT_LIFETIME, PreferenceBackend
 from ..ledger.sql import Ledger
 from ..ui.translations import shipped_languages
 from .cookie_plan import CookieNames
+from .messages import RequestInfo
 
 __all__ = ["ConsentOptions", "ConsentSettings", "options_from"]
 
@@ -32,6 +34,9 @@ _PREFIX = re.compile(r"(/(?!\.\.?(/|\Z))[A-Za-z0-9._~!$&'()*+,;=:@-]+)+\Z")
 _GPC_PATH = "/.well-known/gpc.json"
 _DOMAIN = re.compile(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:\d+)?")
+# A header name that reads the same in ASGI and WSGI: servers turn '-' and '_' alike into
+# '_' in a WSGI environ, so a name with '_' could be sent by a client under another spelling.
+_HEADER = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*")
 
 
 class ConsentSettings(TypedDict, total=False):
@@ -60,6 +65,9 @@ class ConsentSettings(TypedDict, total=False):
     undeclared_cookies: Literal["allow", "warn", "block"]
     external: Iterable[ExternalSource[Any]]
     languages: Sequence[str] | None
+    region: Callable[[RequestInfo], str | None] | None
+    region_header: str | None
+    region_subdivision_header: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,6 +137,17 @@ class ConsentOptions:
     #: The languages the consent UI is shown in, the first for shoppers who accept none of
     #: them (default ``["en"]``); each request gets the one its ``Accept-Language`` prefers.
     languages: Sequence[str] | None = None
+    #: Where each request comes from, for the policy's regional rule sets: a function of
+    #: the request record (its ``header()``, ``path``, ``scope`` or ``environ``) returning
+    #: an ISO 3166 code (``"DE"``, ``"US-CA"``) or ``None``. Called once per request.
+    region: Callable[[RequestInfo], str | None] | None = None
+    #: Or the header your CDN or proxy sets to the visitor's country (``"CF-IPCountry"``,
+    #: ``"CloudFront-Viewer-Country"``), overwriting any the client sent: only the headers
+    #: named here are read, and a value that is not an ISO 3166 code counts as unknown.
+    region_header: str | None = None
+    #: A second header with the subdivision (``"CloudFront-Viewer-Country-Region"``: "CA"
+    #: makes "US-CA"), for the US states' rules.
+    region_subdivision_header: str | None = None
     #: ``secret_keys`` as bytes, newest first.
     keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
 
@@ -173,7 +192,12 @@ class ConsentOptions:
                 "(see consent_middleware.core.stores.PreferenceBackend)"
             )
         languages = _check_languages(self.languages, self.language)
+        # A shopper whose language a text lacks reads it in the shop's first language.
+        problem = fallback_text_problem(policy.purposes, policy.signals, languages[0])
+        if problem is not None:
+            raise ConfigurationError(problem)
         self._check_ledger()
+        self._check_region()
         canonical = {
             "policy": policy,
             "keys": tuple(keys),
@@ -213,6 +237,30 @@ class ConsentOptions:
             raise ConfigurationError(
                 "enforce_withdrawal=True needs a ledger to know each browser's latest "
                 "choice: pass ledger='sqlite:///consent.db' (or postgresql://...)"
+            )
+
+    def _check_region(self) -> None:
+        if self.region is not None and not callable(self.region):
+            raise ConfigurationError(
+                "region must be a function of the request returning a region code such as "
+                "'US-CA' (or None), e.g. region=lambda request: request.header('x-region')"
+            )
+        if self.region is not None and self.region_header is not None:
+            raise ConfigurationError(
+                "give either region= (a function) or region_header= (a header your CDN "
+                "sets), not both"
+            )
+        for name in ("region_header", "region_subdivision_header"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and _HEADER.fullmatch(value)):
+                raise ConfigurationError(
+                    f"{name} must be a header name such as 'CF-IPCountry' (letters, digits "
+                    f"and '-'), not {value!r}"
+                )
+        if self.region_subdivision_header is not None and self.region_header is None:
+            raise ConfigurationError(
+                "region_subdivision_header needs region_header, the header of the country "
+                "(e.g. region_header='CloudFront-Viewer-Country')"
             )
 
     @classmethod

@@ -121,17 +121,23 @@ class ConsentRecords:
         """The event that records ``state`` replacing the context's decision, in the
         language the context's UI was shown in."""
         previous = None if ctx.state is None else ctx.state.granted
+        region, rule_set = ctx.jurisdiction
+        # The purposes the decision covers: not those still awaiting a choice.
+        covered = [p for p in self.policy.optional if p.id not in state.pending]
         return ConsentEvent.new(
             event_id=event_id,
             consent_id=state.consent_id,
             time=time.time(),
             policy_version=self.policy.version,
             granted=sorted(state.granted),
-            refused=sorted(p.id for p in self.policy.optional if p.id not in state.granted),
+            refused=sorted(p.id for p in covered if p.id not in state.granted),
             method=method,
             kind=event_kind(previous, state.granted, renewed=renewed),
             # The language the shopper was shown; none for a GPC withdrawal.
             language=self.language if method == Method.GPC else ctx.language,
+            region=region,
+            rule_set=rule_set.value,
+            versions=[(p.id, p.version) for p in covered if p.version is not None],
         )
 
     def signal_event(

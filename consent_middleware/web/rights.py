@@ -44,19 +44,27 @@ class DataRights:
         return ctx.consent_id or self.engine.expired_consent_id(cookie_header)
 
     def export(self, ctx: PersonalisationContext, cookie_header: str = "") -> dict[str, object]:
-        """Everything held about this browser, for the shopper's own download."""
+        """Everything held about this browser, for the shopper's own download.
+
+        Its sentences are in the language of the consent UI on this request, named under
+        ``"language"``.
+        """
         consent_id = self.consent_id(ctx, cookie_header)
         consent = {**ctx.public_state(), "consent_id": consent_id}
         records = self.engine.records
         history, complete = records.history(consent_id) if consent_id else ([], True)
+        tr = translations(ctx.language)
         host: dict[str, object] = {}
         for name, exporter in (self.engine.options.data_exporters or {}).items():
             try:
                 host[name] = exporter(ctx)
             except Exception:
                 logger.exception("data exporter %r failed", name)
-                host[name] = {"error": "this part could not be exported; please ask the shop"}
+                host[name] = {
+                    "error": tr.gettext("this part could not be exported; please ask the shop")
+                }
         data: dict[str, object] = {
+            "language": ctx.language,
             "consent": consent,
             "history": [event.for_shopper() for event in history],
             "visit": ctx.visit.export(),
@@ -66,7 +74,7 @@ class DataRights:
             "host": host,
         }
         if not complete:
-            data["history_note"] = "The consent history could not be read just now."
+            data["history_note"] = tr.gettext("The consent history could not be read just now.")
         return data
 
     def erase(self, ctx: PersonalisationContext, cookie_header: str) -> Erasure:

@@ -20,6 +20,15 @@ def main() -> None:
         help="personal shelves use broad interests only, never the products viewed",
     )
     parser.add_argument(
+        "--region-header",
+        help="the header your CDN sets to the visitor's country, e.g. CF-IPCountry: regional "
+        "rules (default: $CONSENT_REGION_HEADER, else none: opt-in everywhere)",
+    )
+    parser.add_argument(
+        "--region-subdivision-header",
+        help="the header with the visitor's state, e.g. CF-Region-Code (CA makes US-CA)",
+    )
+    parser.add_argument(
         "--without-consent",
         action="store_true",
         help="serve the same pages with a fixed non-personalised context (load baseline)",
@@ -30,6 +39,8 @@ def main() -> None:
         consent=not args.without_consent,
         ledger=args.ledger,
         segments=True if args.segments_only else None,
+        region_header=args.region_header,
+        region_subdivision_header=args.region_subdivision_header,
     )
     print(f"Demo shop on http://127.0.0.1:{args.port}/  (Ctrl+C to stop)", flush=True)
     run(app, sock)

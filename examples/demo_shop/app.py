@@ -48,6 +48,7 @@ def segments_only(policy: ConsentPolicy) -> ConsentPolicy:
         consent_lifetime=policy.consent_lifetime,
         last_updated=policy.last_updated,
         ledger_retention=policy.ledger_retention,
+        regions=policy.regions,
         segments=policy.segments,
         outcomes=policy.outcomes,
     )
@@ -153,13 +154,17 @@ def create_app(
     consent: bool = True,
     ledger: str | None = None,
     segments: bool | None = None,
+    region_header: str | None = None,
+    region_subdivision_header: str | None = None,
 ) -> Any:
     """The demo shop.
 
     The key comes from ``CONSENT_SECRET_KEY`` or is made per start; choices are recorded in
-    ``ledger``, else ``CONSENT_LEDGER``, else a SQLite file under ``.demo-shop/``. With
-    ``segments`` (else ``DEMO_SEGMENTS_ONLY=1``) the personal shelves use broad interests
-    only.
+    ``ledger``, else ``CONSENT_LEDGER``, else a SQLite file under ``.demo-shop/``. The
+    region of each request comes from ``region_header`` (and ``region_subdivision_header``),
+    else ``CONSENT_REGION_HEADER`` (and ``CONSENT_REGION_SUBDIVISION_HEADER``), else from
+    nowhere: then every shopper gets the opt-in rules. With ``segments`` (else
+    ``DEMO_SEGMENTS_ONLY=1``) the personal shelves use broad interests only.
     """
     if segments is None:
         segments = os.environ.get("DEMO_SEGMENTS_ONLY") == "1"
@@ -179,4 +184,10 @@ def create_app(
         ledger=ledger,
         # The consent UI in the shopper's language (the shop's own pages stay English).
         languages=["en", "de", "fr", "es", "it", "nl", "pl", "pt"],
+        # The rules of the shopper's region, from a header the CDN in front sets (try it
+        # with curl -H "CF-IPCountry: US" -H "CF-Region-Code: CA").
+        region_header=region_header or os.environ.get("CONSENT_REGION_HEADER") or None,
+        region_subdivision_header=region_subdivision_header
+        or os.environ.get("CONSENT_REGION_SUBDIVISION_HEADER")
+        or None,
     )

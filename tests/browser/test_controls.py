@@ -41,7 +41,7 @@ def opened_note(container: Locator) -> Locator:
 
 def consent_id(context: BrowserContext) -> str:
     value = next(c["value"] for c in context.cookies() if c["name"] == "consent")
-    return value.split(".")[4]
+    return value.split(".")[-2]  # the consent id, before the signature
 
 
 def ledger_rows(path: Path, query: str, *args: Any, wanted: int = 1) -> list[Any]:
