@@ -284,3 +284,68 @@ def test_a_hostile_query_stays_inside_the_return_path(query: bytes) -> None:
     assert path.startswith("/products/x?")
     assert not set(path) & set('"<> \t\r\n#\x00\xff')
     assert safe_next(path) == path
+
+
+def _start_sent(app_start: Message, *, reads: bool = True) -> Message:
+    """The response start the server gets when a returning visitor's page sends
+    ``app_start`` (after reading the consent when ``reads``), undeclared cookies blocked."""
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        if reads:
+            assert get_context(scope).mode.value == "non_personalised"
+        await send(app_start)
+        await send({"type": "http.response.body", "body": b""})
+
+    cookie = f"__Host-consent={make_cookie(('analytics',), decided_at=int(time.time()))}"
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"shop.test"), (b"cookie", cookie.encode())],
+    }
+    middleware = ConsentMiddleware(inner, secret_keys=[KEY], undeclared_cookies="block")
+    return run_raw(middleware, scope, [])[0]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param([], [(b"vary", b"Cookie")], id="none"),
+        pytest.param(
+            [(b"vary", b"Accept-Encoding")], [(b"vary", b"Accept-Encoding, Cookie")], id="vary"
+        ),
+        pytest.param(
+            [(b"x-trace-id", b"7")], [(b"x-trace-id", b"7"), (b"vary", b"Cookie")], id="ten-long"
+        ),
+        pytest.param(
+            [(b"Set-Cookie", b"_ga=1"), (b"x-shop", b"kept")],
+            [(b"x-shop", b"kept"), (b"vary", b"Cookie")],
+            id="capitalised-set-cookie",
+        ),
+        pytest.param(
+            ((b"content-type", b"text/plain"),),
+            [(b"content-type", b"text/plain"), (b"vary", b"Cookie")],
+            id="tuple",
+        ),
+    ],
+)
+def test_a_returning_visitors_page_varies_and_keeps_only_allowed_cookies(
+    headers: Any, expected: list[tuple[bytes, bytes]]
+) -> None:
+    start = _start_sent({"type": "http.response.start", "status": 200, "headers": headers})
+    assert [(bytes(n).lower(), bytes(v)) for n, v in start["headers"]] == expected
+
+
+def test_a_page_without_headers_gets_its_vary() -> None:
+    start = _start_sent({"type": "http.response.start", "status": 200})
+    assert start["headers"] == [(b"vary", b"Cookie")]
+
+
+def test_a_page_that_does_not_read_the_consent_is_left_alone() -> None:
+    headers = [(b"x-trace-id", b"7"), (b"vary", b"Accept-Encoding")]
+    start = _start_sent(
+        {"type": "http.response.start", "status": 200, "headers": headers}, reads=False
+    )
+    assert start["headers"] == headers

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from consent_middleware import ConsentMiddleware, ConsentPolicy, Mode, get_context
 from consent_middleware.core.context import PersonalisationContext, decided_context
+from consent_middleware.core.modes import mode_for
 from consent_middleware.web.engine import ConsentEngine
 
 from .conftest import KEY, make_cookie
@@ -31,7 +32,8 @@ OUTDATED = make_cookie(
     decided_at=NOW,
     policy=ConsentPolicy(ConsentPolicy.default().purposes, version="0"),
 )
-VALUES = [VALID, OTHER, EXPIRED, FUTURE, OUTDATED, VALID[:-1] + "A", "", "x" * 3000]
+PERSONAL = make_cookie(("personalisation",), decided_at=NOW, consent_id="personal-consent-id-03")
+VALUES = [VALID, PERSONAL, OTHER, EXPIRED, FUTURE, OUTDATED, VALID[:-1] + "A", "", "x" * 3000]
 
 cookie_part = st.one_of(
     st.sampled_from([f"__Host-consent={value}" for value in VALUES]),
@@ -62,19 +64,140 @@ def test_the_quick_way_answers_as_the_general_one(
     assert _seen(ENGINE.context(header, gpc, root, target)) == _seen(general)
 
 
-def test_the_quick_way_sets_every_slot_the_general_one_sets() -> None:
-    # A slot that __init__ sets and the quick factory forgets fails only where it is read.
+@pytest.mark.parametrize("mode_given", [False, True], ids=["mode-unknown", "mode-given"])
+def test_the_quick_way_sets_every_attribute_the_general_one_sets(mode_given: bool) -> None:
+    # An attribute that __init__ sets and the quick factory forgets fails only where it is
+    # read; one that has a class default is read from there until set.
     header = f"__Host-consent={VALID}"
     target = ("/products", b"", False)
     general = ENGINE._context(header, (), "", target)
     general.accept_language("de")
     assert general.state is not None
-    quick = decided_context(ENGINE.policy, general.state, ENGINE, header, "/consent", target, "de")
-    slots = PersonalisationContext.__slots__
-    assert [s for s in slots if hasattr(quick, s)] == [s for s in slots if hasattr(general, s)]
+    mode = mode_for(general.state.granted) if mode_given else None
+    known = (general.state, 0.0, float("inf"), header, mode)
+    quick = decided_context(known, ENGINE, target, "de")
+    assert vars(quick) == vars(general) == {}
+    defaults = [
+        name
+        for name, value in vars(PersonalisationContext).items()
+        if not name.startswith("__") and not callable(value) and not hasattr(value, "__get__")
+    ]
+    assert "must_write" not in defaults and "gpc" in defaults
+    names = [*PersonalisationContext.__slots__, *defaults]
+    assert [n for n in names if hasattr(quick, n)] == [n for n in names if hasattr(general, n)]
+    assert _seen(quick) == _seen(general)
+    assert quick.language == general.language
     assert quick.stopped_signals == general.stopped_signals == frozenset()
     assert quick.paused is general.paused is False
     assert quick.csrf_token == quick.csrf_token  # kept once made
+
+
+def _asgi_context(middleware: ConsentMiddleware, scope: dict[str, Any]) -> PersonalisationContext:
+    """The context ``middleware`` gives the app for ``scope``."""
+    seen: list[PersonalisationContext] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(get_context(scope))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    middleware.app = app
+    asyncio.run(middleware(scope, receive, send))
+    return seen[0]
+
+
+ASGI = ConsentMiddleware(None, secret_keys=[KEY])
+PAUSE = "__Host-consent_pause=1"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header=st.one_of(cookie_header, cookie_header.map(lambda h: f"{h}; {PAUSE}")),
+    gpc=st.sampled_from([(), ("1",), ("0",)]),
+    root=st.sampled_from(["", "/shop"]),
+    second=st.sampled_from([None, "cart=abc", f"__Host-consent={OTHER}"]),
+)
+@example(header=f"__Host-consent={PERSONAL}; {PAUSE}", gpc=(), root="", second=None)
+@example(header=f"__Host-consent={PERSONAL}", gpc=(), root="", second=None)
+@example(header=f"__Host-consent={PERSONAL}", gpc=("1",), root="", second=None)
+def test_the_asgi_quick_way_answers_as_the_general_one(
+    header: str, gpc: tuple[str, ...], root: str, second: str | None
+) -> None:
+    # The ASGI adapter remembers raw Cookie headers itself: what it gives the app must be
+    # what the general way reads from the same request, the first time and from memory.
+    headers = [(b"cookie", header.encode("latin-1"))]
+    headers += [(b"sec-gpc", value.encode()) for value in gpc]
+    if second is not None:
+        headers.append((b"cookie", second.encode()))
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/products",
+        "query_string": b"page=2",
+        "root_path": root,
+        "headers": headers,
+    }
+    joined = header if second is None else f"{header}; {second}"
+    general = ENGINE._context(joined, gpc, root, ("/products", b"page=2", False))
+    for _ in range(2):
+        ctx = _asgi_context(ASGI, dict(scope))
+        assert _seen(ctx) == _seen(general)
+        assert ctx.paused is general.paused
+        assert ctx.path.endswith("/products?page=2")
+
+
+def test_the_asgi_quick_way_refuses_a_remembered_cookie_once_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    middleware = ConsentMiddleware(None, secret_keys=[KEY])
+    scope = {
+        "type": "http",
+        "path": "/",
+        "headers": [(b"cookie", f"__Host-consent={VALID}".encode())],
+    }
+    assert _asgi_context(middleware, dict(scope)).state is not None
+    assert len(middleware.engine.remembered) == 1
+    lifetime = ConsentPolicy.default().consent_lifetime.total_seconds()
+    monkeypatch.setattr("consent_middleware.web.asgi.time", lambda: NOW + lifetime + 1)
+    monkeypatch.setattr(time, "time", lambda: NOW + lifetime + 1)
+    assert _asgi_context(middleware, dict(scope)).state is None
+
+
+def test_the_asgi_quick_way_remembers_only_up_to_a_size_and_a_number() -> None:
+    middleware = ConsentMiddleware(None, secret_keys=[KEY])
+    remembered = middleware.engine.remembered
+    long_header = f"pad={'p' * 4000}; __Host-consent={VALID}".encode()
+    scope = {"type": "http", "path": "/", "headers": [(b"cookie", long_header)]}
+    assert _asgi_context(middleware, scope).state is not None
+    assert remembered == {}
+    for n in range(1100):
+        header = f"n={n}; __Host-consent={VALID}".encode()
+        scope = {"type": "http", "path": "/", "headers": [(b"cookie", header)]}
+        assert _asgi_context(middleware, scope).state is not None
+    # The oldest went first.
+    assert len(remembered) == 1024
+    assert b"n=0; " not in b"".join(remembered)
+    assert next(iter(remembered)).startswith(b"n=76; ")
+
+
+def test_a_ledger_that_may_replace_a_cookie_leaves_nothing_to_remember(tmp_path: Any) -> None:
+    middleware = ConsentMiddleware(
+        None, secret_keys=[KEY], ledger=f"sqlite:///{tmp_path}/c.db", enforce_withdrawal=True
+    )
+    try:
+        assert middleware.engine.cookie_decides is False
+        header = f"__Host-consent={VALID}".encode()
+        scope = {"type": "http", "path": "/", "headers": [(b"cookie", header)]}
+        assert _asgi_context(middleware, scope).state is not None
+        assert middleware.engine.remembered == {}
+    finally:
+        middleware.close()
 
 
 def test_an_expired_cookie_remembered_while_valid_is_refused_once_it_expires(

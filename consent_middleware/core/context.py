@@ -50,6 +50,14 @@ class ContextHost(Protocol):
     def count(self, name: str, mode: Mode) -> None: ...
 
 
+class DecidingHost(ContextHost, Protocol):
+    """A host that makes contexts on its own quick way (:func:`decided_context`)."""
+
+    policy: ConsentPolicy
+    #: Where the consent endpoints are served, with no mount point.
+    prefix: str
+
+
 class PersonalisationContext:
     """What this request may use, from the visitor's consent and the request's GPC signal.
 
@@ -60,37 +68,43 @@ class PersonalisationContext:
     id, the public state) also makes it ``Cache-Control: private`` (:attr:`personal`).
     """
 
+    # The attributes every request sets are slots; the rest are read from the defaults
+    # below until first set (then in the instance's dict), so that making a context sets
+    # only what differs from one request to the next.
     __slots__ = (
+        "__dict__",
         "_accept_language",
-        "_change_url",
         "_cookie_header",
-        "_cookies",
-        "_csrf_nonce",
         "_granted",
         "_host",
-        "_language",
         "_mode",
-        "_path",
-        "_preferences",
         "_target",
-        "_used",
-        "_visit",
         "consent_path",
-        "external",
-        "gpc",
         "must_write",
-        "new_csrf_nonce",
         "personal",
         "policy",
         "state",
         "varies",
-        "_region",
-        "_rule_set",
-        "_region_matters",
-        "_on_by_default",
-        "_stopped",
-        "_csrf_token",
     )
+
+    #: The browser sent Global Privacy Control on this request.
+    gpc: bool = False
+    #: Another consent manager's decision, followed when no cookie of ours decides.
+    external: ExternalDecision | None = None
+    #: The response must set the CSRF cookie (a token was made for a new nonce).
+    new_csrf_nonce: bool = False
+    # The Cookie header's cookies, the path and query, and what was found or made for this
+    # request, each when first needed.
+    _cookies: dict[str, list[str]] | None = None
+    _path: str | None = None
+    _csrf_nonce: str | None = None
+    _csrf_token: str | None = None
+    _change_url: str | None = None
+    _used: dict[str, Signal] | None = None
+    _visit: SignalStore | None = None
+    _preferences: SignalStore | None = None
+    # The signals switched off, read when first needed.
+    _stopped: frozenset[str] | None = None
 
     def __init__(
         self,
@@ -107,16 +121,12 @@ class PersonalisationContext:
         self.policy = policy
         #: The verified decision from the cookie, or ``None`` when there is none valid.
         self.state = state
-        #: The browser sent Global Privacy Control on this request.
-        self.gpc = gpc
+        if gpc:
+            self.gpc = True
         granted = policy.required_ids if state is None else state.granted
-        if external is not None:
-            if state is None:
-                granted = external.granted
-            else:
-                external = None  # our own cookie always wins
-        #: Another consent manager's decision, followed when no cookie of ours decides.
-        self.external = external
+        if external is not None and state is None:  # our own cookie always wins
+            granted = external.granted
+            self.external = external
         #: The response must write something (a cookie, stored values), whether or not it
         #: read the consent: a new form token, changed stores, or a GPC withdrawal.
         self.must_write = False
@@ -128,28 +138,19 @@ class PersonalisationContext:
         self._mode: Mode | None = None
         self._host = host
         self._cookie_header = cookie_header
-        self._cookies: dict[str, list[str]] | None = None
         #: Where the consent endpoints are served for this request (mount point included).
         self.consent_path = consent_path
-        self._path = path
+        if path is not None:
+            self._path = path
         # What ``path`` is made of when first read. The request record itself is not kept:
         # it holds the ASGI scope, which holds this context, and a cycle waits for the
         # garbage collector.
         self._target = target
-        self._csrf_nonce: str | None = None
-        self._change_url: str | None = None
-        self._used: dict[str, Signal] | None = None
-        self._visit: SignalStore | None = None
-        self._preferences: SignalStore | None = None
         #: The consent was read: the response varies with the ``Cookie`` header.
         self.varies = False
-        #: The response must set the CSRF cookie (a token was made for a new nonce).
-        self.new_csrf_nonce = False
         #: A value of this browser's own was read: no shared cache may keep the response.
         self.personal = False
-        # The signals switched off and the form token, read when first needed.
-        self._stopped: frozenset[str] | None = None
-        self._csrf_token: str | None = None
+        self._accept_language = None
 
     # -- the decision ----------------------------------------------------------------------
 
@@ -285,8 +286,7 @@ class PersonalisationContext:
 
     # -- language --------------------------------------------------------------------------
 
-    # Both are set only when the consent UI needs them, never in ``__init__``: most requests
-    # render none of it.
+    # Set only when the consent UI needs it: most requests render none of it.
     _language: str
     #: The header, or an ASGI scope's header list to find it in.
     _accept_language: str | list[tuple[bytes, bytes]] | None
@@ -302,7 +302,7 @@ class PersonalisationContext:
             return self._language
         except AttributeError:
             pass
-        header = getattr(self, "_accept_language", None)
+        header = self._accept_language
         if type(header) is list:
             header = header_value(header, b"accept-language")
         elif type(header) is not str:
@@ -338,11 +338,11 @@ class PersonalisationContext:
 
     # Set by locate(), which the middleware calls only when the shop names the region (the
     # region= or region_header= option): without it every request is opt_in.
-    _region: str | None
-    _rule_set: RuleSet
+    _region: str | None = None
+    _rule_set: RuleSet = RuleSet.OPT_IN
     #: The grants depend on the region: the response must vary with it once consent is read.
-    _region_matters: bool
-    _on_by_default: frozenset[str]
+    _region_matters: bool = False
+    _on_by_default: frozenset[str] = _NONE
 
     def locate(self, region: str | None) -> None:
         """Apply the rule set of the visitor's region. The middleware calls this as it makes
@@ -390,7 +390,7 @@ class PersonalisationContext:
         it is unknown or the shop does not name it. Reading it makes the response vary with
         the region."""
         self.varies = self._region_matters = True
-        return getattr(self, "_region", None)
+        return self._region
 
     @property
     def rule_set(self) -> RuleSet:
@@ -398,20 +398,20 @@ class PersonalisationContext:
         unknown), ``opt_out`` or ``notice``. Reading it makes the response vary with the
         region."""
         self.varies = self._region_matters = True
-        return getattr(self, "_rule_set", RuleSet.OPT_IN)
+        return self._rule_set
 
     @property
     def jurisdiction(self) -> tuple[str | None, RuleSet]:
         """The region and its rule set, as the ledger records them with a decision (reading
         them here does not make the response vary)."""
-        return getattr(self, "_region", None), getattr(self, "_rule_set", RuleSet.OPT_IN)
+        return self._region, self._rule_set
 
     @property
     def on_by_default(self) -> frozenset[str]:
         """The purposes granted without a choice, because the region lets them start
         granted until the visitor opts out (``opt_out`` and ``notice`` rule sets)."""
         self.varies = True
-        return getattr(self, "_on_by_default", _NONE)
+        return self._on_by_default
 
     @property
     def gpc_opt_outs(self) -> frozenset[str]:
@@ -421,14 +421,14 @@ class PersonalisationContext:
         self.varies = True
         if not self.gpc:
             return _NONE
-        return self.policy.gpc_off(getattr(self, "_rule_set", RuleSet.OPT_IN))
+        return self.policy.gpc_off(self._rule_set)
 
     @property
     def varies_with_region(self) -> bool:
         """Whether the response depends on the visitor's region: it read the consent while
         the region's rules decided it (no choice yet, or GPC), or read the region itself.
         The middleware then adds the region header to ``Vary``."""
-        return self.varies and getattr(self, "_region_matters", False)
+        return self.varies and self._region_matters
 
     # -- signals and reasons ---------------------------------------------------------------
 
@@ -755,43 +755,34 @@ _new = object.__new__
 
 
 def decided_context(
-    policy: ConsentPolicy,
-    state: ConsentState,
-    host: ContextHost,
-    cookie_header: str,
-    consent_path: str,
+    known: tuple[ConsentState, float, float, str, Mode | None],
+    host: DecidingHost,
     target: RequestTarget,
     accept_language: str | list[tuple[bytes, bytes]] | None,
 ) -> PersonalisationContext:
     """The context of the usual request: a valid cookie of ours, no GPC, no other consent
-    manager. The same as ``PersonalisationContext(policy, state, False, host, ...)`` followed
-    by :meth:`~PersonalisationContext.accept_language`, without ``__init__``'s branches and
-    keyword handling, which cost more than the rest of reading a returning visitor's cookie.
+    manager, no mount point. ``known`` is what the ``Cookie`` header holds: the verified
+    decision, the span of time it holds (checked by the caller), the header itself, and the
+    mode, or ``None`` to work it out when first read.
+
+    The same as ``PersonalisationContext(host.policy, state, False, host, header,
+    host.prefix, None, target)`` followed by :meth:`~PersonalisationContext.accept_language`,
+    without ``__init__``'s branches and keyword handling, which cost more than the rest of
+    reading a returning visitor's cookie.
     """
+    state, _, _, header, mode = known
     ctx = _new(PersonalisationContext)
-    ctx.policy = policy
+    ctx.policy = host.policy
     ctx.state = state
-    ctx.gpc = False
-    ctx.external = None
     ctx.must_write = False
     ctx._granted = state.granted
-    ctx._mode = None
+    ctx._mode = mode
     ctx._host = host
-    ctx._cookie_header = cookie_header
-    ctx._cookies = None
-    ctx.consent_path = consent_path
-    ctx._path = None
+    ctx._cookie_header = header
+    ctx.consent_path = host.prefix
     ctx._target = target
-    ctx._csrf_nonce = None
-    ctx._change_url = None
-    ctx._used = None
-    ctx._visit = None
-    ctx._preferences = None
     ctx.varies = False
-    ctx.new_csrf_nonce = False
     ctx.personal = False
-    ctx._stopped = None
-    ctx._csrf_token = None
     ctx._accept_language = accept_language
     return ctx
 
@@ -811,9 +802,13 @@ def get_context(request: Any) -> PersonalisationContext:
         holder = None
     else:
         if type(holder) is dict:
-            found = holder.get("consent")  # SCOPE_KEY
-            if type(found) is PersonalisationContext:
-                return found
+            try:
+                found = holder["consent"]  # SCOPE_KEY; a subscript costs less than get()
+            except KeyError:
+                pass
+            else:
+                if type(found) is PersonalisationContext:
+                    return found
     if holder is None:
         holder = getattr(request, "environ", request)
     if isinstance(holder, Mapping):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
+from time import time
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp
 
-from ..core.context import SCOPE_KEY
+from ..core.context import SCOPE_KEY, decided_context
 from .endpoints import MAX_FORM_BYTES
 from .messages import (
     NO_CHANGES,
@@ -62,24 +64,47 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         engine = self.engine
         path = scope["path"]
         headers = scope["headers"]
-        # Most requests: a page of an app at the root, and each header name sent once (then
-        # one dictionary built in C finds the consent cookie), without Sec-GPC.
-        by_name = dict(headers) if type(headers) is list else None
-        if (
-            by_name is not None
-            and len(by_name) == len(headers)
-            and b"sec-gpc" not in by_name
-            and path not in self.endpoints.routes
-            and not scope.get("root_path")
-            and not engine.watch_scheme
-        ):
-            cookie = by_name.get(b"cookie")
-            target = (path, scope.get("query_string", b""), False)
-            ctx = scope[SCOPE_KEY] = engine.context(
-                "" if cookie is None else cookie.decode("latin-1"), (), "", target, headers
-            )
+        # Most requests: a page of an app at the root, one Cookie header, no Sec-GPC. One
+        # pass over the headers tells; anything else takes the general way below.
+        quick = type(headers) is list and path not in self._routes and not engine.watch_scheme
+        cookie = None
+        if quick:
+            for name, value in headers:
+                if name in {b"cookie", b"sec-gpc"}:  # one lookup for each header
+                    if name == b"sec-gpc" or cookie is not None:
+                        quick = False
+                        break
+                    cookie = value
+            try:
+                # Subscripts, not get(): servers send both keys, and a miss costs only then.
+                if scope["root_path"]:
+                    quick = False
+                query = scope["query_string"]
+            except KeyError:
+                quick = quick and not scope.get("root_path")
+                query = scope.get("query_string", b"")
+        if quick:
+            target = (path, query, False)
+            ctx = None
+            if cookie is not None and engine.cookie_decides:
+                # A returning visitor's valid cookie: one lookup and a time check. Anything
+                # else, and any doubt, takes the general way.
+                try:
+                    try:
+                        known = engine.remembered[cookie]
+                    except KeyError:
+                        known = engine.remember(cookie)
+                    if known is not None and known[1] <= time() <= known[2]:
+                        ctx = decided_context(known, engine, target, headers)
+                except Exception:
+                    ctx = None
+            if ctx is None:
+                ctx = engine.context(
+                    "" if cookie is None else cookie.decode("latin-1"), (), "", target, headers
+                )
+            scope[SCOPE_KEY] = ctx
             if engine.regions is not None:
-                engine.regions.locate_in_scope(ctx, scope, by_name)
+                engine.regions.locate_in_scope(ctx, scope, headers)
         else:
             request = RequestInfo.from_scope(scope)
             if engine.watch_scheme:
@@ -91,50 +116,8 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
                 await self._serve(endpoint, request, scope, receive, send)
                 return
 
-        gate = engine.gate
-        regions = engine.regions
-
-        # Not a coroutine: it hands back the server's own awaitable, one frame less per
-        # message, except when headers must change.
-        def send_with_cookies(message: Message) -> Awaitable[None]:
-            if message["type"] != "http.response.start":
-                return send(message)
-            if ctx.must_write or ctx.personal:
-                return _send_changed(engine, ctx, message, send)
-            varies = ctx.varies
-            if gate is None and not varies:
-                return send(message)
-            # One pass over the app's headers: a cookie to screen, a Vary to merge into.
-            # ASGI asks apps for lower-case names; a "Set-Cookie" spelt otherwise is
-            # screened all the same, a "Vary" spelt otherwise gets a second vary line,
-            # which HTTP reads as one list.
-            raw = message.get("headers", [])
-            if type(raw) is not list:
-                raw = message["headers"] = list(raw)
-            merge = False
-            for name, _ in raw:
-                if name == b"vary":
-                    merge = True
-                elif gate is not None and (
-                    name == b"set-cookie" or (len(name) == 10 and _is_set_cookie(name))
-                ):
-                    return _send_changed(engine, ctx, message, send)
-            if varies:
-                if regions is not None and ctx.varies_with_region:
-                    if merge or regions.function is not None:
-                        return _send_changed(engine, ctx, message, send)
-                    # A page the region decided: one header to add, as below.
-                    message["headers"] = [*raw, regions.vary_header]
-                    return send(message)
-                # The usual case, a page that read the consent: one header to add (a new
-                # list, as the app's own may be shared), merged if the app varies too.
-                if merge:
-                    _apply(message, VARY_ONLY)
-                else:
-                    message["headers"] = [*raw, _VARY_COOKIE]
-            return send(message)
-
-        await self.app(scope, receive, send_with_cookies)
+        # A partial of a plain function, not a closure: no cells to make per request.
+        await self.app(scope, receive, partial(_send_with_cookies, self, ctx, send))
 
     async def _pass_through(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Lifespan and websocket scopes go to the app untouched, but for the cookies of a
@@ -189,6 +172,55 @@ class ConsentMiddleware(MiddlewareBase[ASGIApp]):
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
+
+
+def _send_with_cookies(
+    middleware: ConsentMiddleware, ctx: PersonalisationContext, send: Send, message: Message
+) -> Awaitable[None]:
+    """``send`` for an app's messages: the response's start gets the cookies and headers
+    ``ctx`` calls for, and the app's cookies are screened.
+
+    Not a coroutine: it hands back the server's own awaitable, one frame less per message,
+    except when headers must change."""
+    if message["type"] != "http.response.start":
+        return send(message)
+    if ctx.must_write or ctx.personal:
+        return _send_changed(middleware.engine, ctx, message, send)
+    varies = ctx.varies
+    screens = middleware._screens
+    if not (varies or screens):
+        return send(message)
+    try:
+        raw = message["headers"]
+    except KeyError:
+        raw = []
+    if type(raw) is not list:
+        raw = message["headers"] = list(raw)
+    # One pass over the app's headers: a cookie to screen, a Vary to merge into.
+    # ASGI asks apps for lower-case names; a "Set-Cookie" spelt otherwise is
+    # screened all the same, a "Vary" spelt otherwise gets a second vary line,
+    # which HTTP reads as one list.
+    merge = False
+    for name, _ in raw:
+        if len(name) == 10:
+            if screens and _is_set_cookie(name):
+                return _send_changed(middleware.engine, ctx, message, send)
+        elif name == b"vary":
+            merge = True
+    if varies:
+        regions = middleware.engine.regions
+        if regions is not None and ctx.varies_with_region:
+            if merge or regions.function is not None:
+                return _send_changed(middleware.engine, ctx, message, send)
+            # A page the region decided: one header to add.
+            message["headers"] = [*raw, regions.vary_header]
+        elif merge:
+            _apply(message, VARY_ONLY)
+        else:
+            # The usual case, a page that read the consent: one header to add (a
+            # new list, as the app's own may be shared).
+            message["headers"] = [*raw, _VARY_COOKIE]
+    return send(message)
 
 
 async def _send_changed(

@@ -26,7 +26,7 @@ from ..core.csrf import CsrfGuard
 from ..core.external import ExternalDecision, ExternalReader
 from ..core.gpc import gpc_enabled
 from ..core.inventory import SignalScope
-from ..core.modes import Mode
+from ..core.modes import Mode, mode_for
 from ..core.policy import ConsentPolicy
 from ..core.redirects import RequestTarget
 from ..core.stops import StopCodec
@@ -51,6 +51,11 @@ _WARNED_NAMES = 1000
 _REMEMBERED_HEADER = 2048
 _REMEMBERED_HEADERS = 1024
 _NONE: frozenset[str] = frozenset()
+
+#: What a returning visitor's ``Cookie`` header (as bytes) gives: the verified decision, the
+#: span of Unix times in which it holds, the header as text, and the mode (``None`` when a
+#: pause cookie is also sent, which the context then reads).
+Remembered = tuple[ConsentState, float, float, str, Mode | None]
 
 
 class ConsentEngine:
@@ -89,6 +94,8 @@ class ConsentEngine:
         # What the consent cookie of each recent Cookie header holds, and when: a browser
         # sends the same header again and again, and then costs one lookup and a time check.
         self._known = lru_cache(maxsize=_REMEMBERED_HEADERS)(self._learn)
+        #: What :meth:`remember` said of the raw headers seen last (the ASGI adapter's).
+        self.remembered: dict[bytes, Remembered | None] = {}
         self.visit_cookie_name = names.visit
         self.preferences_cookie_name = names.preferences
         self.csrf = CsrfGuard(keys, names.csrf)
@@ -117,6 +124,8 @@ class ConsentEngine:
         #: Builds the consent events and keeps them in the ledger.
         self.records = ConsentRecords.open(options, policy)
         self.decisions = self.records.decisions
+        #: Whether a valid cookie alone decides (no ledger watch that may have replaced it).
+        self.cookie_decides = self.decisions is None
         #: Other consent managers' cookies, asked when a visitor has no valid one of ours.
         self.external = ExternalReader(policy, options.external) if options.external else None
         #: Each request's region, when the shop names it (``region=``, ``region_header=``).
@@ -199,11 +208,8 @@ class ConsentEngine:
                     found, valid_from, valid_until = self._known(cookie_header)
                     if type(found) is ConsentState and valid_from <= time.time() <= valid_until:
                         return decided_context(
-                            self.policy,
-                            found,
+                            (found, valid_from, valid_until, cookie_header, None),
                             self,
-                            cookie_header,
-                            self.prefix,
                             target,
                             accept_language,
                         )
@@ -254,6 +260,26 @@ class ConsentEngine:
 
     def _learn(self, cookie_header: str) -> Found:
         return self.codec.header_entry(cookie_header, self._cookie_key)
+
+    def remember(self, raw: bytes) -> Remembered | None:
+        """What a ``Cookie`` header sent as bytes decides, when a valid cookie of ours is in
+        it (``None`` otherwise), kept in :attr:`remembered` for the headers seen last: the
+        ASGI adapter looks there first, so that a returning visitor costs one lookup and a
+        time check. Only for an engine whose cookie alone decides (:attr:`cookie_decides`).
+        """
+        header = raw.decode("latin-1")
+        found, valid_from, valid_until = self._learn(header)
+        answer: Remembered | None = None
+        if type(found) is ConsentState:
+            mode = None if self.pause_cookie_name in header else mode_for(found.granted)
+            answer = (found, valid_from, valid_until, header, mode)
+        if len(raw) <= _REMEMBERED_HEADER:
+            remembered = self.remembered
+            if len(remembered) >= _REMEMBERED_HEADERS:
+                # The oldest goes: a dict keeps its keys in the order they came.
+                remembered.pop(next(iter(remembered)), None)
+            remembered[raw] = answer
+        return answer
 
     def _withdrawn(self, state: ConsentState) -> bool:
         decisions = self.decisions

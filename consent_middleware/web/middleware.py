@@ -28,6 +28,10 @@ class MiddlewareBase(Generic[AppT]):
         self.app = app
         self.engine = ConsentEngine(options_from(options, settings))
         self.endpoints = Endpoints(self.engine)
+        # What a request's quick way checks: the paths served here, and whether the app's
+        # cookies are screened.
+        self._routes = self.endpoints.routes
+        self._screens = self.engine.gate is not None
 
     def close(self) -> None:
         """Flush and stop the ledger's threads and close the ledger; safe to call twice.

@@ -4,8 +4,7 @@ function of its own, applied to the request's context."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..core.context import PersonalisationContext
@@ -48,8 +47,6 @@ class RegionReader:
         )
         #: The same as one ASGI header, for a response that has no ``Vary`` of its own.
         self.vary_header = (b"vary", ", ".join(["Cookie", *self.headers]).encode("latin-1"))
-        # The region of each pair of raw header values seen, kept: few pairs ever occur.
-        self._region_of_raw = lru_cache(maxsize=1024)(_region_of_raw)
 
     @classmethod
     def of(cls, options: ConsentOptions) -> RegionReader | None:
@@ -63,17 +60,17 @@ class RegionReader:
         ctx.locate(self.region_of(request))
 
     def locate_in_scope(
-        self, ctx: PersonalisationContext, scope: Mapping[str, Any], by_name: Mapping[bytes, bytes]
+        self,
+        ctx: PersonalisationContext,
+        scope: Mapping[str, Any],
+        headers: list[tuple[bytes, bytes]],
     ) -> None:
-        """:meth:`locate` for the ASGI adapter's quick way: ``by_name`` holds the scope's
-        headers, each name sent once."""
+        """:meth:`locate` for the ASGI adapter's quick way, from the scope's header list."""
         function = self.function
         if function is not None:
             ctx.locate(_call(function, RequestInfo.from_scope(scope)))
             return
-        keys = self._keys
-        subdivision = by_name.get(keys[1]) if len(keys) > 1 else None
-        ctx.locate(self._region_of_raw(by_name.get(keys[0]), subdivision))
+        ctx.locate(region_code(*self._header_values(headers)))
 
     def region_of(self, request: RequestInfo) -> str | None:
         """The region code of ``request``, or ``None`` when unknown."""
@@ -91,17 +88,15 @@ class RegionReader:
         scope = request.scope
         if scope is None:
             return [_single(request.headers.get(name)) for name in self._names]
+        return self._header_values(scope["headers"])
+
+    def _header_values(self, headers: Iterable[tuple[bytes, bytes]]) -> list[str | None]:
+        """The named headers' values in an ASGI header list (``None`` as above)."""
         found: dict[bytes, list[bytes]] = {}
-        for name, value in scope["headers"]:
+        for name, value in headers:
             if name in self._keys:
                 found.setdefault(name, []).append(value)
         return [_single_bytes(found.get(key)) for key in self._keys]
-
-
-def _region_of_raw(value: bytes | None, subdivision: bytes | None) -> str | None:
-    if value is None:
-        return None
-    return region_code(value.decode("latin-1"), subdivision and subdivision.decode("latin-1"))
 
 
 def _call(function: Callable[[RequestInfo], str | None], request: RequestInfo) -> str | None:
