@@ -222,23 +222,9 @@ def test_headers_are_remembered_only_up_to_a_size_and_a_number() -> None:
 
 
 def _asgi_decided(headers: Any) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-
-    async def inner(scope: Any, receive: Any, send: Any) -> None:
-        ctx = scope["consent"]
-        seen.update(decided=ctx.decided, gpc=ctx.gpc)
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        return None
-
     scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
-    asyncio.run(ConsentMiddleware(inner, secret_keys=[KEY])(scope, receive, send))
-    return seen
+    ctx = _asgi_context(ConsentMiddleware(None, secret_keys=[KEY]), scope)
+    return {"decided": ctx.decided, "gpc": ctx.gpc}
 
 
 def _headers() -> Iterator[tuple[bytes, bytes]]:
