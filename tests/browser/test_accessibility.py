@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from consent_middleware.ui.translations import translations
 
-AXE = Axe()
+from .axe import assert_no_serious_violations
 
 
 @pytest.mark.parametrize(
@@ -22,13 +21,7 @@ def test_no_serious_violations(page: Page, path: str, decided: bool) -> None:
     page.goto(path)
     for details in page.locator("details.consent-why").all()[:2]:
         details.locator("summary").click()
-    results = AXE.run(page)
-    serious = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == [], serious
+    assert_no_serious_violations(page)
 
 
 @pytest.mark.parametrize("path", ["/", "/consent", "/consent/why"])
@@ -51,12 +44,6 @@ def test_each_language_is_shown_and_axe_clean(
             assert page.get_by_role("heading", level=1).inner_text() == translations(
                 language
             ).gettext("How recommendations are chosen")
-        results = AXE.run(page)
-        serious = [
-            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-            for v in results.response["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        assert serious == [], serious
+        assert_no_serious_violations(page)
     finally:
         context.close()

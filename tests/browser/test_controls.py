@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from consent_middleware.cli.main import main
 
 from ..servers import serve
-
-AXE = Axe()
+from .axe import assert_no_serious_violations
 
 
 def guest_mode(page: Page) -> None:
@@ -59,16 +57,6 @@ def ledger_rows(path: Path, query: str, *args: Any, wanted: int = 1) -> list[Any
         if len(rows) >= wanted or time.monotonic() > deadline:
             return rows
         time.sleep(0.2)
-
-
-def no_serious_violations(page: Page) -> None:
-    results = AXE.run(page)
-    serious = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == [], serious
 
 
 def test_dont_use_this_stops_the_signal_and_the_ledger_and_download_show_it(
@@ -188,13 +176,13 @@ def test_the_controls_are_accessible(page: Page) -> None:
     page.goto("/products/enamel-mug")
     for details in page.locator("details.consent-why").all()[:3]:
         details.locator("summary").click()
-    no_serious_violations(page)
+    assert_no_serious_violations(page)
     opened_note(shelf(page, "Because you viewed Walking socks")).get_by_role(
         "button", name="Don't use this"
     ).click()
     page.goto("/consent")
     expect(page.locator("section.consent-stopped")).to_be_visible()
-    no_serious_violations(page)
+    assert_no_serious_violations(page)
 
 
 @pytest.fixture(scope="module")
@@ -228,6 +216,6 @@ def test_segments_only_shelves_name_an_interest_not_a_product(
         assert "Oolong" not in note.inner_text() and "Chai" not in note.inner_text()
         expect(note.get_by_role("button", name="Forget this item")).to_have_count(0)
         expect(page.get_by_role("heading", name="Because you viewed")).to_have_count(0)
-        no_serious_violations(page)
+        assert_no_serious_violations(page)
     finally:
         context.close()

@@ -7,14 +7,13 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from consent_middleware.ui.translations import translations
 
 from ..servers import serve
+from .axe import assert_no_serious_violations
 
-AXE = Axe()
 GERMAN = translations("de")
 
 
@@ -37,15 +36,6 @@ def visitor(browser: Browser, url: str, headers: dict[str, str]) -> BrowserConte
     return browser.new_context(base_url=url, extra_http_headers=headers)
 
 
-def serious_violations(page: Page) -> list[object]:
-    results = AXE.run(page)
-    return [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_a_german_visitor_from_germany_sees_a_german_opt_in_banner(
     browser: Browser, regional_shop_url: str
 ) -> None:
@@ -61,7 +51,7 @@ def test_a_german_visitor_from_germany_sees_a_german_opt_in_banner(
                 banner.get_by_role("button", name=GERMAN.gettext(label), exact=True)
             ).to_be_visible()
         expect(page.get_by_label("Offer")).to_have_count(0)  # nothing until a choice
-        assert serious_violations(page) == []
+        assert_no_serious_violations(page)
         banner.get_by_role("button", name=GERMAN.gettext("Accept all"), exact=True).click()
         expect(page.locator("#consent-banner")).to_have_count(0)
         history = json.loads(page.request.get("/consent/data").text())["history"]
@@ -97,11 +87,11 @@ def test_a_visitor_from_california_with_gpc_sees_the_opt_out_notice_with_marketi
         state = json.loads(page.request.get("/consent/state").text())
         assert (state["region"], state["rule_set"], state["gpc"]) == ("US-CA", "opt_out", True)
         assert state["purposes"]["marketing"] is False
-        assert serious_violations(page) == []
+        assert_no_serious_violations(page)
         # The link leads to the choices, where GPC's purposes cannot be ticked.
         notice.get_by_role("link", name="Do Not Sell or Share My Personal Information").click()
         expect(page.get_by_label("Personalised offers and advertising")).to_be_disabled()
-        assert serious_violations(page) == []
+        assert_no_serious_violations(page)
         page.goto("/")
         page.locator("#consent-banner").get_by_role("button", name="Got it").click()
         expect(page.locator("#consent-banner")).to_have_count(0)
@@ -124,6 +114,6 @@ def test_without_gpc_the_californian_notice_leaves_its_purposes_on(
             "This shop uses: Measure how the shop is used; Personalised offers and advertising."
         )
         expect(page.get_by_label("Offer")).to_be_visible()
-        assert serious_violations(page) == []
+        assert_no_serious_violations(page)
     finally:
         context.close()
