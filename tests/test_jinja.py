@@ -38,6 +38,7 @@ from consent_middleware import (
 from consent_middleware.core.codec import ConsentState
 from consent_middleware.core.reasons import Reason, retention_text
 from consent_middleware.jinja import install
+from consent_middleware.ui import render as helpers
 from consent_middleware.web.engine import ConsentEngine
 
 from .conftest import KEY, make_cookie
@@ -561,3 +562,16 @@ def test_general_reasons_leave_the_page_shared_until_a_personal_one() -> None:
     mixed = page.render(consent=ctx, reasons=reasons)
     assert f'name="csrf_token" value="{ctx.csrf_token}"' in mixed
     assert ctx.personal and ctx.new_csrf_nonce
+
+
+def test_disclosures_rendered_one_by_one_keep_each_shoppers_form_fields() -> None:
+    # As Django's {% why %} tags render them: a render each, pages alike but for the token.
+    shoppers = [context("personalisation") for _ in range(2)]
+    shown = [
+        str(helpers.why(ctx, ctx.reason("viewed_products", text="Tea")))
+        for ctx in (*shoppers, *shoppers)
+    ]
+    for ctx, html in zip((*shoppers, *shoppers), shown, strict=True):
+        assert html == _why_by_jinja(ctx, ctx.reason("viewed_products", text="Tea"))
+        assert html.count(f'name="csrf_token" value="{ctx.csrf_token}"') == 2
+    assert shoppers[0].csrf_token != shoppers[1].csrf_token

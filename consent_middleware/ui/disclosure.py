@@ -93,28 +93,39 @@ def _sentences(reason: Reason, language: str, fallback: str) -> dict[str, str]:
 # Stand-ins for the blanks while the disclosure is rendered: characters of Unicode's
 # private use area, which no escaping changes.
 _BLANK = re.compile("\ue000([a-z]+)\ue001")
-#: The blanks of one item, in the order the parts of a :class:`_Kind` number them.
+#: The blanks of one item, numbered in this order.
 _ITEM_BLANKS = ("text", "value", "sponsor")
 #: The blanks of one page.
-_PAGE_BLANKS = ("link", "token", "next", "action", "feedback")
+_PAGE_BLANKS = ("link", "next", "action", "feedback", "token")
+#: The item blanks of a kind whose items differ in their sentence alone.
+_SENTENCE_ONLY = (_ITEM_BLANKS.index("text"),)
 
 
 def _stand_in(name: str) -> str:
     return f"\ue000{name}\ue001"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Shape:
     """The package's disclosure for one kind of reason, with its blanks open."""
 
     environment: weakref.ref[jinja2.Environment]
     signals: tuple[Signal, ...]
     segments: tuple[Segment, ...]
-    #: Literal text and names of blanks, alternately; ``None`` when the environment has a
-    #: template of its own for the disclosure.
-    parts: tuple[str, ...] | None
-    #: The default sentences, as written -> as shown (see ``_sentences``).
+    #: The runs of text between an item's blanks, each a tuple of literal text and names
+    #: of the page's blanks, alternately; empty when the environment has a template of its
+    #: own for the disclosure.
+    runs: tuple[tuple[str, ...], ...]
+    #: The item's blank after each run but the last (indexes in ``_ITEM_BLANKS``).
+    blanks: tuple[int, ...]
+    #: The default sentences, as written -> as shown (see ``_sentences``), and escaped.
     sentences: dict[str, str]
+    escaped: dict[str, str]
+    #: What the page's blanks were last filled from (the link, the path, the consent
+    #: prefix and the token, if any), and the kind that made: the same for the next page
+    #: made of the same, such as the next disclosure of a request whose template engine
+    #: renders each alone (Django's).
+    filled: tuple[tuple[str | None, ...], _Kind] | None = None
 
 
 #: (the environment's id, the policy, the language, ... the signals' ids) -> its shape,
@@ -123,30 +134,9 @@ _SHAPES: dict[tuple[object, ...], _Shape] = {}
 _MAX_SHAPES = 1024
 
 
-def _shape(
-    env: jinja2.Environment,
-    template: jinja2.Template | None,
-    ctx: PersonalisationContext,
-    reason: Reason,
-    page: Page,
-    token: str | None,
-) -> _Shape:
+def _shape(key: tuple[object, ...], page: Page, reason: Reason, token: str | None) -> _Shape:
     """The shape of ``reason``'s kind on pages like ``page``, rendered when first needed."""
-    signals, segments = reason.signals, reason.segments
-    key = (
-        id(env),
-        ctx.policy,
-        page.source,
-        page.language,
-        page.fallback,
-        page.by_default,
-        token is not None,
-        reason.value is not None,
-        reason.sponsor is not None,
-        len(segments),
-        *[signal.id for signal in signals],
-        *[segment.id for segment in segments],
-    )
+    env, signals, segments = page.environment, reason.signals, reason.segments
     found = _SHAPES.get(key)
     if (
         found is not None
@@ -155,7 +145,9 @@ def _shape(
         and found.segments == segments
     ):
         return found
-    parts = None
+    runs: list[tuple[str, ...]] = []
+    blanks: list[int] = []
+    template = page.template
     if template is not None:
         values = {
             "reason": Reason(
@@ -166,7 +158,7 @@ def _shape(
                 sponsor=None if reason.sponsor is None else _stand_in("sponsor"),
                 segments=segments,
             ),
-            "purpose": ctx.policy.purpose,
+            "purpose": page.ctx.policy.purpose,
             "change_url": _stand_in("link"),
             "source": page.source,
             "token": None if token is None else _stand_in("token"),
@@ -177,16 +169,27 @@ def _shape(
             **template_values(page.language, page.fallback),
         }
         html = "".join(template.root_render_func(template.new_context(values, shared=True)))
-        split = _BLANK.split(html)
-        names = set(split[1::2])
-        if names <= {*_ITEM_BLANKS, *_PAGE_BLANKS} and "\ue000" not in "".join(split[::2]):
-            parts = tuple(split)
+        parts = _BLANK.split(html)
+        names = parts[1::2]
+        if set(names) <= {*_ITEM_BLANKS, *_PAGE_BLANKS} and "\ue000" not in "".join(parts[::2]):
+            run = [parts[0]]
+            for name, literal in zip(names, parts[2::2], strict=True):
+                if name in _PAGE_BLANKS:
+                    run += (name, literal)
+                else:
+                    runs.append(tuple(run))
+                    blanks.append(_ITEM_BLANKS.index(name))
+                    run = [literal]
+            runs.append(tuple(run))
+    sentences = _sentences(reason, page.language, page.fallback)
     found = _Shape(
         weakref.ref(env),
         signals,
         segments,
-        parts,
-        _sentences(reason, page.language, page.fallback),
+        tuple(runs),
+        tuple(blanks),
+        sentences,
+        {written: escape_text(shown) for written, shown in sentences.items()},
     )
     if len(_SHAPES) >= _MAX_SHAPES:
         _SHAPES.clear()  # rare: more lists of signals than any page shows
@@ -194,7 +197,7 @@ def _shape(
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Kind:
     """One kind's disclosure on one page: its shape with the page's blanks filled in."""
 
@@ -202,17 +205,19 @@ class _Kind:
     segments: tuple[Segment, ...]
     with_value: bool
     sponsored: bool
-    #: The literal runs between an item's blanks, the page's blanks filled in; empty when
-    #: the template must render each item (the host's own, or a ``finalize`` to run).
+    #: The shape's runs with the page's blanks filled in; empty when the template must
+    #: render each item (the host's own, or a ``finalize`` to run).
     literals: tuple[str, ...]
-    #: The item's blank after each literal run but the last (indexes in ``_ITEM_BLANKS``).
+    #: The item's blank after each literal but the last (indexes in ``_ITEM_BLANKS``).
     blanks: tuple[int, ...]
-    #: Whether items differ in their sentence alone (two literal runs around it).
+    #: Whether items differ in their sentence alone (two literals around it).
     sentence_only: bool
-    #: The default sentences, as written -> as shown.
+    #: The default sentences, as written -> as shown, and escaped.
     sentences: dict[str, str]
-    #: The default sentences, as written -> the whole disclosure with it, for a kind whose
-    #: items differ in their sentence alone: then every item that has one shows the same.
+    escaped: dict[str, str]
+    #: The default sentences, as written -> the whole disclosure with it, made when first
+    #: shown, for a kind whose items differ in their sentence alone: every item with one
+    #: shows the same.
     whole: dict[str, Markup]
 
 
@@ -233,7 +238,7 @@ class Page:
         "_constants",
         "_kinds",
         "_last",
-        "_template",
+        "_shapes",
         "_token",
         "_token_read",
         "by_default",
@@ -242,6 +247,7 @@ class Page:
         "fallback",
         "language",
         "source",
+        "template",
     )
 
     def __init__(
@@ -253,8 +259,10 @@ class Page:
         """``template`` is the package's own disclosure, ``None`` when the host has one."""
         self.environment = environment
         self.ctx = ctx
-        # A finalize function must see every value, as in any template of the environment.
-        self._template = template if environment.finalize is None else None
+        #: The package's template, rendered once for each kind; ``None`` where the
+        #: template must render each item: the host's own, or a finalize function, which
+        #: must see every value as in any template of the environment.
+        self.template = template if environment.finalize is None else None
         self.language = ctx.language
         # Policy texts a language lacks are shown in the shop's first.
         self.fallback = ctx.languages[0]
@@ -263,13 +271,18 @@ class Page:
         self.source = None if external is None else external.label
         # Purposes on only until the shopper opts out (opt_out and notice regions) say so.
         self.by_default = ctx.on_by_default
-        consent_path = ctx.consent_path
-        self._constants = {
-            "link": escape_text(ctx.change_url()),
-            "next": escape_text(ctx.path),
-            "action": escape_text(consent_path + "/signals"),
-            "feedback": escape_text(consent_path + "/feedback"),
-        }
+        # What the page's blanks but the token are made of (see _kind).
+        self._constants = (ctx.change_url(), ctx.path, ctx.consent_path)
+        # What the shapes of this page's kinds depend on, besides the kind.
+        self._shapes = (
+            id(environment),
+            ctx.policy,
+            self.source,
+            self.language,
+            self.fallback,
+            self.by_default,
+            self.template is None,
+        )
         # Read when a personal reason first needs it: a general one makes no page private.
         self._token: str | None = None
         self._token_read = False
@@ -304,7 +317,11 @@ class Page:
             if whole is not None:
                 return whole
             literals = kind.literals
-            return _markup(Markup, "".join((literals[0], escape_text(text), literals[1])))
+            shown = kind.escaped.get(text)
+            if shown is None:
+                return _markup(Markup, "".join((literals[0], escape_text(text), literals[1])))
+            whole = kind.whole[text] = _markup(Markup, "".join((literals[0], shown, literals[1])))
+            return whole
         return self._filled(kind, reason)
 
     def sentence(self, reason: Reason) -> str:
@@ -327,9 +344,9 @@ class Page:
             or (sponsor is not None and type(sponsor) is not str)
         ):
             return None
-        sentence = kind.sentences.get(text, text)
+        shown = kind.escaped.get(text)
         filled = (
-            escape_text(sentence),
+            escape_text(text) if shown is None else shown,
             "" if value is None else escape_text(value),
             "" if sponsor is None else escape_text(sponsor),
         )
@@ -349,39 +366,41 @@ class Page:
         )
         kind = self._kinds.get(key)
         if kind is None or kind.signals != signals or kind.segments != segments:
-            kind = self._kinds[key] = self._kind(reason)
+            kind = self._kinds[key] = self._kind(reason, key)
         return kind
 
-    def _kind(self, reason: Reason) -> _Kind:
+    def _kind(self, reason: Reason, key: tuple[object, ...]) -> _Kind:
         token = self.token(reason)
-        shape = _shape(self.environment, self._template, self.ctx, reason, self, token)
-        literals: list[str] = []
-        blanks = []
-        if shape.parts is not None and self._template is not None:
-            constants = {**self._constants, "token": "" if token is None else escape_text(token)}
-            literals.append(shape.parts[0])
-            for i in range(1, len(shape.parts), 2):
-                name, literal = shape.parts[i], shape.parts[i + 1]
-                if name in constants:
-                    literals[-1] += constants[name] + literal
-                else:
-                    blanks.append(_ITEM_BLANKS.index(name))
-                    literals.append(literal)
-        sentence_only = blanks == [_ITEM_BLANKS.index("text")]
-        sentences = shape.sentences
-        whole = {}
-        if sentence_only:
-            for written, shown in sentences.items():
-                html = f"{literals[0]}{escape_text(shown)}{literals[1]}"
-                whole[written] = _markup(Markup, html)
-        return _Kind(
-            reason.signals,
-            reason.segments,
+        shape = _shape((*self._shapes, token is None, *key), self, reason, token)
+        made_of = (*self._constants, token)
+        filled = shape.filled
+        if filled is not None and filled[0] == made_of:
+            return filled[1]
+        link, path, consent_path = self._constants
+        blanks = {
+            "link": escape_text(link),
+            "next": escape_text(path),
+            "action": escape_text(consent_path + "/signals"),
+            "feedback": escape_text(consent_path + "/feedback"),
+            "token": "" if token is None else escape_text(token),
+        }
+        literals = []
+        for run in shape.runs:
+            pieces = list(run)
+            for i in range(1, len(pieces), 2):
+                pieces[i] = blanks[pieces[i]]
+            literals.append("".join(pieces))
+        kind = _Kind(
+            shape.signals,
+            shape.segments,
             reason.value is not None,
             reason.sponsor is not None,
             tuple(literals),
-            tuple(blanks),
-            sentence_only,
-            sentences,
-            whole,
+            shape.blanks,
+            bool(literals) and shape.blanks == _SENTENCE_ONLY,
+            shape.sentences,
+            shape.escaped,
+            {},
         )
+        shape.filled = (made_of, kind)
+        return kind
