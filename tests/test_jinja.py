@@ -489,19 +489,23 @@ def test_why_never_gives_one_page_the_form_fields_of_another() -> None:
 
 
 def _mixed_reasons(ctx: PersonalisationContext) -> list[Reason]:
-    """One of each kind, some kinds twice and apart, as a page may list them."""
+    """One of each kind, as a page may list them: each after one that differs from it
+    in one thing only (a sponsor, a value, the segments, the sentence)."""
     personal = ctx.reason("viewed_products", text="You viewed Tea")
     return [
-        personal,
         ctx.general_reason(),
+        ctx.sponsored_reason(sponsor="K & Co"),
+        personal,
         ctx.reason("viewed_products", text="You viewed <Mugs>", value="mug&1"),
         ctx.reason("viewed_products"),
-        ctx.sponsored_reason(sponsor="K & Co"),
+        ctx.reason("viewed_products", "favourite_categories", text="You viewed Tea"),
+        ctx.reason("tea_lover", text="You viewed Tea"),
         ctx.reason("tea_lover"),
         ctx.sponsored_reason("viewed_products", sponsor="K & Co", text=HOSTILE),
         ctx.general_reason(HOSTILE),
         replace(personal, text="Another"),
         ctx.general_reason(),
+        personal,
     ]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jinja2
 from markupsafe import Markup
@@ -32,7 +32,7 @@ from ..core.reasons import (
 )
 from .translations import N_, template_values, translations
 
-__all__ = ["PAGE_KEY", "Page", "escape_text", "form_token"]
+__all__ = ["PAGE_KEY", "Kind", "Page", "escape_text", "form_token"]
 
 # The default sentence of a general reason (core.reasons.GENERAL_REASON), for the catalogue.
 _GENERAL_SENTENCE = N_("Popular with all shoppers this week; none of your data was used.")
@@ -100,6 +100,8 @@ _PAGE_BLANKS = ("link", "next", "action", "feedback", "token")
 #: The item blanks of a kind whose items differ in their sentence alone.
 _SENTENCE_ONLY = (_ITEM_BLANKS.index("text"),)
 
+_markup = str.__new__  # a Markup of text escaped already, without Markup's own checks
+
 
 def _stand_in(name: str) -> str:
     return f"\ue000{name}\ue001"
@@ -125,7 +127,7 @@ class _Shape:
     #: prefix and the token, if any), and the kind that made: the same for the next page
     #: made of the same, such as the next disclosure of a request whose template engine
     #: renders each alone (Django's).
-    filled: tuple[tuple[str | None, ...], _Kind] | None = None
+    filled: tuple[tuple[str | None, ...], Kind] | None = None
 
 
 #: (the environment's id, the policy, the language, ... the signals' ids) -> its shape,
@@ -198,7 +200,7 @@ def _shape(key: tuple[object, ...], page: Page, reason: Reason, token: str | Non
 
 
 @dataclass(slots=True)
-class _Kind:
+class Kind:
     """One kind's disclosure on one page: its shape with the page's blanks filled in."""
 
     signals: tuple[Signal, ...]
@@ -210,18 +212,23 @@ class _Kind:
     literals: tuple[str, ...]
     #: The item's blank after each literal but the last (indexes in ``_ITEM_BLANKS``).
     blanks: tuple[int, ...]
-    #: Whether items differ in their sentence alone (two literals around it).
-    sentence_only: bool
     #: The default sentences, as written -> as shown, and escaped.
     sentences: dict[str, str]
     escaped: dict[str, str]
-    #: The default sentences, as written -> the whole disclosure with it, made when first
-    #: shown, for a kind whose items differ in their sentence alone: every item with one
-    #: shows the same.
-    whole: dict[str, Markup]
+    #: Whether the items of this kind differ in their sentence alone (no value to forget,
+    #: no sponsor): then each is ``before``, the sentence, ``after``...
+    plain: bool = False
+    before: str = ""
+    after: str = ""
+    #: ... and the default sentences, as written -> the whole disclosure with it.
+    whole: dict[str, Markup] = field(default_factory=dict)
 
-
-_markup = str.__new__  # a Markup of text escaped already, without Markup's own checks
+    def __post_init__(self) -> None:
+        if self.literals and self.blanks == _SENTENCE_ONLY:
+            self.plain = not self.with_value and not self.sponsored
+            self.before, self.after = self.literals
+            for written, shown in self.escaped.items():
+                self.whole[written] = _markup(Markup, f"{self.before}{shown}{self.after}")
 
 
 class Page:
@@ -237,7 +244,6 @@ class Page:
     __slots__ = (
         "_constants",
         "_kinds",
-        "_last",
         "_shapes",
         "_token",
         "_token_read",
@@ -246,6 +252,7 @@ class Page:
         "environment",
         "fallback",
         "language",
+        "last",
         "source",
         "template",
     )
@@ -286,9 +293,9 @@ class Page:
         # Read when a personal reason first needs it: a general one makes no page private.
         self._token: str | None = None
         self._token_read = False
-        self._kinds: dict[tuple[object, ...], _Kind] = {}
-        # The kind of the item before: a page often lists many of one kind in a row.
-        self._last: _Kind | None = None
+        self._kinds: dict[tuple[object, ...], Kind] = {}
+        #: The kind of the item before: a page often lists many of one kind in a row.
+        self.last: Kind | None = None
 
     def token(self, reason: Reason) -> str | None:
         """The form token of ``reason``'s controls: personal reasons only have them."""
@@ -302,40 +309,7 @@ class Page:
     def disclosure(self, reason: Reason) -> Markup | None:
         """The disclosure of ``reason``; ``None`` when the template must render it (with
         :meth:`sentence`)."""
-        kind = self._last
-        if (
-            kind is None
-            or kind.signals != reason.signals
-            or kind.segments != reason.segments
-            or kind.with_value is (reason.value is None)
-            or kind.sponsored is (reason.sponsor is None)
-        ):
-            kind = self._last = self._find(reason)
-        text = reason.text
-        if kind.sentence_only and type(text) is str:
-            whole = kind.whole.get(text)
-            if whole is not None:
-                return whole
-            literals = kind.literals
-            shown = kind.escaped.get(text)
-            if shown is None:
-                return _markup(Markup, "".join((literals[0], escape_text(text), literals[1])))
-            whole = kind.whole[text] = _markup(Markup, "".join((literals[0], shown, literals[1])))
-            return whole
-        return self._filled(kind, reason)
-
-    def sentence(self, reason: Reason) -> str:
-        """The sentence the template shows for ``reason``: the default ones in the
-        shopper's language, any other as given."""
-        text = reason.text
-        for written, shown in self._find(reason).sentences.items():
-            if text == written:
-                return shown
-        return text
-
-    def _filled(self, kind: _Kind, reason: Reason) -> Markup | None:
-        """The disclosure of a reason with a value or a sponsor, or ``None`` (see
-        :meth:`disclosure`)."""
+        kind = self.last = self.kind(reason)
         literals, text, value, sponsor = kind.literals, reason.text, reason.value, reason.sponsor
         if (
             not literals
@@ -344,6 +318,9 @@ class Page:
             or (sponsor is not None and type(sponsor) is not str)
         ):
             return None
+        whole = kind.whole.get(text)
+        if whole is not None:
+            return whole
         shown = kind.escaped.get(text)
         filled = (
             escape_text(text) if shown is None else shown,
@@ -355,7 +332,17 @@ class Page:
             html += (filled[blank], literal)
         return _markup(Markup, "".join(html))
 
-    def _find(self, reason: Reason) -> _Kind:
+    def sentence(self, reason: Reason) -> str:
+        """The sentence the template shows for ``reason``: the default ones in the
+        shopper's language, any other as given."""
+        text = reason.text
+        for written, shown in self.kind(reason).sentences.items():
+            if text == written:
+                return shown
+        return text
+
+    def kind(self, reason: Reason) -> Kind:
+        """The kind of ``reason`` on this page."""
         signals, segments = reason.signals, reason.segments
         key = (
             reason.value is None,
@@ -369,7 +356,7 @@ class Page:
             kind = self._kinds[key] = self._kind(reason, key)
         return kind
 
-    def _kind(self, reason: Reason, key: tuple[object, ...]) -> _Kind:
+    def _kind(self, reason: Reason, key: tuple[object, ...]) -> Kind:
         token = self.token(reason)
         shape = _shape((*self._shapes, token is None, *key), self, reason, token)
         made_of = (*self._constants, token)
@@ -390,17 +377,15 @@ class Page:
             for i in range(1, len(pieces), 2):
                 pieces[i] = blanks[pieces[i]]
             literals.append("".join(pieces))
-        kind = _Kind(
+        kind = Kind(
             shape.signals,
             shape.segments,
             reason.value is not None,
             reason.sponsor is not None,
             tuple(literals),
             shape.blanks,
-            bool(literals) and shape.blanks == _SENTENCE_ONLY,
             shape.sentences,
             shape.escaped,
-            {},
         )
         shape.filled = (made_of, kind)
         return kind

@@ -30,7 +30,7 @@ from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
 from ..core.reasons import Reason
 from ..core.redirects import safe_next
 from ..core.regions import RuleSet
-from .disclosure import PAGE_KEY, Page
+from .disclosure import PAGE_KEY, Page, escape_text
 from .translations import N_, template_values
 
 __all__ = ["ConsentExtension", "install"]
@@ -168,16 +168,39 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     JavaScript: "Don't use this" for each signal and, when the reason names the value that
     chose the item, "Forget this item".
     """
-    # A page may call this for every item: the usual cases first, without a call.
-    ctx = template_context.parent.get("consent")
-    if type(ctx) is not PersonalisationContext or "consent" in template_context.vars:
-        ctx = context_of(template_context)
+    # A page may call this for every item, mostly of one kind in a row: the usual item
+    # first, without a call. The render keeps what its disclosures share (see Page).
     reason = item_or_reason.get("reason") if type(item_or_reason) is dict else item_or_reason
-    if type(reason) is not Reason:
-        reason = _reason_of(item_or_reason)
-    # What the disclosures of this render share (the form token, the page's path, the
-    # language...), read once: valid while the render is for this context (see Page).
-    page = getattr(template_context.eval_ctx, PAGE_KEY, None)
+    page: Page | None = getattr(template_context.eval_ctx, PAGE_KEY, None)
+    if (
+        page is not None
+        and page.ctx is template_context.parent.get("consent")
+        and "consent" not in template_context.vars
+        and type(reason) is Reason
+    ):
+        kind = page.last
+        text = reason.text
+        if (
+            kind is not None
+            and kind.plain
+            and type(text) is str
+            and kind.signals == reason.signals
+            and kind.segments == reason.segments
+            and reason.value is None
+            and reason.sponsor is None
+        ):
+            whole = kind.whole.get(text)
+            if whole is not None:
+                return whole
+            return _markup(Markup, "".join((kind.before, escape_text(text), kind.after)))
+    return _why(template_context, item_or_reason)
+
+
+def _why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Markup:
+    """:func:`why` for any item."""
+    ctx = context_of(template_context)
+    reason = _reason_of(item_or_reason)
+    page: Page | None = getattr(template_context.eval_ctx, PAGE_KEY, None)
     if page is None or page.ctx is not ctx:
         page = _page(template_context, ctx)
     html = page.disclosure(reason)
@@ -195,6 +218,9 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
         by_default=page.by_default,
         **_controls(ctx, page.token(reason)),
     )
+
+
+_markup = str.__new__  # a Markup of text escaped already, without Markup's own checks
 
 
 def _page(template_context: jinja2.runtime.Context, ctx: PersonalisationContext) -> Page:
