@@ -4,10 +4,10 @@ A page may show a disclosure with every item, and the package's template differs
 between them: between the items of one kind (the same signals and segments, a value to
 forget or not, sponsored or not) only in the sentence, the value and the sponsor; between
 the pages of a shop only in the form token, the page's path and the consent prefix. So the
-template is rendered once for each kind with stand-ins in those places (a shape,
-kept across requests); each render of a page puts its constants in once (:class:`Page`,
-kept for that render); each item then only joins its own sentence, value and sponsor to
-the literal parts.
+template is rendered once for each kind with stand-ins in those places (a shape, kept
+across requests); each render of a page puts its constants in once (a :class:`Kind` of its
+:class:`Page`, kept for that render, and for the next with the same constants); each item
+then only joins its own sentence, value and sponsor to the literal parts.
 """
 
 from __future__ import annotations
