@@ -579,3 +579,35 @@ def test_disclosures_rendered_one_by_one_keep_each_shoppers_form_fields() -> Non
         assert html == _why_by_jinja(ctx, ctx.reason("viewed_products", text="Tea"))
         assert html.count(f'name="csrf_token" value="{ctx.csrf_token}"') == 2
     assert shoppers[0].csrf_token != shoppers[1].csrf_token
+
+
+class _Request:
+    """What Starlette gives a template as ``request``: the context is in its scope."""
+
+    def __init__(self, ctx: PersonalisationContext) -> None:
+        self.scope = {"type": "http", "consent": ctx}
+
+
+def test_a_template_with_the_request_shows_what_one_with_the_context_does() -> None:
+    ctx = context("personalisation", "marketing")
+    reasons = _mixed_reasons(ctx)
+    page = install(jinja2.Environment()).from_string(
+        "{% for r in reasons %}{{ why(r) }}|{% endfor %}"
+    )
+    through_request = page.render(request=_Request(ctx), reasons=reasons)
+    assert through_request == page.render(consent=ctx, reasons=reasons)
+    assert through_request.split("|")[:-1] == [_why_by_jinja(ctx, r) for r in reasons]
+
+
+def test_a_consent_variable_wins_over_the_request_in_the_middle_of_a_page() -> None:
+    shopper, other = context("personalisation"), context("personalisation")
+    other.path = "/other"
+    reason = shopper.reason("viewed_products", text="Tea")
+    source = (
+        "{{ why(r) }}|{% set consent = other %}"
+        "{% for _ in [1] %}{% set seen = true %}{{ why(r) }}|{% endfor %}"
+    )
+    html = install(jinja2.Environment()).from_string(source)
+    first, second = html.render(request=_Request(shopper), other=other, r=reason).split("|")[:2]
+    assert first == _why_by_jinja(shopper, reason)
+    assert second == _why_by_jinja(other, reason)

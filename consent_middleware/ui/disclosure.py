@@ -252,9 +252,10 @@ class Page:
         "environment",
         "fallback",
         "language",
-        "last",
+        "request",
         "source",
         "template",
+        "usual",
     )
 
     def __init__(
@@ -266,6 +267,8 @@ class Page:
         """``template`` is the package's own disclosure, ``None`` when the host has one."""
         self.environment = environment
         self.ctx = ctx
+        #: The ``request`` the template has the context through, if it has no ``consent``.
+        self.request: object = None
         #: The package's template, rendered once for each kind; ``None`` where the
         #: template must render each item: the host's own, or a finalize function, which
         #: must see every value as in any template of the environment.
@@ -294,8 +297,9 @@ class Page:
         self._token: str | None = None
         self._token_read = False
         self._kinds: dict[tuple[object, ...], Kind] = {}
-        #: The kind of the item before: a page often lists many of one kind in a row.
-        self.last: Kind | None = None
+        #: The kind of the item before, if its items differ in their sentence alone: a
+        #: page often lists many of one kind in a row (why() fills those in itself).
+        self.usual: Kind | None = None
 
     def token(self, reason: Reason) -> str | None:
         """The form token of ``reason``'s controls: personal reasons only have them."""
@@ -309,7 +313,8 @@ class Page:
     def disclosure(self, reason: Reason) -> Markup | None:
         """The disclosure of ``reason``; ``None`` when the template must render it (with
         :meth:`sentence`)."""
-        kind = self.last = self.kind(reason)
+        kind = self.kind(reason)
+        self.usual = kind if kind.plain else None
         literals, text, value, sponsor = kind.literals, reason.text, reason.value, reason.sponsor
         if (
             not literals

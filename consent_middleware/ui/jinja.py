@@ -71,13 +71,19 @@ def _has_package_loader(loader: jinja2.BaseLoader) -> bool:
 
 def context_of(template_context: jinja2.runtime.Context) -> PersonalisationContext:
     """The consent context of the request a template is rendered for."""
+    return _find_context(template_context)[0]
+
+
+def _find_context(template_context: jinja2.runtime.Context) -> tuple[PersonalisationContext, Any]:
+    """The consent context, and the ``request`` it was found through (``None`` when the
+    template has a ``consent`` variable)."""
     # Looked up as Jinja2 resolves a name: the template's own variables, then the ones it
     # was rendered with.
     explicit = template_context.vars.get("consent")
     if explicit is None:
         explicit = template_context.parent.get("consent")
     if isinstance(explicit, PersonalisationContext):
-        return explicit
+        return explicit, None
     request = template_context.get("request")
     if request is None:
         raise MiddlewareNotInstalled(
@@ -85,7 +91,7 @@ def context_of(template_context: jinja2.runtime.Context) -> PersonalisationConte
             "(Starlette and Flask do) or pass consent=get_context(request); a macro "
             "imported from another template needs '{% from ... import ... with context %}'"
         )
-    return get_context(request)
+    return get_context(request), request
 
 
 class ConsentExtension(Extension):
@@ -174,15 +180,17 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     page: Page | None = getattr(template_context.eval_ctx, PAGE_KEY, None)
     if (
         page is not None
-        and page.ctx is template_context.parent.get("consent")
-        and "consent" not in template_context.vars
         and type(reason) is Reason
+        and "consent" not in template_context.vars
+        and (
+            page.ctx is template_context.parent.get("consent")
+            or (page.request is not None and _same_request(template_context, page.request))
+        )
     ):
-        kind = page.last
+        kind = page.usual
         text = reason.text
         if (
             kind is not None
-            and kind.plain
             and type(text) is str
             and kind.signals == reason.signals
             and kind.segments == reason.segments
@@ -198,11 +206,12 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
 
 def _why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Markup:
     """:func:`why` for any item."""
-    ctx = context_of(template_context)
+    ctx, request = _find_context(template_context)
     reason = _reason_of(item_or_reason)
     page: Page | None = getattr(template_context.eval_ctx, PAGE_KEY, None)
     if page is None or page.ctx is not ctx:
         page = _page(template_context, ctx)
+    page.request = request
     html = page.disclosure(reason)
     if html is not None:
         return html
@@ -221,6 +230,17 @@ def _why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Ma
 
 
 _markup = str.__new__  # a Markup of text escaped already, without Markup's own checks
+
+
+def _same_request(template_context: jinja2.runtime.Context, request: object) -> bool:
+    """Whether the template still finds its context through ``request``, no ``consent``
+    variable before it (see _find_context)."""
+    parent = template_context.parent
+    return (
+        "request" not in template_context.vars
+        and parent.get("request") is request
+        and not isinstance(parent.get("consent"), PersonalisationContext)
+    )
 
 
 def _page(template_context: jinja2.runtime.Context, ctx: PersonalisationContext) -> Page:
