@@ -24,6 +24,8 @@ from consent_middleware.web.engine import ConsentEngine
 POLICY = ConsentPolicy.from_toml(Path(__file__).parent.parent / "examples" / "policy.toml")
 WITH_WHY = "{% for item in items %}<li>{{ item.name }}{{ why(item) }}</li>{% endfor %}"
 WITHOUT_WHY = "{% for item in items %}<li>{{ item.name }}</li>{% endfor %}"
+#: What one disclosure may cost, in seconds.
+TARGET = 10e-6
 
 
 def context() -> PersonalisationContext:
@@ -62,7 +64,10 @@ def main() -> None:
         full = best_time(with_why, args.rounds, items=items, consent=ctx)
         per_item = (full - base) / args.items
         print(f"  {label:<17} page {full * 1e3:7.2f} ms, without why() {base * 1e3:6.2f} ms")
-        print(f"  why() per item, {label}: {per_item * 1e6:.2f} us (target: under 10 us)")
+        print(
+            f"  why() per item, {label}: {per_item * 1e6:.2f} us "
+            f"(target: under {TARGET * 1e6:.0f} us; {per_item / TARGET:.2f}x the target)"
+        )
 
 
 if __name__ == "__main__":

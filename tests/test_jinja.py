@@ -38,6 +38,7 @@ from consent_middleware import (
 from consent_middleware.core.codec import ConsentState
 from consent_middleware.core.reasons import Reason, retention_text
 from consent_middleware.jinja import install
+from consent_middleware.ui import render as helpers
 from consent_middleware.web.engine import ConsentEngine
 
 from .conftest import KEY, make_cookie
@@ -482,3 +483,131 @@ def test_why_never_gives_one_page_the_form_fields_of_another() -> None:
     assert f'name="csrf_token" value="{second.csrf_token}"' in html[1]
     assert '<input type="hidden" name="next" value="/other?a=1&amp;b=2">' in html[1]
     assert first.csrf_token not in html[1]
+
+
+# -- what one render of a page keeps for its disclosures --------------------------------
+
+
+def _mixed_reasons(ctx: PersonalisationContext) -> list[Reason]:
+    """One of each kind, as a page may list them: each after one that differs from it
+    in one thing only (a sponsor, a value, the segments, the sentence)."""
+    personal = ctx.reason("viewed_products", text="You viewed Tea")
+    return [
+        ctx.general_reason(),
+        ctx.sponsored_reason(sponsor="K & Co"),
+        personal,
+        ctx.reason("viewed_products", text="You viewed <Mugs>", value="mug&1"),
+        ctx.reason("viewed_products"),
+        ctx.reason("viewed_products", "favourite_categories", text="You viewed Tea"),
+        ctx.reason("tea_lover", text="You viewed Tea"),
+        ctx.reason("tea_lover"),
+        ctx.sponsored_reason("viewed_products", sponsor="K & Co", text=HOSTILE),
+        ctx.general_reason(HOSTILE),
+        replace(personal, text="Another"),
+        ctx.general_reason(),
+        personal,
+    ]
+
+
+def test_a_page_of_every_kind_of_reason_shows_each_as_the_template_does() -> None:
+    ctx = context("personalisation", "marketing")
+    reasons = _mixed_reasons(ctx)
+    env = install(jinja2.Environment())
+    html = env.from_string("{% for r in reasons %}{{ why(r) }}|{% endfor %}").render(
+        consent=ctx, reasons=reasons
+    )
+    assert html.split("|")[:-1] == [_why_by_jinja(ctx, reason) for reason in reasons]
+
+
+def test_one_render_gives_each_context_its_own_form_fields() -> None:
+    first, second = context("personalisation"), context("personalisation")
+    second.path = "/other?a=1&b=2"
+    second.consent_path = "/privacy"
+    pairs = [(c, c.reason("viewed_products", text="Tea")) for c in (first, second, first)]
+    env = install(jinja2.Environment())
+    source = "{% for c, r in pairs %}{% set consent = c %}{{ why(r) }}|{% endfor %}"
+    html = env.from_string(source).render(consent=first, pairs=pairs)
+    assert html.split("|")[:-1] == [_why_by_jinja(c, r) for c, r in pairs]
+    assert first.csrf_token != second.csrf_token
+
+
+def test_each_render_shows_its_contexts_language() -> None:
+    engine = ConsentEngine(policy=POLICY, secret_keys=[KEY], secure=False, languages=["en", "de"])
+    state = ConsentState("j" * 22, POLICY.grant(["personalisation"]), 0)
+    english, german = (
+        PersonalisationContext(POLICY, state, False, engine, "", "/consent", "/products/tea")
+        for _ in range(2)
+    )
+    german.language = "de"
+    env = install(jinja2.Environment())
+    page = env.from_string("{% for c in contexts %}{% set consent = c %}{{ why(r) }}{% endfor %}")
+    reason = english.reason("viewed_products")
+    both = page.render(consent=english, contexts=[english, german], r=reason)
+    assert both.count("Why am I seeing this?") == 1
+    assert both.count("Warum sehe ich das?") == 1
+    alone = env.from_string("{{ why(r) }}")
+    assert "Why am I seeing this?" in alone.render(consent=english, r=reason)
+    # The same context, its language changed between two renders.
+    english.language = "de"
+    shown = alone.render(consent=english, r=reason)
+    assert "Warum sehe ich das?" in shown and "Why am I seeing this?" not in shown
+    assert "Suggested from" not in shown
+
+
+def test_general_reasons_leave_the_page_shared_until_a_personal_one() -> None:
+    ctx = context("personalisation")
+    env = install(jinja2.Environment())
+    page = env.from_string("{% for r in reasons %}{{ why(r) }}{% endfor %}")
+    general = page.render(consent=ctx, reasons=[ctx.general_reason()] * 3)
+    assert "csrf_token" not in general
+    # What a disclosure says follows the consent: the response varies, but stays shared.
+    assert ctx.varies and not ctx.personal and not ctx.new_csrf_nonce
+    reasons = [ctx.general_reason(), ctx.reason("viewed_products", text="Tea")]
+    mixed = page.render(consent=ctx, reasons=reasons)
+    assert f'name="csrf_token" value="{ctx.csrf_token}"' in mixed
+    assert ctx.personal and ctx.new_csrf_nonce
+
+
+def test_disclosures_rendered_one_by_one_keep_each_shoppers_form_fields() -> None:
+    # As Django's {% why %} tags render them: a render each, pages alike but for the token.
+    shoppers = [context("personalisation") for _ in range(2)]
+    shown = [
+        str(helpers.why(ctx, ctx.reason("viewed_products", text="Tea")))
+        for ctx in (*shoppers, *shoppers)
+    ]
+    for ctx, html in zip((*shoppers, *shoppers), shown, strict=True):
+        assert html == _why_by_jinja(ctx, ctx.reason("viewed_products", text="Tea"))
+        assert html.count(f'name="csrf_token" value="{ctx.csrf_token}"') == 2
+    assert shoppers[0].csrf_token != shoppers[1].csrf_token
+
+
+class _Request:
+    """What Starlette gives a template as ``request``: the context is in its scope."""
+
+    def __init__(self, ctx: PersonalisationContext) -> None:
+        self.scope = {"type": "http", "consent": ctx}
+
+
+def test_a_template_with_the_request_shows_what_one_with_the_context_does() -> None:
+    ctx = context("personalisation", "marketing")
+    reasons = _mixed_reasons(ctx)
+    page = install(jinja2.Environment()).from_string(
+        "{% for r in reasons %}{{ why(r) }}|{% endfor %}"
+    )
+    through_request = page.render(request=_Request(ctx), reasons=reasons)
+    assert through_request == page.render(consent=ctx, reasons=reasons)
+    assert through_request.split("|")[:-1] == [_why_by_jinja(ctx, r) for r in reasons]
+
+
+def test_a_consent_variable_wins_over_the_request_in_the_middle_of_a_page() -> None:
+    shopper, other = context("personalisation"), context("personalisation")
+    other.path = "/other"
+    reason = shopper.reason("viewed_products", text="Tea")
+    source = (
+        "{{ why(r) }}|{% set consent = other %}"
+        "{% for _ in [1] %}{% set seen = true %}{{ why(r) }}|{% endfor %}"
+    )
+    html = install(jinja2.Environment()).from_string(source)
+    first, second = html.render(request=_Request(shopper), other=other, r=reason).split("|")[:2]
+    assert first == _why_by_jinja(shopper, reason)
+    assert second == _why_by_jinja(other, reason)

@@ -11,9 +11,7 @@ whatever the environment's own setting.
 from __future__ import annotations
 
 import json
-import re
 import weakref
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,28 +25,15 @@ from markupsafe import Markup, escape
 from ..core.consent_mode import ConsentMode
 from ..core.context import PersonalisationContext, get_context
 from ..core.exceptions import ConsentError, MiddlewareNotInstalled
-from ..core.inventory import Signal
 from ..core.modes import Mode, mode_for
 from ..core.policy import PERSONALISATION, SESSION_PERSONALISATION
-from ..core.reasons import (
-    GENERAL_REASON,
-    SEGMENT_REASON,
-    SPONSORED_REASON,
-    SUGGESTED_FROM,
-    Reason,
-    suggested_text,
-)
+from ..core.reasons import Reason
 from ..core.redirects import safe_next
 from ..core.regions import RuleSet
-from .translations import N_, template_values, translations
+from .disclosure import PAGE_KEY, Page, escape_text
+from .translations import N_, template_values
 
 __all__ = ["ConsentExtension", "install"]
-
-# The default sentence of a general reason (core.reasons.GENERAL_REASON), for the catalogue.
-_GENERAL_SENTENCE = N_("Popular with all shoppers this week; none of your data was used.")
-# And of a sponsored one (core.reasons.SPONSORED_REASON), and of a segment's.
-_SPONSORED_SENTENCE = N_("This is a paid placement.")
-_SEGMENT_SENTENCE = N_("Because you seem to like %(interest)s.")
 
 _PACKAGE_LOADER = jinja2.PackageLoader("consent_middleware.ui", "templates")
 
@@ -86,13 +71,19 @@ def _has_package_loader(loader: jinja2.BaseLoader) -> bool:
 
 def context_of(template_context: jinja2.runtime.Context) -> PersonalisationContext:
     """The consent context of the request a template is rendered for."""
+    return _find_context(template_context)[0]
+
+
+def _find_context(template_context: jinja2.runtime.Context) -> tuple[PersonalisationContext, Any]:
+    """The consent context, and the ``request`` it was found through (``None`` when the
+    template has a ``consent`` variable)."""
     # Looked up as Jinja2 resolves a name: the template's own variables, then the ones it
     # was rendered with.
     explicit = template_context.vars.get("consent")
     if explicit is None:
         explicit = template_context.parent.get("consent")
     if isinstance(explicit, PersonalisationContext):
-        return explicit
+        return explicit, None
     request = template_context.get("request")
     if request is None:
         raise MiddlewareNotInstalled(
@@ -100,7 +91,7 @@ def context_of(template_context: jinja2.runtime.Context) -> PersonalisationConte
             "(Starlette and Flask do) or pass consent=get_context(request); a macro "
             "imported from another template needs '{% from ... import ... with context %}'"
         )
-    return get_context(request)
+    return get_context(request), request
 
 
 class ConsentExtension(Extension):
@@ -183,119 +174,82 @@ def why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Mar
     JavaScript: "Don't use this" for each signal and, when the reason names the value that
     chose the item, "Forget this item".
     """
-    # A page may call this for every item: the usual cases first, without a call.
-    ctx = template_context.parent.get("consent")
-    if type(ctx) is not PersonalisationContext or "consent" in template_context.vars:
-        ctx = context_of(template_context)
+    # A page may call this for every item, mostly of one kind in a row: the usual item
+    # first, without a call. The render keeps what its disclosures share (see Page).
     reason = item_or_reason.get("reason") if type(item_or_reason) is dict else item_or_reason
-    if type(reason) is not Reason:
-        reason = _reason_of(item_or_reason)
-    env = template_context.environment
-    # The package's own template differs between items of one kind only in a few blanks
-    # (the sentence, the link, the form's fields): it is rendered once for each kind and
-    # list of signals, and kept with its blanks open.
-    signals = reason.signals
-    policy = ctx.policy
-    # A choice made in another consent manager's banner is named in the disclosure.
-    external = ctx.external
-    source = None if external is None else external.label
-    language = ctx.language
-    # Policy texts a language lacks are shown in the shop's first.
-    fallback = ctx.languages[0]
-    token = None
-    sponsor = reason.sponsor
-    if not signals:
-        key: tuple[object, ...] = (
-            (policy, source, language, fallback)
-            if sponsor is None
-            else (policy, source, language, fallback, 1)
-        )
-    else:
-        token = _token(ctx)
-        key = (
-            policy,
-            source,
-            language,
-            fallback,
-            token is not None,
-            reason.value is not None,
-            sponsor is not None,
-            len(reason.segments),
-            *[signal.id for signal in signals],
-            *[segment.id for segment in reason.segments],
-        )
-    # Purposes on only until the shopper opts out (opt_out and notice regions) say so.
-    by_default = ctx.on_by_default
-    if by_default:
-        key = (*key, by_default)
-    found = _DISCLOSURES.get(key)
-    if found is None or found[0]() is not env or found[1] != signals:
-        found = _disclosure(env, ctx, reason, key, source, token, by_default)
-    fill = found[2]
-    text = reason.text
-    if text is GENERAL_REASON or text == GENERAL_REASON:
-        text = translations(language).gettext(_GENERAL_SENTENCE)
-    elif sponsor is not None and text == SPONSORED_REASON:
-        text = translations(language).gettext(_SPONSORED_SENTENCE)
-    elif reason.segments:
-        segment = reason.segments[0]
-        if text == SEGMENT_REASON % {"interest": segment.label_for("en")}:
-            interest = {"interest": segment.label_for(language, fallback)}
-            text = translations(language).gettext(_SEGMENT_SENTENCE) % interest
-    elif signals and text == found[3]:
-        # The sentence ctx.reason() writes when given none, in the shopper's language.
-        text = found[4]
+    page: Page | None = getattr(template_context.eval_ctx, PAGE_KEY, None)
     if (
-        fill is not None
-        and type(text) is str
-        and env.finalize is None
-        and (sponsor is None or type(sponsor) is str)
+        page is not None
+        and type(reason) is Reason
+        and "consent" not in template_context.vars
+        and (
+            page.ctx is template_context.parent.get("consent")
+            or (page.request is not None and _same_request(template_context, page.request))
+        )
     ):
-        value = reason.value
-        if value is None or type(value) is str:
-            link = _link
-            if ctx.change_url() is not link[0]:
-                link = _escape_link(ctx.change_url())
-            forms = _forms
-            path, consent_path = ctx.path, ctx.consent_path
-            if token is not forms[0] or path is not forms[1] or consent_path is not forms[2]:
-                forms = _escape_forms(token, path, consent_path)
-            html = fill(
-                _escape(text),
-                link[1],
-                forms[3],
-                forms[4],
-                forms[5],
-                "" if value is None else _escape(value),
-                "" if sponsor is None else _escape(sponsor),
-                forms[6],
-            )
-            # Every part is escaped already: Markup's own checks are not needed.
-            return _markup(Markup, html)
-    if text is not reason.text:
-        reason = replace(reason, text=text)
+        kind = page.usual
+        text = reason.text
+        if (
+            kind is not None
+            and type(text) is str
+            and kind.signals == reason.signals
+            and kind.segments == reason.segments
+            and reason.value is None
+            and reason.sponsor is None
+        ):
+            whole = kind.whole.get(text)
+            if whole is not None:
+                return whole
+            return _markup(Markup, "".join((kind.before, escape_text(text), kind.after)))
+    return _why(template_context, item_or_reason)
+
+
+def _why(template_context: jinja2.runtime.Context, item_or_reason: object) -> Markup:
+    """:func:`why` for any item."""
+    ctx, request = _find_context(template_context)
+    reason = _reason_of(item_or_reason)
+    page: Page | None = getattr(template_context.eval_ctx, PAGE_KEY, None)
+    if page is None or page.ctx is not ctx:
+        page = _page(template_context, ctx)
+    page.request = request
+    html = page.disclosure(reason)
+    if html is not None:
+        return html
+    text = page.sentence(reason)
     return _render(
         template_context,
         "consent/why.html",
         ctx,
-        reason=reason,
+        reason=reason if text is reason.text else replace(reason, text=text),
         purpose=ctx.policy.purpose,
         change_url=ctx.change_url(),
-        source=source,
-        by_default=by_default,
-        **_controls(ctx, token),
+        source=page.source,
+        by_default=page.by_default,
+        **_controls(ctx, page.token(reason)),
     )
 
 
-def _token(ctx: PersonalisationContext) -> str | None:
-    """The form token for the shopper's controls, or ``None`` where there are none: with
-    no decision made on this shop (another manager's, or none) or no middleware."""
-    if ctx.state is None:
-        return None
-    try:
-        return ctx.csrf_token
-    except MiddlewareNotInstalled:
-        return None
+_markup = str.__new__  # a Markup of text escaped already, without Markup's own checks
+
+
+def _same_request(template_context: jinja2.runtime.Context, request: object) -> bool:
+    """Whether the template still finds its context through ``request``, no ``consent``
+    variable before it (see _find_context)."""
+    parent = template_context.parent
+    return (
+        "request" not in template_context.vars
+        and parent.get("request") is request
+        and not isinstance(parent.get("consent"), PersonalisationContext)
+    )
+
+
+def _page(template_context: jinja2.runtime.Context, ctx: PersonalisationContext) -> Page:
+    """A new :class:`Page` for this render and context, kept on the render."""
+    env = template_context.environment
+    template, own = _template(env, "consent/why.html")
+    page = Page(env, ctx, template if own else None)
+    setattr(template_context.eval_ctx, PAGE_KEY, page)
+    return page
 
 
 def _controls(ctx: PersonalisationContext, token: str | None) -> dict[str, Any]:
@@ -306,148 +260,6 @@ def _controls(ctx: PersonalisationContext, token: str | None) -> dict[str, Any]:
         "signals_url": ctx.consent_path + "/signals",
         "feedback_url": ctx.consent_path + "/feedback",
     }
-
-
-def _escape(text: str) -> str:
-    """MarkupSafe's (so Jinja2's) escaping of a plain string, without making a Markup."""
-    if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
-        text = (
-            text.replace("&", "&amp;")
-            .replace("<", "&lt;")
-            .replace(">", "&gt;")
-            .replace("'", "&#39;")
-            .replace('"', "&#34;")
-        )
-    return text
-
-
-# The same link for every item of a page: escaped once.
-_link = ("", "")
-
-
-def _escape_link(link: str) -> tuple[str, str]:
-    global _link
-    _link = (link, _escape(link))
-    return _link
-
-
-# The same form fields for every item of a page: the token, the page's path and the
-# prefix, as given and escaped, kept once.
-_forms: tuple[str | None, ...] = ("", "", "", "", "", "", "")
-
-
-def _escape_forms(token: str | None, path: str, consent_path: str) -> tuple[str | None, ...]:
-    global _forms
-    _forms = (
-        token,
-        path,
-        consent_path,
-        "" if token is None else _escape(token),
-        _escape(path),
-        _escape(consent_path + "/signals"),
-        _escape(consent_path + "/feedback"),
-    )
-    return _forms
-
-
-# Stand-ins for the blanks while the disclosure is rendered: characters of Unicode's
-# private use area, which no escaping changes.
-_BLANK = re.compile("\ue000([a-z]+)\ue001")
-#: The blanks, in the order a disclosure's fill function takes them.
-_BLANK_NAMES = ("text", "link", "token", "next", "action", "value", "sponsor", "feedback")
-
-
-def _filler(parts: list[str]) -> Callable[..., str]:
-    """A function of the blanks (in ``_BLANK_NAMES`` order) that gives the disclosure:
-    ``parts`` alternate literal text and the name of a blank."""
-    template = list(parts)
-    at: dict[int, list[int]] = {}
-    for i in range(1, len(parts), 2):
-        at.setdefault(_BLANK_NAMES.index(parts[i]), []).append(i)
-    places = tuple((blank, tuple(where)) for blank, where in at.items())
-
-    def fill(*blanks: str) -> str:
-        html = template.copy()
-        for blank, where in places:
-            for i in where:
-                html[i] = blanks[blank]
-        return "".join(html)
-
-    return fill
-
-
-def _stand_in(name: str) -> str:
-    return f"\ue000{name}\ue001"
-
-
-_markup = str.__new__
-#: Fills the disclosure's blanks, given in ``_BLANK_NAMES`` order.
-_Fill = Callable[..., str]
-_Disclosure = tuple["weakref.ref[jinja2.Environment]", tuple[Signal, ...], _Fill | None, str, str]
-#: (the policy, the kind of disclosure, the signals' ids, ...) -> the disclosure, checked
-#: against the environment (which may go) and the signals themselves, and the sentence
-#: ``ctx.reason()`` writes for the signals when given none, as written (in English) and as
-#: shown.
-_DISCLOSURES: dict[tuple[object, ...], _Disclosure] = {}
-_MAX_DISCLOSURES = 1024
-
-
-def _disclosure(
-    env: jinja2.Environment,
-    ctx: PersonalisationContext,
-    reason: Reason,
-    key: tuple[object, ...],
-    source: str | None,
-    token: str | None,
-    by_default: frozenset[str],
-) -> _Disclosure:
-    """The package's own disclosure for the reason's kind and signals, as a function that
-    fills its blanks (``None`` when the host overrides the template)."""
-    policy, signals = ctx.policy, reason.signals
-    language, fallback = ctx.language, ctx.languages[0]
-    template, own = _template(env, "consent/why.html")
-    fill = None
-    if own:
-        value = None if reason.value is None else _stand_in("value")
-        controls = {
-            "token": None if token is None else _stand_in("token"),
-            "next": _stand_in("next"),
-            "signals_url": _stand_in("action"),
-            "feedback_url": _stand_in("feedback"),
-        }
-        sponsor = None if reason.sponsor is None else _stand_in("sponsor")
-        values = {
-            "reason": Reason(
-                _stand_in("text"),
-                signals,
-                reason.purposes,
-                value=value,
-                sponsor=sponsor,
-                segments=reason.segments,
-            ),
-            "purpose": policy.purpose,
-            "change_url": _stand_in("link"),
-            "source": source,
-            **controls,
-            "by_default": by_default,
-            **template_values(language, fallback),
-        }
-        html = "".join(template.root_render_func(template.new_context(values, shared=True)))
-        parts = _BLANK.split(html)
-        if set(parts[1::2]) <= set(_BLANK_NAMES) and "\ue000" not in "".join(parts[::2]):
-            fill = _filler(parts)
-    sentence = translations(language).gettext(SUGGESTED_FROM)
-    found = (
-        weakref.ref(env),
-        signals,
-        fill,
-        suggested_text(signals),
-        suggested_text(signals, sentence, language, fallback),
-    )
-    if len(_DISCLOSURES) >= _MAX_DISCLOSURES:
-        _DISCLOSURES.clear()  # rare: more lists of signals than any page shows
-    _DISCLOSURES[key] = found
-    return found
 
 
 @jinja2.pass_context
