@@ -201,7 +201,11 @@ def _shape(key: tuple[object, ...], page: Page, reason: Reason, token: str | Non
 
 @dataclass(slots=True)
 class Kind:
-    """One kind's disclosure on one page: its shape with the page's blanks filled in."""
+    """One kind's disclosure on one page: its shape with the page's blanks filled in.
+
+    Complete once made, then only read: the next page with the same blanks shares it
+    (``_Shape.filled``), whichever thread renders it.
+    """
 
     signals: tuple[Signal, ...]
     segments: tuple[Segment, ...]
