@@ -201,7 +201,11 @@ def _shape(key: tuple[object, ...], page: Page, reason: Reason, token: str | Non
 
 @dataclass(slots=True)
 class Kind:
-    """One kind's disclosure on one page: its shape with the page's blanks filled in."""
+    """One kind's disclosure on one page: its shape with the page's blanks filled in.
+
+    Complete once made, then only read: the next page with the same blanks shares it
+    (``_Shape.filled``), whichever thread renders it.
+    """
 
     signals: tuple[Signal, ...]
     segments: tuple[Segment, ...]
@@ -215,16 +219,20 @@ class Kind:
     #: The default sentences, as written -> as shown, and escaped.
     sentences: dict[str, str]
     escaped: dict[str, str]
-    #: Whether the items of this kind differ in their sentence alone (no value to forget,
-    #: no sponsor): then each is ``before``, the sentence, ``after``...
-    plain: bool = False
+    #: Whether the items of this kind differ in their sentence alone: then each is
+    #: ``before``, the sentence, ``after``...
+    sentence_only: bool = False
     before: str = ""
     after: str = ""
     #: ... and the default sentences, as written -> the whole disclosure with it.
     whole: dict[str, Markup] = field(default_factory=dict)
+    #: Whether, besides, its reasons have no value to forget and no sponsor: what why()
+    #: fills in itself.
+    plain: bool = False
 
     def __post_init__(self) -> None:
         if self.literals and self.blanks == _SENTENCE_ONLY:
+            self.sentence_only = True
             self.plain = not self.with_value and not self.sponsored
             self.before, self.after = self.literals
             for written, shown in self.escaped.items():
@@ -326,6 +334,8 @@ class Page:
         whole = kind.whole.get(text)
         if whole is not None:
             return whole
+        if kind.sentence_only:
+            return _markup(Markup, "".join((literals[0], escape_text(text), literals[1])))
         shown = kind.escaped.get(text)
         filled = (
             escape_text(text) if shown is None else shown,
