@@ -3,6 +3,7 @@ what the consent context says or does something with the visitor's data."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_middleware import ConsentRequired, get_context
+from consent_middleware import ConsentMiddleware, ConsentRequired, get_context
 from consent_middleware.core.context import PersonalisationContext
 
 CUSTOM_HEADERS = [
@@ -159,3 +160,24 @@ def flask_app() -> Flask:
         return response
 
     return app
+
+
+def asgi_context(middleware: ConsentMiddleware, scope: dict[str, Any]) -> PersonalisationContext:
+    """The context ``middleware`` puts in ``scope["consent"]`` for one raw request, read
+    there by a tiny ASGI app that answers 204."""
+    seen: list[PersonalisationContext] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["consent"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    middleware.app = app
+    asyncio.run(middleware(scope, receive, send))
+    return seen[0]

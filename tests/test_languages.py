@@ -49,6 +49,7 @@ from consent_middleware.ui.translations import (
     translations,
 )
 
+from .apps import asgi_context
 from .conftest import KEY
 
 ROOT = Path(__file__).parent.parent
@@ -523,21 +524,12 @@ def test_why_keeps_each_language_apart_in_one_environment() -> None:
 
 
 def test_a_context_read_from_the_scope_has_the_shoppers_language() -> None:
-    seen: list[str] = []
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        seen.append(scope["consent"].language)  # no get_context() on the way
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        return None
-
-    middleware = ConsentMiddleware(app, secret_keys=[KEY], languages=["en", "de"])
-    for headers in ([(b"accept-language", b"de-CH, fr;q=0.8")], [(b"sec-gpc", b"1")]):
-        scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
-        asyncio.run(middleware(scope, receive, send))
+    # Read from scope["consent"], with no get_context() on the way.
+    middleware = ConsentMiddleware(None, secret_keys=[KEY], languages=["en", "de"])
+    seen = [
+        asgi_context(
+            middleware, {"type": "http", "method": "GET", "path": "/", "headers": h}
+        ).language
+        for h in ([(b"accept-language", b"de-CH, fr;q=0.8")], [(b"sec-gpc", b"1")])
+    ]
     assert seen == ["de", "en"]

@@ -3,7 +3,6 @@ as the general one, whatever the headers hold."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import pickle
 import time
@@ -19,6 +18,7 @@ from consent_middleware.core.context import PersonalisationContext, decided_cont
 from consent_middleware.core.modes import mode_for
 from consent_middleware.web.engine import ConsentEngine
 
+from .apps import asgi_context
 from .conftest import KEY, make_cookie
 
 ENGINE = ConsentEngine(secret_keys=[KEY])
@@ -92,26 +92,6 @@ def test_the_quick_way_sets_every_attribute_the_general_one_sets(mode_given: boo
     assert quick.csrf_token == quick.csrf_token  # kept once made
 
 
-def _asgi_context(middleware: ConsentMiddleware, scope: dict[str, Any]) -> PersonalisationContext:
-    """The context ``middleware`` gives the app for ``scope``."""
-    seen: list[PersonalisationContext] = []
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        seen.append(get_context(scope))
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        return None
-
-    middleware.app = app
-    asyncio.run(middleware(scope, receive, send))
-    return seen[0]
-
-
 ASGI = ConsentMiddleware(None, secret_keys=[KEY])
 PAUSE = "__Host-consent_pause=1"
 
@@ -146,7 +126,7 @@ def test_the_asgi_quick_way_answers_as_the_general_one(
     joined = header if second is None else f"{header}; {second}"
     general = ENGINE._context(joined, gpc, root, ("/products", b"page=2", False))
     for _ in range(2):
-        ctx = _asgi_context(ASGI, dict(scope))
+        ctx = asgi_context(ASGI, dict(scope))
         assert _seen(ctx) == _seen(general)
         assert ctx.paused is general.paused
         assert ctx.path.endswith("/products?page=2")
@@ -161,12 +141,12 @@ def test_the_asgi_quick_way_refuses_a_remembered_cookie_once_it_expires(
         "path": "/",
         "headers": [(b"cookie", f"__Host-consent={VALID}".encode())],
     }
-    assert _asgi_context(middleware, dict(scope)).state is not None
+    assert asgi_context(middleware, dict(scope)).state is not None
     assert len(middleware.engine.remembered) == 1
     lifetime = ConsentPolicy.default().consent_lifetime.total_seconds()
     monkeypatch.setattr("consent_middleware.web.asgi.time", lambda: NOW + lifetime + 1)
     monkeypatch.setattr(time, "time", lambda: NOW + lifetime + 1)
-    assert _asgi_context(middleware, dict(scope)).state is None
+    assert asgi_context(middleware, dict(scope)).state is None
 
 
 def test_the_asgi_quick_way_remembers_only_up_to_a_size_and_a_number() -> None:
@@ -174,12 +154,12 @@ def test_the_asgi_quick_way_remembers_only_up_to_a_size_and_a_number() -> None:
     remembered = middleware.engine.remembered
     long_header = f"pad={'p' * 4000}; __Host-consent={VALID}".encode()
     scope = {"type": "http", "path": "/", "headers": [(b"cookie", long_header)]}
-    assert _asgi_context(middleware, scope).state is not None
+    assert asgi_context(middleware, scope).state is not None
     assert remembered == {}
     for n in range(1100):
         header = f"n={n}; __Host-consent={VALID}".encode()
         scope = {"type": "http", "path": "/", "headers": [(b"cookie", header)]}
-        assert _asgi_context(middleware, scope).state is not None
+        assert asgi_context(middleware, scope).state is not None
     # The oldest went first.
     assert len(remembered) == 1024
     assert b"n=0; " not in b"".join(remembered)
@@ -194,7 +174,7 @@ def test_a_ledger_that_may_replace_a_cookie_leaves_nothing_to_remember(tmp_path:
         assert middleware.engine.cookie_decides is False
         header = f"__Host-consent={VALID}".encode()
         scope = {"type": "http", "path": "/", "headers": [(b"cookie", header)]}
-        assert _asgi_context(middleware, scope).state is not None
+        assert asgi_context(middleware, scope).state is not None
         assert middleware.engine.remembered == {}
     finally:
         middleware.close()
@@ -223,7 +203,7 @@ def test_headers_are_remembered_only_up_to_a_size_and_a_number() -> None:
 
 def _asgi_decided(headers: Any) -> dict[str, Any]:
     scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
-    ctx = _asgi_context(ConsentMiddleware(None, secret_keys=[KEY]), scope)
+    ctx = asgi_context(ConsentMiddleware(None, secret_keys=[KEY]), scope)
     return {"decided": ctx.decided, "gpc": ctx.gpc}
 
 
